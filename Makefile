@@ -1,0 +1,35 @@
+# codexia — the two commands of the README, plus lint.
+#   make run    install what is needed, build, and run the app
+#               (the tray app with a display, otherwise the headless gateway: codexia serve)
+#   make test   install what is needed and run the whole test suite
+#   make lint   rustfmt and clippy (both feature sets), as CI runs them
+
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help run test lint
+
+help:
+	@echo "make run    build and run codexia (tray app with a display, else 'codexia serve')"
+	@echo "make test   run the whole test suite"
+	@echo "make lint   cargo fmt --check and clippy -D warnings (with and without the tray)"
+
+run:
+	scripts/setup.sh run
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  set -x; $(CARGO) build --release && exec $(CARGO) run --release; \
+	else \
+	  echo "No display: running the headless gateway (codexia serve)."; \
+	  set -x; $(CARGO) build --release --no-default-features && \
+	  exec $(CARGO) run --release --no-default-features -- serve; \
+	fi
+
+test:
+	scripts/setup.sh test
+	scripts/test.sh
+
+lint:
+	scripts/setup.sh lint
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
+	$(CARGO) clippy --all-targets -- -D warnings

@@ -1,0 +1,188 @@
+//! The command line, as clap definitions only. Values are resolved against the environment
+//! and `config.json` in `crate::settings`, never here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::Overrides;
+
+/// Use your ChatGPT subscription from Claude Code and OpenAI clients.
+///
+/// codexia signs in with your ChatGPT account and serves the Anthropic Messages API and the
+/// OpenAI API on 127.0.0.1:14550, translated to the ChatGPT Codex backend. Run without a
+/// command on a desktop to start the tray app.
+#[derive(Debug, Parser)]
+#[command(name = "codexia", version, max_term_width = 100)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace). [env: CODEXIA_LOG, RUST_LOG]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the tray app (the default on a desktop).
+    Tray,
+    /// Sign in with your ChatGPT account and store the credentials.
+    Login(LoginArgs),
+    /// Delete the stored credentials.
+    Logout(AuthFileArgs),
+    /// Run the gateway in the foreground.
+    Serve(GatewayArgs),
+    /// Show the account, token expiry, credits and rate-limit windows.
+    Status(StatusArgs),
+    /// List the model ids the gateway serves.
+    Models,
+    /// Edit, show or reset the configuration ($CODEXIA_HOME/config.json).
+    Config(ConfigArgs),
+    /// Install and control the per-user background service running `codexia serve`.
+    Daemon(DaemonArgs),
+    /// Start Claude Code wired to the gateway; arguments are passed to `claude`.
+    Claude(ClaudeArgs),
+}
+
+/// Options of `codexia login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Print the sign-in URL instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Use the device-code flow (enter a code on another device).
+    #[arg(long)]
+    pub device: bool,
+    #[command(flatten)]
+    pub auth: AuthFileArgs,
+}
+
+/// Where credentials live.
+#[derive(Debug, Args)]
+pub struct AuthFileArgs {
+    /// Keep credentials in this file instead of the OS keychain. [env: CODEXIA_AUTH_FILE]
+    #[arg(long, value_name = "PATH")]
+    pub auth_file: Option<PathBuf>,
+}
+
+/// Options of the gateway (`serve`, `daemon install`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct GatewayArgs {
+    /// Address to listen on; `127.0.0.1:0` picks a free port. [env: CODEXIA_BIND] [default: 127.0.0.1:14550]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Require this key from clients (`Authorization: Bearer KEY` or `x-api-key`); needed to listen beyond loopback. [env: CODEXIA_API_KEY]
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Serve exactly these models, comma-separated. [env: CODEXIA_MODELS] [default: the backend's catalog]
+    #[arg(long, value_name = "LIST")]
+    pub models: Option<String>,
+    /// Send every claude-* model id to this model. [env: CODEXIA_MODEL_FALLBACK]
+    #[arg(long, value_name = "ID")]
+    pub model_fallback: Option<String>,
+    /// Keep credentials in this file instead of the OS keychain. [env: CODEXIA_AUTH_FILE]
+    #[arg(long, value_name = "PATH")]
+    pub auth_file: Option<PathBuf>,
+}
+
+impl GatewayArgs {
+    /// The values given on the command line, for `Settings::resolve`.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            bind: self.bind.clone(),
+            api_key: self.api_key.clone(),
+            models: self.models.clone(),
+            model_fallback: self.model_fallback.clone(),
+            auth_file: self.auth_file.clone(),
+            log: None,
+        }
+    }
+}
+
+/// Options of `codexia status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub auth: AuthFileArgs,
+}
+
+/// `codexia config [show|reset]`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: Option<ConfigAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration and where each value comes from.
+    Show,
+    /// Reset config.json to the defaults (the old file is kept as config.json.bak).
+    Reset {
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// `codexia daemon VERB`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    #[command(subcommand)]
+    pub action: DaemonAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Write the service definition and start it at login.
+    Install(GatewayArgs),
+    /// Rewrite the service definition with new options and restart it.
+    Reinstall(GatewayArgs),
+    /// Start the service.
+    Start,
+    /// Stop the service.
+    Stop,
+    /// Restart the service.
+    Restart,
+    /// Show whether the service runs and its gateway answers.
+    Status,
+    /// Stop the service and remove its definition.
+    Uninstall,
+}
+
+/// `codexia claude [ARGS…]`.
+#[derive(Debug, Args)]
+pub struct ClaudeArgs {
+    /// Arguments for `claude`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn claude_passes_hyphenated_arguments_through() {
+        let cli =
+            Cli::try_parse_from(["codexia", "claude", "-p", "--model", "x", "hello"]).unwrap();
+        let Some(Command::Claude(args)) = cli.command else {
+            panic!("not claude")
+        };
+        assert_eq!(args.args, ["-p", "--model", "x", "hello"]);
+    }
+}

@@ -1,0 +1,134 @@
+//! The command-line interface: parse, resolve settings, dispatch, and turn errors into one or
+//! two sentences with a hint and an exit status (1 unexpected, 2 user mistake).
+
+pub mod args;
+pub mod commands;
+pub mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+use args::Command;
+use output::Printer;
+
+/// An error caused by the user's input or environment, with advice.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UserError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UserError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
+
+/// Runs the CLI and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints usage errors and --help/--version itself.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            Printer.error(
+                &anyhow::Error::new(err).context("cannot start the async runtime"),
+                None,
+            );
+            return ExitCode::from(1);
+        }
+    };
+    match dispatch(cli, &runtime) {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    }
+}
+
+fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
+    let verbose = cli.verbose;
+    match cli.command {
+        None => commands::default_command(runtime),
+        Some(Command::Tray) => commands::tray(runtime),
+        Some(Command::Serve(args)) => runtime.block_on(commands::serve::run(&args, verbose)),
+        Some(Command::Models) => runtime.block_on(commands::models::run()),
+        Some(Command::Config(args)) => commands::config::run(args.action.as_ref()),
+        Some(Command::Login(_)) => Err(commands::not_yet("login")),
+        Some(Command::Logout(_)) => Err(commands::not_yet("logout")),
+        Some(Command::Status(_)) => Err(commands::not_yet("status")),
+        Some(Command::Daemon(_)) => Err(commands::not_yet("daemon")),
+        Some(Command::Claude(_)) => Err(commands::not_yet("claude")),
+    }
+}
+
+/// Prints an error and picks the exit status: 2 for user mistakes, 1 otherwise.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(user) = err.downcast_ref::<UserError>() {
+        Printer.error(err, user.hint.as_deref());
+        return ExitCode::from(2);
+    }
+    if let Some(settings) = err.downcast_ref::<crate::settings::SettingsError>() {
+        Printer.error(err, Some(&settings_hint(settings)));
+        return ExitCode::from(2);
+    }
+    if let Some(gateway) = err.downcast_ref::<crate::gateway::GatewayError>() {
+        let hint = match gateway {
+            crate::gateway::GatewayError::ExposedWithoutKey { .. } => {
+                "add --api-key KEY (or CODEXIA_API_KEY), or bind to 127.0.0.1".to_owned()
+            }
+            crate::gateway::GatewayError::Bind { source, .. }
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                "another program (perhaps codexia itself) uses that port; `codexia status` shows a running gateway, or pick another with --bind".to_owned()
+            }
+            crate::gateway::GatewayError::Bind { .. } => "pick another address with --bind".to_owned(),
+        };
+        Printer.error(err, Some(&hint));
+        return ExitCode::from(2);
+    }
+    Printer.error(err, None);
+    ExitCode::from(1)
+}
+
+fn settings_hint(err: &crate::settings::SettingsError) -> String {
+    use crate::settings::SettingsError;
+    match err {
+        SettingsError::ConfigFile { path, .. } | SettingsError::ConfigField { path, .. } => {
+            format!(
+                "fix or remove {}; `codexia config reset` starts over with the defaults",
+                path.display()
+            )
+        }
+        SettingsError::Env { var, .. } => format!("fix or unset {var}"),
+        SettingsError::Flag { flag, .. } => {
+            format!("see `codexia serve --help` for the format of {flag}")
+        }
+        SettingsError::ModelsFile { var, .. } => format!("fix the file, or unset {var}"),
+        SettingsError::NoHome { var } => format!("set {var} to a writable directory"),
+    }
+}

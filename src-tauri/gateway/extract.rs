@@ -1,0 +1,96 @@
+//! A JSON body extractor whose rejections are [`ApiError`]s, so a malformed body gets a 400 in
+//! the caller's own envelope naming the offending field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// `Json<T>` for request bodies, with errors like
+/// `invalid request body: messages[0].content: invalid type: integer `3`, expected …`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        super::error::ErrorKind::RequestTooLarge,
+                        "The request body is larger than the gateway accepts.",
+                    )
+                } else {
+                    ApiError::invalid_request(format!(
+                        "Could not read the request body: {}",
+                        rejection.body_text()
+                    ))
+                }
+            })?;
+        parse_body(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON body, naming the path of the first bad field.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid_request(
+            "The request body is empty; a JSON object is required.",
+        ));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path.is_empty() || path == "." {
+            ApiError::invalid_request(format!("invalid request body: {inner}"))
+        } else {
+            ApiError::invalid_request(format!("invalid request body: {path}: {inner}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        messages: Vec<Message>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Message {
+        role: String,
+    }
+
+    #[test]
+    fn a_bad_field_is_named_by_its_path() {
+        let err = parse_body::<Body>(br#"{"messages":[{"role":"user"},{"role":3}]}"#).unwrap_err();
+        assert!(
+            err.message
+                .starts_with("invalid request body: messages[1].role: invalid type: integer `3`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn an_empty_body_says_so() {
+        let err = parse_body::<Body>(b"  ").unwrap_err();
+        assert_eq!(
+            err.message,
+            "The request body is empty; a JSON object is required."
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per route family.
+
+pub mod health;
+pub mod models;

@@ -1,0 +1,123 @@
+//! The local HTTP gateway: Anthropic Messages and OpenAI routes translated to the ChatGPT
+//! Codex backend. Loopback by default; Host/Origin guards always on; an API key is required
+//! before it may listen on a non-loopback address.
+
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod middleware;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::routing::get;
+
+use crate::settings::Settings;
+use crate::upstream::UpstreamClient;
+use error::{ApiError, ErrorKind};
+use state::AppState;
+
+/// Largest request body accepted: Claude Code sends long contexts and base64 images, and
+/// Anthropic's own limit for Messages is 32 MB; leave room above it.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(
+        "refusing to listen on {addr} without an API key: anyone on the network could use your ChatGPT account"
+    )]
+    ExposedWithoutKey { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Builds the router with every route and middleware.
+pub fn router(state: AppState) -> Router {
+    use axum::middleware::{from_fn, from_fn_with_state};
+
+    Router::new()
+        .route("/health", get(handlers::health::health))
+        .route("/v1/models", get(handlers::models::list_models))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::api_key::require_api_key,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::host_guard::host_guard,
+        ))
+        .layer(from_fn(error::render_in_dialect))
+        .layer(from_fn(middleware::log_request::log_request))
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("There is no route {method} {}.", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        ErrorKind::MethodNotAllowed,
+        format!("{method} is not allowed on {}.", uri.path()),
+    )
+}
+
+/// A gateway whose listener is bound and accepting connections.
+pub struct Gateway {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+}
+
+impl Gateway {
+    /// Checks the settings and binds the listener. Connections queue from this point on.
+    pub async fn bind(settings: Settings) -> Result<Self, GatewayError> {
+        let addr = settings.bind.value;
+        if !addr.ip().is_loopback() && settings.api_key.value.is_none() {
+            return Err(GatewayError::ExposedWithoutKey { addr });
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let upstream = UpstreamClient::new(&settings);
+        let state = AppState::new(settings, local.ip(), upstream);
+        Ok(Self { listener, state })
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.0.settings.bind.value)
+    }
+
+    /// The shared state (for in-process callers such as the tray).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

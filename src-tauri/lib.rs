@@ -1,0 +1,12 @@
+//! codexia: a local Anthropic Messages and OpenAI API gateway in front of the ChatGPT Codex
+//! backend, signed in with Codex OAuth; a CLI and (feature `tray`) a desktop tray application.
+
+pub mod cli;
+pub mod gateway;
+pub mod models;
+pub mod settings;
+#[cfg(feature = "tray")]
+pub mod tray;
+pub mod upstream;
+
+pub use settings::Settings;

@@ -1,0 +1,853 @@
+//! Resolved settings: precedence (command-line flag > environment variable >
+//! `$CODEXIA_HOME/config.json` > built-in default) is decided here and nowhere else.
+//!
+//! The process environment is passed in as an [`Env`] value, so tests never mutate the
+//! real environment and every source of a value is recorded for `codexia config show`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Names of every environment variable codexia reads.
+pub struct EnvVars;
+
+impl EnvVars {
+    pub const HOME: &'static str = "CODEXIA_HOME";
+    pub const BIND: &'static str = "CODEXIA_BIND";
+    pub const API_KEY: &'static str = "CODEXIA_API_KEY";
+    pub const MODELS: &'static str = "CODEXIA_MODELS";
+    pub const EXTRA_MODELS: &'static str = "CODEXIA_EXTRA_MODELS";
+    pub const MODELS_FILE: &'static str = "CODEXIA_MODELS_FILE";
+    pub const MODEL_FALLBACK: &'static str = "CODEXIA_MODEL_FALLBACK";
+    pub const AUTH_FILE: &'static str = "CODEXIA_AUTH_FILE";
+    pub const CREDENTIAL_STORE: &'static str = "CODEXIA_CREDENTIAL_STORE";
+    pub const AUTH_URL: &'static str = "CODEXIA_AUTH_URL";
+    pub const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
+    pub const LOG: &'static str = "CODEXIA_LOG";
+    pub const RUST_LOG: &'static str = "RUST_LOG";
+}
+
+/// Default address of the gateway.
+pub const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 14550);
+/// Default OAuth issuer.
+pub const DEFAULT_AUTH_URL: &str = "https://auth.openai.com";
+/// Default ChatGPT backend base (responses at `/codex/responses`).
+pub const DEFAULT_BACKEND_URL: &str = "https://chatgpt.com/backend-api";
+
+/// A snapshot of environment variables (the process's, or a test's own map).
+#[derive(Debug, Clone, Default)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    /// The environment of this process.
+    pub fn from_process() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    /// An environment made of the given pairs only.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// A variable's value; an empty value counts as unset.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Flag,
+    Env,
+    File,
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "flag",
+            Source::Env => "env",
+            Source::File => "config.json",
+            Source::Default => "default",
+        })
+    }
+}
+
+/// A value with the source it was taken from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    fn new(value: T, source: Source) -> Self {
+        Self { value, source }
+    }
+}
+
+/// The local API key. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key; blank keys are rejected by the caller.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The secret itself, for comparison and for `codexia claude`.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A masked form safe to print: the first four characters and the length.
+    pub fn masked(&self) -> String {
+        let head: String = self.0.chars().take(4).collect();
+        format!("{head}… ({} characters)", self.0.chars().count())
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Which models the gateway serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelList {
+    /// The backend's live catalog when it answers, else the built-in list.
+    Catalog,
+    /// Exactly these ids.
+    Explicit(Vec<String>),
+}
+
+/// Where credentials are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialStoreKind {
+    /// The OS keychain when one answers, else the file.
+    Auto,
+    /// The OS keychain only; fails without one.
+    Keychain,
+    /// The credentials file only.
+    File,
+}
+
+impl CredentialStoreKind {
+    fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "keychain" | "keyring" => Some(Self::Keychain),
+            "file" => Some(Self::File),
+            _ => None,
+        }
+    }
+}
+
+/// The contents of `$CODEXIA_HOME/config.json`. Every field is optional; unknown fields are an
+/// error so that a typo does not silently do nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_models: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_fallback: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_aliases: Option<BTreeMap<String, String>>,
+    /// Browser origins allowed to call the gateway (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_store: Option<CredentialStoreKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+impl ConfigFile {
+    /// Reads the file; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(err) => {
+                return Err(SettingsError::ConfigFile {
+                    path: path.to_owned(),
+                    message: err.to_string(),
+                });
+            }
+        };
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_json::from_str(&text).map_err(|err| SettingsError::ConfigFile {
+            path: path.to_owned(),
+            message: err.to_string(),
+        })
+    }
+}
+
+/// Values given on the command line (`serve`, `daemon install`, …). `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub api_key: Option<String>,
+    pub models: Option<String>,
+    pub model_fallback: Option<String>,
+    pub auth_file: Option<PathBuf>,
+    pub log: Option<String>,
+}
+
+/// A setting that could not be resolved. The message names where the bad value came from.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{path} is not valid configuration: {message}")]
+    ConfigFile { path: PathBuf, message: String },
+    #[error("environment variable {var} is invalid: {message}")]
+    Env { var: &'static str, message: String },
+    #[error("{flag} is invalid: {message}")]
+    Flag { flag: &'static str, message: String },
+    #[error("the {field} field of {path} is invalid: {message}")]
+    ConfigField {
+        path: PathBuf,
+        field: &'static str,
+        message: String,
+    },
+    #[error("models file {path} (from {var}) is invalid: {message}")]
+    ModelsFile {
+        path: PathBuf,
+        var: &'static str,
+        message: String,
+    },
+    #[error("cannot find a home directory; set {var}")]
+    NoHome { var: &'static str },
+}
+
+/// Every setting, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `$CODEXIA_HOME` (default `~/.codexia`).
+    pub home: PathBuf,
+    pub bind: Sourced<SocketAddr>,
+    pub api_key: Sourced<Option<ApiKey>>,
+    pub models: Sourced<ModelList>,
+    pub extra_models: Sourced<Vec<String>>,
+    pub model_fallback: Sourced<Option<String>>,
+    pub model_aliases: Sourced<BTreeMap<String, String>>,
+    pub allowed_origins: Sourced<Vec<String>>,
+    pub auth_file: Sourced<Option<PathBuf>>,
+    pub credential_store: Sourced<CredentialStoreKind>,
+    pub auth_url: Sourced<String>,
+    pub backend_url: Sourced<String>,
+    pub log: Sourced<String>,
+}
+
+/// Where a value for one setting was found, before parsing.
+enum Raw<'a> {
+    Flag(&'a str),
+    Env(&'static str, &'a str),
+    File(&'a str),
+}
+
+fn pick<'a>(
+    flag: Option<&'a str>,
+    env: &'a Env,
+    var: &'static str,
+    file: Option<&'a str>,
+) -> Option<Raw<'a>> {
+    flag.map(Raw::Flag)
+        .or_else(|| env.get(var).map(|v| Raw::Env(var, v)))
+        .or_else(|| file.map(Raw::File))
+}
+
+impl Settings {
+    /// `$CODEXIA_HOME`, or `~/.codexia`.
+    pub fn home_dir(env: &Env) -> Result<PathBuf, SettingsError> {
+        if let Some(home) = env.get(EnvVars::HOME) {
+            return Ok(PathBuf::from(home));
+        }
+        env.get("HOME")
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir)
+            .map(|home| home.join(".codexia"))
+            .ok_or(SettingsError::NoHome { var: EnvVars::HOME })
+    }
+
+    /// Path of `config.json` for a home directory.
+    pub fn config_path(home: &Path) -> PathBuf {
+        home.join("config.json")
+    }
+
+    /// Path of `config.json` of these settings.
+    pub fn config_file(&self) -> PathBuf {
+        Self::config_path(&self.home)
+    }
+
+    /// Resolves every setting from flags, environment and `config.json`.
+    pub fn resolve(flags: &Overrides, env: &Env) -> Result<Self, SettingsError> {
+        let home = Self::home_dir(env)?;
+        let config_path = Self::config_path(&home);
+        let file = ConfigFile::load(&config_path)?;
+        Self::resolve_with_file(flags, env, home, &file)
+    }
+
+    /// Resolves with an already loaded configuration file.
+    pub fn resolve_with_file(
+        flags: &Overrides,
+        env: &Env,
+        home: PathBuf,
+        file: &ConfigFile,
+    ) -> Result<Self, SettingsError> {
+        let config_path = Self::config_path(&home);
+        let field_error = |field: &'static str, message: String| SettingsError::ConfigField {
+            path: config_path.clone(),
+            field,
+            message,
+        };
+
+        let bind = match pick(
+            flags.bind.as_deref(),
+            env,
+            EnvVars::BIND,
+            file.bind.as_deref(),
+        ) {
+            None => Sourced::new(DEFAULT_BIND, Source::Default),
+            Some(Raw::Flag(v)) => Sourced::new(
+                parse_bind(v).map_err(|message| SettingsError::Flag {
+                    flag: "--bind",
+                    message,
+                })?,
+                Source::Flag,
+            ),
+            Some(Raw::Env(var, v)) => Sourced::new(
+                parse_bind(v).map_err(|message| SettingsError::Env { var, message })?,
+                Source::Env,
+            ),
+            Some(Raw::File(v)) => Sourced::new(
+                parse_bind(v).map_err(|m| field_error("bind", m))?,
+                Source::File,
+            ),
+        };
+
+        let api_key = match pick(
+            flags.api_key.as_deref(),
+            env,
+            EnvVars::API_KEY,
+            file.api_key.as_deref(),
+        ) {
+            None => Sourced::new(None, Source::Default),
+            Some(Raw::Flag(v)) => Sourced::new(
+                Some(parse_api_key(v).map_err(|message| SettingsError::Flag {
+                    flag: "--api-key",
+                    message,
+                })?),
+                Source::Flag,
+            ),
+            Some(Raw::Env(var, v)) => Sourced::new(
+                Some(parse_api_key(v).map_err(|message| SettingsError::Env { var, message })?),
+                Source::Env,
+            ),
+            Some(Raw::File(v)) => Sourced::new(
+                Some(parse_api_key(v).map_err(|m| field_error("api_key", m))?),
+                Source::File,
+            ),
+        };
+
+        let models_file = match env.get(EnvVars::MODELS_FILE) {
+            Some(path) => Some(load_models_file(Path::new(path))?),
+            None => None,
+        };
+        let models = if let Some(list) = flags.models.as_deref() {
+            Sourced::new(
+                ModelList::Explicit(parse_model_list(list).map_err(|message| {
+                    SettingsError::Flag {
+                        flag: "--models",
+                        message,
+                    }
+                })?),
+                Source::Flag,
+            )
+        } else if let Some(list) = env.get(EnvVars::MODELS) {
+            Sourced::new(
+                ModelList::Explicit(parse_model_list(list).map_err(|message| {
+                    SettingsError::Env {
+                        var: EnvVars::MODELS,
+                        message,
+                    }
+                })?),
+                Source::Env,
+            )
+        } else if let Some(list) = models_file.as_ref().and_then(|f| f.models.clone()) {
+            Sourced::new(ModelList::Explicit(list), Source::Env)
+        } else if let Some(list) = &file.models {
+            Sourced::new(
+                ModelList::Explicit(clean_model_ids(list).map_err(|m| field_error("models", m))?),
+                Source::File,
+            )
+        } else {
+            Sourced::new(ModelList::Catalog, Source::Default)
+        };
+
+        let extra_models = if let Some(list) = env.get(EnvVars::EXTRA_MODELS) {
+            Sourced::new(
+                parse_model_list(list).map_err(|message| SettingsError::Env {
+                    var: EnvVars::EXTRA_MODELS,
+                    message,
+                })?,
+                Source::Env,
+            )
+        } else if let Some(list) = models_file.as_ref().and_then(|f| f.extra_models.clone()) {
+            Sourced::new(list, Source::Env)
+        } else if let Some(list) = &file.extra_models {
+            Sourced::new(
+                clean_model_ids(list).map_err(|m| field_error("extra_models", m))?,
+                Source::File,
+            )
+        } else {
+            Sourced::new(Vec::new(), Source::Default)
+        };
+
+        let model_fallback = match pick(
+            flags.model_fallback.as_deref(),
+            env,
+            EnvVars::MODEL_FALLBACK,
+            file.model_fallback.as_deref(),
+        ) {
+            None => Sourced::new(None, Source::Default),
+            Some(Raw::Flag(v)) => Sourced::new(
+                Some(parse_model_id(v).map_err(|message| SettingsError::Flag {
+                    flag: "--model-fallback",
+                    message,
+                })?),
+                Source::Flag,
+            ),
+            Some(Raw::Env(var, v)) => Sourced::new(
+                Some(parse_model_id(v).map_err(|message| SettingsError::Env { var, message })?),
+                Source::Env,
+            ),
+            Some(Raw::File(v)) => Sourced::new(
+                Some(parse_model_id(v).map_err(|m| field_error("model_fallback", m))?),
+                Source::File,
+            ),
+        };
+
+        let model_aliases = match &file.model_aliases {
+            Some(aliases) => {
+                for (from, to) in aliases {
+                    parse_model_id(from).map_err(|m| field_error("model_aliases", m))?;
+                    parse_model_id(to)
+                        .map_err(|m| field_error("model_aliases", format!("alias {from}: {m}")))?;
+                }
+                Sourced::new(aliases.clone(), Source::File)
+            }
+            None => Sourced::new(BTreeMap::new(), Source::Default),
+        };
+
+        let allowed_origins = match &file.allowed_origins {
+            Some(origins) => Sourced::new(
+                origins
+                    .iter()
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .collect(),
+                Source::File,
+            ),
+            None => Sourced::new(Vec::new(), Source::Default),
+        };
+
+        let auth_file = if let Some(path) = &flags.auth_file {
+            Sourced::new(Some(path.clone()), Source::Flag)
+        } else if let Some(path) = env.get(EnvVars::AUTH_FILE) {
+            Sourced::new(Some(PathBuf::from(path)), Source::Env)
+        } else if let Some(path) = &file.auth_file {
+            Sourced::new(Some(path.clone()), Source::File)
+        } else {
+            Sourced::new(None, Source::Default)
+        };
+
+        let credential_store = if let Some(v) = env.get(EnvVars::CREDENTIAL_STORE) {
+            Sourced::new(
+                CredentialStoreKind::parse(v).ok_or_else(|| SettingsError::Env {
+                    var: EnvVars::CREDENTIAL_STORE,
+                    message: format!("{v:?} is not one of auto, keychain, file"),
+                })?,
+                Source::Env,
+            )
+        } else if let Some(kind) = file.credential_store {
+            Sourced::new(kind, Source::File)
+        } else {
+            Sourced::new(CredentialStoreKind::Auto, Source::Default)
+        };
+
+        let auth_url = match env.get(EnvVars::AUTH_URL) {
+            Some(v) => Sourced::new(
+                parse_url(v).map_err(|message| SettingsError::Env {
+                    var: EnvVars::AUTH_URL,
+                    message,
+                })?,
+                Source::Env,
+            ),
+            None => Sourced::new(DEFAULT_AUTH_URL.to_owned(), Source::Default),
+        };
+        let backend_url = match env.get(EnvVars::BACKEND_URL) {
+            Some(v) => Sourced::new(
+                normalize_backend_url(&parse_url(v).map_err(|message| SettingsError::Env {
+                    var: EnvVars::BACKEND_URL,
+                    message,
+                })?),
+                Source::Env,
+            ),
+            None => Sourced::new(DEFAULT_BACKEND_URL.to_owned(), Source::Default),
+        };
+
+        let log = if let Some(v) = &flags.log {
+            Sourced::new(v.clone(), Source::Flag)
+        } else if let Some(v) = env.get(EnvVars::LOG).or_else(|| env.get(EnvVars::RUST_LOG)) {
+            Sourced::new(v.to_owned(), Source::Env)
+        } else if let Some(v) = &file.log {
+            Sourced::new(v.clone(), Source::File)
+        } else {
+            Sourced::new("info".to_owned(), Source::Default)
+        };
+
+        Ok(Self {
+            home,
+            bind,
+            api_key,
+            models,
+            extra_models,
+            model_fallback,
+            model_aliases,
+            allowed_origins,
+            auth_file,
+            credential_store,
+            auth_url,
+            backend_url,
+            log,
+        })
+    }
+}
+
+/// Parses a bind address: `HOST:PORT`, `[V6]:PORT`, `localhost:PORT`, or a bare port (loopback).
+pub fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port = port.parse::<u16>().map_err(|_| {
+            format!("{text:?} has no valid port (expected HOST:PORT, e.g. 127.0.0.1:14550)")
+        })?;
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    if text
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    {
+        // A host name: resolve it once, now, so the error shows up at start-up.
+        if let Some(addr) = text
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+        {
+            return Ok(addr);
+        }
+        return Err(format!("cannot resolve the host in {text:?}"));
+    }
+    Err(format!(
+        "{text:?} is not an address (expected HOST:PORT, e.g. 127.0.0.1:14550)"
+    ))
+}
+
+fn parse_api_key(text: &str) -> Result<ApiKey, String> {
+    let key = text.trim();
+    if key.is_empty() {
+        return Err("the API key is empty".to_owned());
+    }
+    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the API key must not contain spaces or control characters".to_owned());
+    }
+    Ok(ApiKey::new(key))
+}
+
+fn parse_model_id(text: &str) -> Result<String, String> {
+    let id = text.trim();
+    if id.is_empty() {
+        return Err("a model id is empty".to_owned());
+    }
+    if id
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+    {
+        return Err(format!("{id:?} is not a model id"));
+    }
+    Ok(id.to_owned())
+}
+
+/// Parses a comma-separated model list (`a,b, c`).
+pub fn parse_model_list(text: &str) -> Result<Vec<String>, String> {
+    let ids: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Err("the model list is empty".to_owned());
+    }
+    clean_model_ids(ids)
+}
+
+fn clean_model_ids<S: AsRef<str>>(ids: impl IntoIterator<Item = S>) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        let id = parse_model_id(id.as_ref())?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// The two accepted shapes of `CODEXIA_MODELS_FILE`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ModelsFileShape {
+    List(Vec<String>),
+    Object {
+        #[serde(default)]
+        models: Option<Vec<String>>,
+        #[serde(default)]
+        extra_models: Option<Vec<String>>,
+    },
+}
+
+struct ModelsFile {
+    models: Option<Vec<String>>,
+    extra_models: Option<Vec<String>>,
+}
+
+fn load_models_file(path: &Path) -> Result<ModelsFile, SettingsError> {
+    let error = |message: String| SettingsError::ModelsFile {
+        path: path.to_owned(),
+        var: EnvVars::MODELS_FILE,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let shape: ModelsFileShape = serde_json::from_str(&text).map_err(|_| {
+        error(r#"expected a JSON array of model ids like ["gpt-5.5"] or an object {"models": [...], "extra_models": [...]}"#.to_owned())
+    })?;
+    let (models, extra_models) = match shape {
+        ModelsFileShape::List(models) => (Some(models), None),
+        ModelsFileShape::Object {
+            models,
+            extra_models,
+        } => (models, extra_models),
+    };
+    let models = models.map(clean_model_ids).transpose().map_err(error)?;
+    if models.as_ref().is_some_and(Vec::is_empty) {
+        return Err(error("the models list is empty".to_owned()));
+    }
+    let extra_models = extra_models
+        .map(clean_model_ids)
+        .transpose()
+        .map_err(error)?;
+    Ok(ModelsFile {
+        models,
+        extra_models,
+    })
+}
+
+fn parse_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len()
+    {
+        return Err(format!("{text:?} is not an http(s) URL"));
+    }
+    Ok(url.to_owned())
+}
+
+/// Accepts the backend base with or without the `/codex` or `/codex/responses` suffix.
+fn normalize_backend_url(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    let url = url.strip_suffix("/codex/responses").unwrap_or(url);
+    let url = url.strip_suffix("/codex").unwrap_or(url);
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn resolve(
+        flags: &Overrides,
+        env: &[(&str, &str)],
+        file: &ConfigFile,
+    ) -> Result<Settings, SettingsError> {
+        Settings::resolve_with_file(
+            flags,
+            &Env::from_pairs(env.iter().copied()),
+            "/h".into(),
+            file,
+        )
+    }
+
+    #[test]
+    fn bind_accepts_addresses_ports_and_localhost() {
+        assert_eq!(
+            parse_bind("127.0.0.1:0").unwrap().to_string(),
+            "127.0.0.1:0"
+        );
+        assert_eq!(parse_bind("15000").unwrap().to_string(), "127.0.0.1:15000");
+        assert_eq!(
+            parse_bind("localhost:9").unwrap().to_string(),
+            "127.0.0.1:9"
+        );
+        assert_eq!(parse_bind("[::1]:8080").unwrap().to_string(), "[::1]:8080");
+        assert!(parse_bind("nonsense").unwrap_err().contains("HOST:PORT"));
+        assert!(parse_bind("127.0.0.1:99999").is_err());
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = resolve(&Overrides::default(), &[], &ConfigFile::default()).unwrap();
+        assert_eq!(s.bind, Sourced::new(DEFAULT_BIND, Source::Default));
+        assert_eq!(s.api_key.value, None);
+        assert_eq!(s.models.value, ModelList::Catalog);
+        assert_eq!(s.backend_url.value, DEFAULT_BACKEND_URL);
+        assert_eq!(s.credential_store.value, CredentialStoreKind::Auto);
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file_for_bind_key_and_models() {
+        let file = ConfigFile {
+            bind: Some("127.0.0.1:3".into()),
+            api_key: Some("file-key".into()),
+            models: Some(vec!["file-model".into()]),
+            ..ConfigFile::default()
+        };
+        let env = [
+            (EnvVars::BIND, "127.0.0.1:2"),
+            (EnvVars::API_KEY, "env-key"),
+            (EnvVars::MODELS, "env-model"),
+        ];
+        let flags = Overrides {
+            bind: Some("127.0.0.1:1".into()),
+            api_key: Some("flag-key".into()),
+            models: Some("flag-model".into()),
+            ..Overrides::default()
+        };
+        let s = resolve(&flags, &env, &file).unwrap();
+        assert_eq!((s.bind.value.port(), s.bind.source), (1, Source::Flag));
+        assert_eq!(s.api_key.value.unwrap().expose(), "flag-key");
+        assert_eq!(
+            s.models.value,
+            ModelList::Explicit(vec!["flag-model".into()])
+        );
+
+        let s = resolve(&Overrides::default(), &env, &file).unwrap();
+        assert_eq!((s.bind.value.port(), s.bind.source), (2, Source::Env));
+        assert_eq!(s.api_key.value.unwrap().expose(), "env-key");
+        assert_eq!(
+            s.models,
+            Sourced::new(ModelList::Explicit(vec!["env-model".into()]), Source::Env)
+        );
+
+        let s = resolve(&Overrides::default(), &[], &file).unwrap();
+        assert_eq!((s.bind.value.port(), s.bind.source), (3, Source::File));
+        assert_eq!(s.api_key.value.unwrap().expose(), "file-key");
+        assert_eq!(
+            s.models,
+            Sourced::new(ModelList::Explicit(vec!["file-model".into()]), Source::File)
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_source() {
+        let err = resolve(
+            &Overrides::default(),
+            &[(EnvVars::BIND, "what")],
+            &ConfigFile::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("environment variable CODEXIA_BIND is invalid"),
+            "{err}"
+        );
+        let file = ConfigFile {
+            bind: Some("1.2.3.4".into()),
+            ..ConfigFile::default()
+        };
+        let err = resolve(&Overrides::default(), &[], &file).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the bind field of /h/config.json is invalid"),
+            "{err}"
+        );
+        let err = resolve(
+            &Overrides {
+                api_key: Some("  ".into()),
+                ..Overrides::default()
+            },
+            &[],
+            &ConfigFile::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--api-key is invalid: the API key is empty"
+        );
+    }
+
+    #[test]
+    fn backend_url_suffixes_are_normalized() {
+        assert_eq!(
+            normalize_backend_url("http://x/backend-api/codex/responses"),
+            "http://x/backend-api"
+        );
+        assert_eq!(
+            normalize_backend_url("http://x/backend-api/codex/"),
+            "http://x/backend-api"
+        );
+        assert_eq!(
+            normalize_backend_url("http://x/backend-api"),
+            "http://x/backend-api"
+        );
+    }
+
+    #[test]
+    fn api_key_debug_and_mask_hide_the_secret() {
+        let key = ApiKey::new("sk-very-secret-value");
+        assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
+        assert_eq!(key.masked(), "sk-v… (20 characters)");
+    }
+}

@@ -1,0 +1,3 @@
+mod config;
+mod fake_backend;
+mod serve;
