@@ -4,7 +4,9 @@
 pub mod cli;
 pub mod gateway;
 pub mod models;
+pub mod protocol;
 pub mod settings;
+pub mod translate;
 #[cfg(feature = "tray")]
 pub mod tray;
 pub mod upstream;

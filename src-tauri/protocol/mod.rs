@@ -1,0 +1,3 @@
+//! Wire types only (serde), one module per format. No logic beyond (de)serialisation.
+
+pub mod responses;

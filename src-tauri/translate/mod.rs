@@ -1,0 +1,64 @@
+//! Pure translation between the client formats and the backend's Responses format: request
+//! functions (`X -> ResponsesRequest`) and stream state machines fed one upstream event at a
+//! time (`push(event) -> Vec<SseFrame>`, `fail(error)`, `finish()`). No I/O, no clock.
+
+pub mod effort;
+
+/// One server-sent event to write to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseFrame {
+    /// The `event:` line; `None` writes a data-only event (OpenAI chat chunks).
+    pub event: Option<String>,
+    /// The `data:` payload (one line of JSON, or `[DONE]`).
+    pub data: String,
+}
+
+impl SseFrame {
+    /// A named event with a JSON payload.
+    pub fn named(event: impl Into<String>, data: &serde_json::Value) -> Self {
+        Self {
+            event: Some(event.into()),
+            data: data.to_string(),
+        }
+    }
+
+    /// A data-only event.
+    pub fn data(data: impl Into<String>) -> Self {
+        Self {
+            event: None,
+            data: data.into(),
+        }
+    }
+
+    /// The bytes on the wire.
+    pub fn to_bytes(&self) -> bytes::Bytes {
+        let mut out = String::with_capacity(self.data.len() + 32);
+        if let Some(event) = &self.event {
+            out.push_str("event: ");
+            out.push_str(event);
+            out.push('\n');
+        }
+        out.push_str("data: ");
+        out.push_str(&self.data);
+        out.push_str("\n\n");
+        bytes::Bytes::from(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_written_in_sse_framing() {
+        let frame = SseFrame::named("ping", &serde_json::json!({"type": "ping"}));
+        assert_eq!(
+            &frame.to_bytes()[..],
+            b"event: ping\ndata: {\"type\":\"ping\"}\n\n"
+        );
+        assert_eq!(
+            &SseFrame::data("[DONE]").to_bytes()[..],
+            b"data: [DONE]\n\n"
+        );
+    }
+}
