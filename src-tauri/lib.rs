@@ -2,6 +2,7 @@
 //! backend, signed in with Codex OAuth; a CLI and (feature `tray`) a desktop tray application.
 
 pub mod cli;
+pub mod daemon;
 pub mod gateway;
 pub mod models;
 pub mod protocol;

@@ -81,7 +81,7 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
         Some(Command::Login(_)) => Err(commands::not_yet("login")),
         Some(Command::Logout(_)) => Err(commands::not_yet("logout")),
         Some(Command::Status(_)) => Err(commands::not_yet("status")),
-        Some(Command::Daemon(_)) => Err(commands::not_yet("daemon")),
+        Some(Command::Daemon(args)) => runtime.block_on(commands::daemon::run(&args.action)),
         Some(Command::Claude(_)) => Err(commands::not_yet("claude")),
     }
 }

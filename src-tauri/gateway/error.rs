@@ -46,6 +46,8 @@ pub enum ErrorKind {
     RequestTooLarge,
     /// Usage or rate limit (429).
     RateLimited,
+    /// The plan does not include this use, or credits ran out (Anthropic 402, OpenAI 429).
+    QuotaExhausted,
     /// The backend is overloaded (529 for Anthropic callers, 503 for OpenAI callers).
     Overloaded,
     /// The backend failed or answered something unusable (502).
@@ -67,6 +69,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Overrides the status derived from `kind` (e.g. an upstream 4xx passed through).
     pub status: Option<StatusCode>,
+    /// `x-should-retry: false` for errors that retrying cannot fix soon (a usage limit that
+    /// resets in hours), so SDK retry loops stop at once.
+    pub no_retry: bool,
 }
 
 impl ApiError {
@@ -76,6 +81,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             status: None,
+            no_retry: false,
         }
     }
 
@@ -123,6 +129,10 @@ impl ApiError {
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::QuotaExhausted => match dialect {
+                Dialect::Anthropic => StatusCode::PAYMENT_REQUIRED,
+                Dialect::OpenAi => StatusCode::TOO_MANY_REQUESTS,
+            },
             ErrorKind::Overloaded => match dialect {
                 // Anthropic's own overload status; Claude Code retries it.
                 Dialect::Anthropic => {
@@ -145,6 +155,7 @@ impl ApiError {
             ErrorKind::NotFound => "not_found_error",
             ErrorKind::RequestTooLarge => "request_too_large",
             ErrorKind::RateLimited => "rate_limit_error",
+            ErrorKind::QuotaExhausted => "billing_error",
             ErrorKind::Overloaded => "overloaded_error",
             ErrorKind::Timeout => "timeout_error",
             ErrorKind::Upstream | ErrorKind::Internal => "api_error",
@@ -161,6 +172,7 @@ impl ApiError {
             ErrorKind::NotFound => ("invalid_request_error", Some("not_found")),
             ErrorKind::RequestTooLarge => ("invalid_request_error", Some("request_too_large")),
             ErrorKind::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
+            ErrorKind::QuotaExhausted => ("insufficient_quota", Some("insufficient_quota")),
             ErrorKind::Overloaded => ("server_error", Some("server_is_overloaded")),
             ErrorKind::Timeout => ("server_error", Some("timeout")),
             ErrorKind::Upstream | ErrorKind::Internal => ("server_error", None),
@@ -188,6 +200,18 @@ impl ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.no_retry {
+            response
+                .headers_mut()
+                .insert("x-should-retry", HeaderValue::from_static("false"));
+        }
+        if dialect == Dialect::Anthropic && self.kind == ErrorKind::RateLimited {
+            // Claude Code reads this to stop its retry loop on a subscription quota.
+            response.headers_mut().insert(
+                "anthropic-ratelimit-unified-status",
+                HeaderValue::from_static("rejected"),
+            );
         }
         response.extensions_mut().insert(self.clone());
         response

@@ -1,6 +1,7 @@
 //! One module per command; shared helpers for them.
 
 pub mod config;
+pub mod daemon;
 pub mod models;
 pub mod serve;
 
