@@ -117,6 +117,17 @@ impl ApiKey {
         &self.0
     }
 
+    /// A new random key: `cdx-` and 32 random bytes in base64url.
+    pub fn generate() -> std::io::Result<Self> {
+        use base64::Engine;
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Self(format!(
+            "cdx-{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        )))
+    }
+
     /// A masked form safe to print: the first four characters and the length.
     pub fn masked(&self) -> String {
         let head: String = self.0.chars().take(4).collect();
@@ -211,6 +222,49 @@ impl ConfigFile {
             message: err.to_string(),
         })
     }
+}
+
+impl ConfigFile {
+    /// Writes the file atomically (temporary file, then rename), mode 0600 because it may hold
+    /// the API key, in a directory created 0700 when missing.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        text.push('\n');
+        crate::settings::write_private_file(path, text.as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600, creating the parent directory (0700).
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
+    }
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Values given on the command line (`serve`, `daemon install`, …). `None` means "not given".

@@ -115,27 +115,14 @@ fn systemctl(args: &[&str]) -> Result<String, DaemonError> {
     run("systemctl", &full)
 }
 
-/// Writes a file with mode 0600 (owner only) via a temporary file and a rename.
+/// Writes a file with mode 0600 (owner only), atomically.
 fn write_private(path: &Path, text: &str) -> Result<(), DaemonError> {
-    let error = |source| DaemonError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(error)?;
-    }
-    let tmp = path.with_extension("tmp");
-    {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp).map_err(error)?;
-        file.write_all(text.as_bytes()).map_err(error)?;
-        file.sync_all().map_err(error)?;
-    }
-    std::fs::rename(&tmp, path).map_err(error)
+    crate::settings::write_private_file(path, text.as_bytes()).map_err(|source| {
+        DaemonError::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
 }
 
 impl Daemon {

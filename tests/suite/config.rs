@@ -229,3 +229,98 @@ async fn help_lists_every_command() {
         );
     }
 }
+
+/// The Python used to drive terminals and SDKs (set up by `make test`).
+fn python() -> String {
+    std::env::var("CODEXIA_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+#[tokio::test]
+async fn interactive_config_through_a_terminal_writes_the_answers() {
+    let home = TestHome::new();
+    home.write_config(r#"{"allowed_origins": ["http://localhost:3000"], "api_key": "old-key-1"}"#);
+    let down = "\u{1b}[B";
+    let script = serde_json::json!([
+        ["Bind address", "127.0.0.1:15001\r"],
+        // Keep / No key / Generate / Enter: pick "Generate a new key".
+        ["Generate a new key", format!("{down}{down}\r")],
+        ["Served models", "gpt-5.5,gpt-5.4-mini\r"],
+        ["Model for claude-* ids", "gpt-5.4\r"],
+        ["Model aliases", "fast=gpt-5.4-mini\r"],
+    ]);
+    let mut command = home.command(&[]);
+    let program = command.as_std().get_program().to_owned();
+    command = tokio::process::Command::new(python());
+    command
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/pty_drive.py"
+        ))
+        .arg(script.to_string())
+        .arg("--")
+        .arg(program)
+        .arg("config")
+        .env("HOME", home.home())
+        .env("CODEXIA_HOME", home.codexia_home())
+        .env("TERM", "xterm");
+    let output = command.output().await.expect("run python");
+    let transcript = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{transcript}\n{}",
+        text(&output.stderr)
+    );
+
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.codexia_home().join("config.json")).unwrap(),
+    )
+    .unwrap();
+    let key = saved["api_key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("cdx-") && key.len() > 40, "{key}");
+    assert!(
+        transcript.contains(&format!("New API key: {key}")),
+        "{transcript}"
+    );
+    assert_eq!(
+        saved,
+        serde_json::json!({
+            "bind": "127.0.0.1:15001",
+            "api_key": key,
+            "models": ["gpt-5.5", "gpt-5.4-mini"],
+            "model_fallback": "gpt-5.4",
+            "model_aliases": {"fast": "gpt-5.4-mini"},
+            "allowed_origins": ["http://localhost:3000"]
+        })
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(home.codexia_home().join("config.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let shown = text(&home.run(&["config", "show"]).await.stdout);
+    let line = |name: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        line("bind").contains("127.0.0.1:15001") && line("bind").ends_with("(config.json)"),
+        "{shown}"
+    );
+    assert!(line("models ").contains("gpt-5.5,gpt-5.4-mini"), "{shown}");
+}
+
+#[tokio::test]
+async fn interactive_config_without_a_terminal_says_what_to_do() {
+    let output = TestHome::new().run(&["config"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: `codexia config` asks questions and needs a terminal\n\
+         hint: use `codexia config show` to print the configuration, or edit config.json directly\n"
+    );
+}

@@ -1,4 +1,4 @@
-//! `codexia config show` and `config reset`. (Interactive editing comes with its own issue.)
+//! `codexia config` (interactive), `config show` and `config reset`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -8,13 +8,13 @@ use anyhow::Context;
 use crate::cli::UserError;
 use crate::cli::args::ConfigAction;
 use crate::cli::output::Printer;
-use crate::settings::{Env, ModelList, Overrides, Settings, Sourced};
+use crate::settings::{ConfigFile, Env, ModelList, Overrides, Settings, Sourced};
 
 pub fn run(action: Option<&ConfigAction>) -> anyhow::Result<ExitCode> {
     match action {
         Some(ConfigAction::Show) => show(),
         Some(ConfigAction::Reset { yes }) => reset(*yes),
-        None => Err(super::not_yet("config (interactive)")),
+        None => interactive(),
     }
 }
 
@@ -134,4 +134,154 @@ fn reset(yes: bool) -> anyhow::Result<ExitCode> {
         backup.display()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `codexia config`: asks for each setting with the current value as the default and writes
+/// config.json atomically.
+fn interactive() -> anyhow::Result<ExitCode> {
+    use dialoguer::{Input, Select};
+
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(UserError::with_hint(
+            "`codexia config` asks questions and needs a terminal",
+            "use `codexia config show` to print the configuration, or edit config.json directly",
+        )
+        .into());
+    }
+    let env = Env::from_process();
+    let home = Settings::home_dir(&env)?;
+    let path = Settings::config_path(&home);
+    let mut file = ConfigFile::load(&path)?;
+    let theme = dialoguer::theme::SimpleTheme;
+    Printer.note(format!(
+        "Editing {} (Enter keeps the value shown).",
+        path.display()
+    ));
+
+    let bind: String = Input::with_theme(&theme)
+        .with_prompt("Bind address")
+        .default(
+            file.bind
+                .clone()
+                .unwrap_or_else(|| crate::settings::DEFAULT_BIND.to_string()),
+        )
+        .validate_with(|text: &String| crate::settings::parse_bind(text).map(drop))
+        .interact_text()?;
+    file.bind = Some(bind).filter(|b| b != &crate::settings::DEFAULT_BIND.to_string());
+
+    let current_key = file.api_key.clone();
+    let mut choices = Vec::new();
+    if let Some(key) = &current_key {
+        choices.push(format!(
+            "Keep the current key ({})",
+            crate::settings::ApiKey::new(key.clone()).masked()
+        ));
+    }
+    choices.extend([
+        "No key (only this computer can connect)".to_owned(),
+        "Generate a new key".to_owned(),
+        "Enter a key".to_owned(),
+    ]);
+    let picked = Select::with_theme(&theme)
+        .with_prompt("API key")
+        .items(&choices)
+        .default(0)
+        .interact()?;
+    let offset = usize::from(current_key.is_some());
+    file.api_key = match picked.checked_sub(offset) {
+        None => current_key,
+        Some(0) => None,
+        Some(1) => {
+            let key = crate::settings::ApiKey::generate().context("cannot generate a key")?;
+            Printer.note(format!("New API key: {}", key.expose()));
+            Some(key.expose().to_owned())
+        }
+        Some(_) => Some(
+            Input::<String>::with_theme(&theme)
+                .with_prompt("Key")
+                .validate_with(|text: &String| {
+                    if text.trim().is_empty() || text.chars().any(char::is_whitespace) {
+                        Err("a key has no spaces and is not empty")
+                    } else {
+                        Ok(())
+                    }
+                })
+                .interact_text()?,
+        ),
+    };
+
+    let models: String = Input::with_theme(&theme)
+        .with_prompt("Served models, comma-separated (empty: the backend's catalog)")
+        .default(file.models.clone().map(|m| m.join(",")).unwrap_or_default())
+        .allow_empty(true)
+        .validate_with(|text: &String| {
+            if text.trim().is_empty() {
+                Ok(())
+            } else {
+                crate::settings::parse_model_list(text).map(drop)
+            }
+        })
+        .interact_text()?;
+    file.models = if models.trim().is_empty() {
+        None
+    } else {
+        Some(crate::settings::parse_model_list(&models).map_err(UserError::new)?)
+    };
+
+    let fallback: String = Input::with_theme(&theme)
+        .with_prompt("Model for claude-* ids (empty: opus/sonnet → gpt-5.5, haiku → gpt-5.4-mini)")
+        .default(file.model_fallback.clone().unwrap_or_default())
+        .allow_empty(true)
+        .interact_text()?;
+    file.model_fallback = Some(fallback.trim().to_owned()).filter(|f| !f.is_empty());
+
+    let aliases_text = file
+        .model_aliases
+        .as_ref()
+        .map(|a| {
+            a.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let aliases: String = Input::with_theme(&theme)
+        .with_prompt("Model aliases as from=to, comma-separated (empty: none)")
+        .default(aliases_text)
+        .allow_empty(true)
+        .validate_with(|text: &String| parse_aliases(text).map(drop))
+        .interact_text()?;
+    let aliases = parse_aliases(&aliases).map_err(UserError::new)?;
+    file.model_aliases = Some(aliases).filter(|a| !a.is_empty());
+
+    // Validate the whole file as the gateway will read it before replacing the old one.
+    Settings::resolve_with_file(
+        &crate::settings::Overrides::default(),
+        &Env::default(),
+        home,
+        &file,
+    )?;
+    file.save(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Printer.note(format!(
+        "Saved {}. A running gateway picks it up when restarted (`codexia daemon restart`).",
+        path.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `a=b, c=d` → {a: b, c: d}.
+fn parse_aliases(text: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let mut aliases = std::collections::BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (from, to) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{pair:?} is not from=to"))?;
+        let (from, to) = (from.trim(), to.trim());
+        if from.is_empty() || to.is_empty() {
+            return Err(format!("{pair:?} is not from=to"));
+        }
+        aliases.insert(from.to_owned(), to.to_owned());
+    }
+    Ok(aliases)
 }
