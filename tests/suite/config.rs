@@ -1,6 +1,8 @@
 //! Configuration precedence (flag > env > config.json > default) observed on the real binary,
 //! the models-file shapes, and the errors for bad configuration.
 
+use std::os::unix::fs::PermissionsExt;
+
 use pretty_assertions::assert_eq;
 
 use crate::support::codexia::{TestHome, text};
@@ -292,7 +294,6 @@ async fn interactive_config_through_a_terminal_writes_the_answers() {
             "allowed_origins": ["http://localhost:3000"]
         })
     );
-    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(home.codexia_home().join("config.json"))
         .unwrap()
         .permissions()
