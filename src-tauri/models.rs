@@ -173,6 +173,15 @@ impl ModelMap {
     }
 }
 
+/// The context window of a model in tokens (docs/codex-upstream.md §6.2).
+pub fn context_window(model: &str) -> u64 {
+    match model {
+        "gpt-5.3-codex-spark" => 128_000,
+        m if m.starts_with("gpt-5.6") => 372_000,
+        _ => 272_000,
+    }
+}
+
 /// Whether an id names an Anthropic model.
 pub fn looks_anthropic(id: &str) -> bool {
     let id = id.to_ascii_lowercase();

@@ -82,7 +82,7 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
         Some(Command::Logout(_)) => Err(commands::not_yet("logout")),
         Some(Command::Status(_)) => Err(commands::not_yet("status")),
         Some(Command::Daemon(args)) => runtime.block_on(commands::daemon::run(&args.action)),
-        Some(Command::Claude(_)) => Err(commands::not_yet("claude")),
+        Some(Command::Claude(args)) => runtime.block_on(commands::claude::run(&args.args, verbose)),
     }
 }
 

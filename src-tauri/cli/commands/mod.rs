@@ -1,5 +1,6 @@
 //! One module per command; shared helpers for them.
 
+pub mod claude;
 pub mod config;
 pub mod daemon;
 pub mod models;
