@@ -174,4 +174,15 @@ else
   say "Node packages up to date"
 fi
 
+# --- tauri-driver (WebDriver for the tray app's windows; .tools/bin) ------------------------
+
+TAURI_DRIVER_VERSION=2.1.0
+if [ ! -x .tools/bin/tauri-driver ] || [ ! -f ".tools/.tauri-driver-$TAURI_DRIVER_VERSION" ]; then
+  say "installing tauri-driver $TAURI_DRIVER_VERSION (about a minute)"
+  cargo install "tauri-driver@$TAURI_DRIVER_VERSION" --locked --quiet --root .tools
+  touch ".tools/.tauri-driver-$TAURI_DRIVER_VERSION"
+else
+  say "tauri-driver up to date"
+fi
+
 say "ready for tests"

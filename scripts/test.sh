@@ -16,7 +16,7 @@ fi
 # Real clients the tests drive (installed by scripts/setup.sh test).
 export CODEXIA_TEST_PYTHON="$ROOT/.venv/bin/python"
 export CODEXIA_TEST_NODE_MODULES="$ROOT/tests/node/node_modules"
-export PATH="$ROOT/tests/node/node_modules/.bin:$PATH"
+export PATH="$ROOT/tests/node/node_modules/.bin:$ROOT/.tools/bin:$PATH"
 # Hermetic homes: the tests never touch the real ~/.codexia, keyring, ~/.config or caches of
 # whoever runs them. Everything goes under target/test-home/, fresh for every run.
 TEST_HOME="$ROOT/target/test-home"

@@ -78,9 +78,9 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
         Some(Command::Serve(args)) => runtime.block_on(commands::serve::run(&args, verbose)),
         Some(Command::Models) => runtime.block_on(commands::models::run()),
         Some(Command::Config(args)) => commands::config::run(args.action.as_ref()),
-        Some(Command::Login(_)) => Err(commands::not_yet("login")),
-        Some(Command::Logout(_)) => Err(commands::not_yet("logout")),
-        Some(Command::Status(_)) => Err(commands::not_yet("status")),
+        Some(Command::Login(args)) => runtime.block_on(commands::login::run(&args, verbose)),
+        Some(Command::Logout(args)) => runtime.block_on(commands::logout::run(&args, verbose)),
+        Some(Command::Status(args)) => runtime.block_on(commands::status::run(&args, verbose)),
         Some(Command::Daemon(args)) => runtime.block_on(commands::daemon::run(&args.action)),
         Some(Command::Claude(args)) => runtime.block_on(commands::claude::run(&args.args, verbose)),
     }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod middleware;
+pub mod recent;
 pub mod state;
 
 use std::future::Future;
@@ -47,6 +48,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(handlers::health::health))
         .route("/v1/models", get(handlers::models::list_models))
+        .route("/v1/status", get(handlers::status::status))
+        .route(
+            "/v1/auth/refresh",
+            axum::routing::post(handlers::auth::refresh),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -59,7 +65,10 @@ pub fn router(state: AppState) -> Router {
             middleware::host_guard::host_guard,
         ))
         .layer(from_fn(error::render_in_dialect))
-        .layer(from_fn(middleware::log_request::log_request))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::log_request::log_request,
+        ))
         .with_state(state)
 }
 
@@ -95,6 +104,14 @@ impl Gateway {
             .map_err(|source| GatewayError::Bind { addr, source })?;
         let upstream = UpstreamClient::new(&settings);
         let state = AppState::new(settings, local.ip(), upstream);
+        // Choose the credential store now, off the start-up path: the keychain probe may take
+        // a moment, and its fallback warning (or failure) belongs in the start-up log.
+        let auth_state = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = auth_state.auth().store().await {
+                tracing::warn!("{err}");
+            }
+        });
         Ok(Self { listener, state })
     }
 

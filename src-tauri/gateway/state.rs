@@ -4,9 +4,13 @@ use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use super::recent::{RecentRequests, RequestRecord};
+use crate::auth::store::StoreSpec;
+use crate::auth::{AuthError, AuthManager, Credentials};
 use crate::models::ModelMap;
 use crate::settings::{ApiKey, Settings};
 use crate::upstream::UpstreamClient;
+use crate::upstream::rate_limits::{self, RateLimitSnapshot};
 
 /// Everything a request handler may need.
 #[derive(Debug)]
@@ -18,6 +22,12 @@ pub struct App {
     /// Replaced when the live catalog arrives; readers clone the `Arc` and drop the lock.
     models: RwLock<Arc<ModelMap>>,
     pub started: Instant,
+    /// Signed-in credentials; refreshes one at a time.
+    pub auth: AuthManager,
+    /// The `x-codex-*` limits of the latest backend answer that carried them.
+    live_limits: RwLock<Option<RateLimitSnapshot>>,
+    /// The last requests answered (for the tray).
+    pub recent: RecentRequests,
 }
 
 /// The axum state: a handle to [`App`].
@@ -28,12 +38,16 @@ impl AppState {
     /// State for a gateway bound at `bound_ip`.
     pub fn new(settings: Settings, bound_ip: IpAddr, upstream: UpstreamClient) -> Self {
         let models = ModelMap::from_settings(&settings, None);
+        let auth = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
         Self(Arc::new(App {
             settings,
             bound_ip,
             upstream,
             models: RwLock::new(Arc::new(models)),
             started: Instant::now(),
+            auth,
+            live_limits: RwLock::new(None),
+            recent: RecentRequests::default(),
         }))
     }
 
@@ -47,6 +61,11 @@ impl AppState {
 
     pub fn bind_ip(&self) -> IpAddr {
         self.0.bound_ip
+    }
+
+    /// The last requests answered, oldest first.
+    pub fn recent_requests(&self) -> Vec<RequestRecord> {
+        self.0.recent.snapshot()
     }
 
     /// The current model map.
@@ -65,5 +84,51 @@ impl AppState {
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = Arc::new(models);
+    }
+}
+
+/// Credentials and live rate limits (the sign-in half of the state).
+impl AppState {
+    /// The credentials manager.
+    pub fn auth(&self) -> &AuthManager {
+        &self.0.auth
+    }
+
+    /// Fresh credentials (refreshed first when they expire within a minute).
+    pub async fn credentials(&self) -> Result<Credentials, AuthError> {
+        self.0.auth.credentials().await
+    }
+
+    /// Refreshes once after the backend refused `stale_access_token` with 401.
+    pub async fn refresh_after_unauthorized(
+        &self,
+        stale_access_token: &str,
+    ) -> Result<Credentials, AuthError> {
+        self.0
+            .auth
+            .refresh_after_unauthorized(stale_access_token)
+            .await
+    }
+
+    /// Keeps the `x-codex-*` rate limits of a backend answer (call it on every answer,
+    /// successful or not); answers without them change nothing.
+    pub fn observe_upstream_headers(&self, headers: &axum::http::HeaderMap) {
+        let Some(snapshot) = rate_limits::from_headers(headers, chrono::Utc::now().timestamp())
+        else {
+            return;
+        };
+        let mut guard = match self.0.live_limits.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Some(snapshot);
+    }
+
+    /// The latest live rate limits, if any backend answer carried them.
+    pub fn live_rate_limits(&self) -> Option<RateLimitSnapshot> {
+        match self.0.live_limits.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 }

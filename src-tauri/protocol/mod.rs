@@ -1,3 +1,4 @@
 //! Wire types only (serde), one module per format. No logic beyond (de)serialisation.
 
+pub mod anthropic;
 pub mod responses;

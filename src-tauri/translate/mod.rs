@@ -2,7 +2,11 @@
 //! functions (`X -> ResponsesRequest`) and stream state machines fed one upstream event at a
 //! time (`push(event) -> Vec<SseFrame>`, `fail(error)`, `finish()`). No I/O, no clock.
 
+pub mod count_tokens;
 pub mod effort;
+pub mod messages_request;
+pub mod messages_response;
+pub mod messages_stream;
 
 /// One server-sent event to write to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

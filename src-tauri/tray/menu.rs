@@ -1,50 +1,199 @@
-//! The tray menu: one table of ids and labels, and the handle that updates them.
+//! The tray menu: one table of ids and labels, a pure description of the menu from the
+//! current view, and building it with Tauri.
 
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
-use tauri::tray::TrayIconBuilder;
+use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::{AppHandle, Wry};
 
-/// Menu item ids.
-mod ids {
-    pub(super) const ACCOUNT: &str = "account";
-    pub(super) const GATEWAY: &str = "gateway";
-    pub(super) const QUIT: &str = "quit";
+use super::status::{AccountState, TrayView};
+
+/// Menu item ids: the single place that names them.
+pub(crate) mod ids {
+    pub(crate) const ACCOUNT: &str = "account";
+    pub(crate) const LIMIT: &str = "limit";
+    pub(crate) const GATEWAY: &str = "gateway";
+    pub(crate) const COPY_SETUP: &str = "copy-claude-setup";
+    pub(crate) const SIGN_IN: &str = "sign-in";
+    pub(crate) const SIGN_OUT: &str = "sign-out";
+    pub(crate) const SETTINGS: &str = "settings";
+    pub(crate) const AUTOSTART: &str = "autostart";
+    pub(crate) const QUIT: &str = "quit";
 }
 
-/// The live parts of the tray menu.
-#[derive(Clone)]
-pub(super) struct TrayMenu {
-    gateway: MenuItem<Wry>,
+/// One entry of the menu, before it becomes a Tauri item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Entry {
+    Item {
+        id: String,
+        label: String,
+        enabled: bool,
+    },
+    Check {
+        id: String,
+        label: String,
+        checked: bool,
+    },
+    Separator,
 }
 
-impl TrayMenu {
-    /// Builds the tray icon and its menu.
-    pub(super) fn build(app: &AppHandle) -> tauri::Result<Self> {
-        let account = MenuItem::with_id(app, ids::ACCOUNT, "Not signed in", false, None::<&str>)?;
-        let gateway =
-            MenuItem::with_id(app, ids::GATEWAY, "Gateway: starting…", false, None::<&str>)?;
-        let quit = MenuItem::with_id(app, ids::QUIT, "Quit", true, None::<&str>)?;
-        let separator = PredefinedMenuItem::separator(app)?;
-        let menu = Menu::with_items(app, &[&account, &separator, &gateway, &separator, &quit])?;
-        let mut builder = TrayIconBuilder::with_id("main")
-            .tooltip("codexia")
-            .menu(&menu)
-            .on_menu_event(|app, event| {
-                if event.id().as_ref() == ids::QUIT {
-                    app.exit(0);
-                }
-            });
-        if let Some(icon) = app.default_window_icon() {
-            builder = builder.icon(icon.clone());
+/// What the gateway line says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GatewayLine {
+    Starting,
+    Running { url: String, attached: bool },
+    Failed { reason: String },
+}
+
+/// The whole menu, top to bottom (PRODUCT.md "The tray application").
+pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -> Vec<Entry> {
+    let item = |id: &str, label: String, enabled: bool| Entry::Item {
+        id: id.to_owned(),
+        label,
+        enabled,
+    };
+    let mut menu = vec![item(ids::ACCOUNT, view.account_line(), false)];
+    for (i, limit) in view.limits.iter().enumerate() {
+        menu.push(item(
+            &format!("{}:{i}", ids::LIMIT),
+            limit.text.clone(),
+            false,
+        ));
+    }
+    menu.push(Entry::Separator);
+    let gateway_label = match gateway {
+        GatewayLine::Starting => "Gateway: starting…".to_owned(),
+        GatewayLine::Running {
+            url,
+            attached: false,
+        } => format!("Gateway: {url} · running"),
+        GatewayLine::Running {
+            url,
+            attached: true,
+        } => format!("Gateway: {url} · daemon"),
+        GatewayLine::Failed { reason } => format!("Gateway: stopped · {reason}"),
+    };
+    let running = matches!(gateway, GatewayLine::Running { .. });
+    menu.push(item(ids::GATEWAY, gateway_label, running));
+    menu.push(item(
+        ids::COPY_SETUP,
+        "Copy Claude Code setup".to_owned(),
+        running,
+    ));
+    menu.push(Entry::Separator);
+    match view.account {
+        AccountState::SignedIn { .. } => {
+            menu.push(item(ids::SIGN_OUT, "Sign out".to_owned(), true))
         }
-        builder.build(app)?;
-        Ok(Self { gateway })
+        _ => menu.push(item(ids::SIGN_IN, "Sign in…".to_owned(), true)),
+    }
+    menu.push(item(ids::SETTINGS, "Settings…".to_owned(), true));
+    menu.push(Entry::Check {
+        id: ids::AUTOSTART.to_owned(),
+        label: "Start at login".to_owned(),
+        checked: autostart,
+    });
+    menu.push(Entry::Separator);
+    menu.push(item(ids::QUIT, "Quit codexia".to_owned(), true));
+    menu
+}
+
+/// Builds a Tauri menu from entries.
+pub(crate) fn build(app: &AppHandle, entries: &[Entry]) -> tauri::Result<Menu<Wry>> {
+    let menu = Menu::new(app)?;
+    for entry in entries {
+        let item: Box<dyn IsMenuItem<Wry>> = match entry {
+            Entry::Item { id, label, enabled } => Box::new(MenuItem::with_id(
+                app,
+                id.as_str(),
+                label,
+                *enabled,
+                None::<&str>,
+            )?),
+            Entry::Check { id, label, checked } => Box::new(CheckMenuItem::with_id(
+                app,
+                id.as_str(),
+                label,
+                true,
+                *checked,
+                None::<&str>,
+            )?),
+            Entry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
+        };
+        menu.append(item.as_ref())?;
+    }
+    Ok(menu)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tray::status::LimitLine;
+    use pretty_assertions::assert_eq;
+
+    fn labels(entries: &[Entry]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| match e {
+                Entry::Item { label, .. } | Entry::Check { label, .. } => label.clone(),
+                Entry::Separator => "---".to_owned(),
+            })
+            .collect()
     }
 
-    /// Replaces the gateway line.
-    pub(super) fn set_gateway_line(&self, text: &str) {
-        if let Err(err) = self.gateway.set_text(text) {
-            tracing::warn!("cannot update the tray menu: {err}");
-        }
+    #[test]
+    fn a_signed_in_menu_lists_account_limits_gateway_and_actions_in_order() {
+        let view = TrayView {
+            account: AccountState::SignedIn {
+                label: "user@example.com · Pro".into(),
+            },
+            limits: vec![
+                LimitLine {
+                    name: "5h".into(),
+                    remaining_percent: 97.0,
+                    text: "5h: 97% left · resets in 2h 24m".into(),
+                },
+                LimitLine {
+                    name: "weekly".into(),
+                    remaining_percent: 68.0,
+                    text: "Weekly: 68% left · resets Thu 02:19".into(),
+                },
+            ],
+        };
+        let gateway = GatewayLine::Running {
+            url: "http://127.0.0.1:14550".into(),
+            attached: false,
+        };
+        assert_eq!(
+            labels(&entries(&view, &gateway, true)),
+            [
+                "user@example.com · Pro",
+                "5h: 97% left · resets in 2h 24m",
+                "Weekly: 68% left · resets Thu 02:19",
+                "---",
+                "Gateway: http://127.0.0.1:14550 · running",
+                "Copy Claude Code setup",
+                "---",
+                "Sign out",
+                "Settings…",
+                "Start at login",
+                "---",
+                "Quit codexia"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_signed_out_menu_offers_sign_in() {
+        let view = TrayView {
+            account: AccountState::SignedOut,
+            limits: vec![],
+        };
+        let menu = entries(&view, &GatewayLine::Starting, false);
+        assert_eq!(labels(&menu)[0], "Not signed in");
+        assert!(labels(&menu).contains(&"Sign in…".to_owned()));
+        assert!(menu.contains(&Entry::Item {
+            id: ids::COPY_SETUP.into(),
+            label: "Copy Claude Code setup".into(),
+            enabled: false
+        }));
     }
 }

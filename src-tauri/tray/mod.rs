@@ -1,14 +1,52 @@
 //! The desktop tray application (feature `tray`): a thin shell that runs the same gateway as
-//! `codexia serve` in-process and shows its state in the tray menu. Nothing outside this
-//! module knows a tray exists.
+//! `codexia serve` in-process (or attaches to a running one), reads its status over HTTP, and
+//! sends commands. Nothing outside this module knows a tray exists.
 
+mod commands;
+mod gateway;
 mod menu;
+mod status;
+mod windows;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
-use tauri::{Manager, RunEvent};
+use tauri::{AppHandle, Manager, RunEvent};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_clipboard_manager::ClipboardExt as _;
+use tauri_plugin_notification::NotificationExt as _;
 
-use crate::gateway::Gateway;
 use crate::settings::{Env, Overrides, Settings};
+use gateway::GatewayControl;
+use menu::{GatewayLine, ids};
+use status::{AccountState, StatusJson, TrayView};
+
+/// How often the tray asks the gateway for its status when nothing else prompts it.
+const STATUS_POLL: Duration = Duration::from_secs(60);
+
+/// State shared by the menu, the windows and the background tasks.
+pub(crate) struct TrayApp {
+    pub(crate) gateway: GatewayControl,
+    view: Mutex<(TrayView, GatewayLine)>,
+    /// Wakes the status task (after sign-in, settings, a live header change).
+    pub(crate) refresh: tokio::sync::Notify,
+}
+
+impl TrayApp {
+    fn set_gateway_line(&self, line: GatewayLine) {
+        if let Ok(mut view) = self.view.lock() {
+            view.1 = line;
+        }
+    }
+
+    fn current(&self) -> (TrayView, GatewayLine) {
+        self.view.lock().map_or_else(
+            |_| (TrayView::unknown(), GatewayLine::Starting),
+            |v| v.clone(),
+        )
+    }
+}
 
 /// Runs the tray app on the main thread until Quit; the gateway runs on `runtime`.
 pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
@@ -16,47 +54,54 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     tauri::async_runtime::set(runtime.handle().clone());
     let settings = Settings::resolve(&Overrides::default(), &Env::from_process())?;
     crate::cli::commands::init_logging(&settings.log.value, 0);
+    let open_at_start = std::env::var("CODEXIA_TRAY_OPEN").ok();
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            // A second launch: focus an open window of the running instance, if any.
-            if let Some(window) = app.webview_windows().values().next() {
-                let _ = window.set_focus();
-            }
+            // A second launch: bring the running instance forward.
+            tracing::info!("another launch was redirected to this instance");
+            windows::open_settings(app);
         }))
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::get_settings,
+            commands::save_settings,
+            commands::generate_api_key,
+            commands::copy_text,
+            commands::recent_requests,
+        ])
         .setup(move |app| {
-            let tray = menu::TrayMenu::build(app.handle())?;
-            app.manage(tray.clone());
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                match Gateway::bind(settings).await {
-                    Ok(gateway) => {
-                        let url = format!(
-                            "http://{}",
-                            crate::cli::commands::client_addr(gateway.local_addr())
-                        );
-                        tracing::info!("gateway listening on {url}");
-                        tray.set_gateway_line(&format!("Gateway: {url} · running"));
-                        let shutdown = async move {
-                            // The gateway lives as long as the app.
-                            std::future::pending::<()>().await;
-                        };
-                        if let Err(err) = gateway.serve(shutdown).await {
-                            tracing::error!("gateway stopped: {err}");
-                            tray.set_gateway_line("Gateway: stopped");
-                        }
-                    }
-                    Err(err) => {
-                        tracing::error!("gateway cannot start: {err}");
-                        tray.set_gateway_line("Gateway: not running (see logs)");
-                    }
-                }
-                drop(handle);
+            let tray_app = Arc::new(TrayApp {
+                gateway: GatewayControl::default(),
+                view: Mutex::new((TrayView::unknown(), GatewayLine::Starting)),
+                refresh: tokio::sync::Notify::new(),
             });
+            app.manage(Arc::clone(&tray_app));
+            let handle = app.handle().clone();
+            let entries = menu::entries(
+                &TrayView::unknown(),
+                &GatewayLine::Starting,
+                autostart_enabled(&handle),
+            );
+            let tray_menu = menu::build(&handle, &entries)?;
+            let mut builder = tauri::tray::TrayIconBuilder::with_id("main")
+                .tooltip("codexia")
+                .menu(&tray_menu)
+                .show_menu_on_left_click(true)
+                .on_menu_event(|app, event| on_menu_event(app, event.id().as_ref()));
+            if let Some(icon) = handle.default_window_icon() {
+                builder = builder.icon(icon.clone());
+            }
+            builder.build(app)?;
+            tauri::async_runtime::spawn(start(handle.clone(), settings, tray_app));
+            if let Some(which) = &open_at_start {
+                windows::open_named(&handle, which);
+            }
             Ok(())
         })
         .build(tauri::generate_context!())
@@ -71,4 +116,177 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Starts (or attaches to) the gateway, then keeps the menu in step with its status.
+async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
+    match tray.gateway.start(settings).await {
+        Ok((url, attached)) => tray.set_gateway_line(GatewayLine::Running { url, attached }),
+        Err(reason) => {
+            tracing::error!("the gateway cannot start: {reason}");
+            tray.set_gateway_line(GatewayLine::Failed { reason });
+        }
+    }
+    render(&app);
+    loop {
+        refresh_status(&app, &tray).await;
+        tokio::select! {
+            () = tray.refresh.notified() => {},
+            () = tokio::time::sleep(STATUS_POLL) => {},
+        }
+    }
+}
+
+/// Fetches the status and updates menu, tooltip and notifications.
+async fn refresh_status(app: &AppHandle, tray: &TrayApp) {
+    let Some((url, key)) = tray.gateway.endpoint().await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let mut request = client
+        .get(format!("{url}/v1/status"))
+        .timeout(Duration::from_secs(30));
+    if let Some(key) = &key {
+        request = request.bearer_auth(key);
+    }
+    let new_view = match request.send().await {
+        Ok(response) if response.status().is_success() => match response.json::<StatusJson>().await
+        {
+            Ok(json) => status::view_from_status(&json, chrono::Local::now()),
+            Err(err) => {
+                tracing::warn!("unreadable status: {err}");
+                return;
+            }
+        },
+        Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+            let text = response
+                .text()
+                .await
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            TrayView {
+                account: if text.contains("again") {
+                    AccountState::SignInAgain
+                } else {
+                    AccountState::SignedOut
+                },
+                limits: Vec::new(),
+            }
+        }
+        Ok(response) => {
+            tracing::warn!("the gateway answered {} to /v1/status", response.status());
+            return;
+        }
+        Err(err) => {
+            tracing::warn!("cannot reach the gateway for its status: {err}");
+            return;
+        }
+    };
+    let previous = tray.current().0;
+    for note in status::crossed_thresholds(&previous, &new_view) {
+        let _ = app
+            .notification()
+            .builder()
+            .title("codexia")
+            .body(note)
+            .show();
+    }
+    if new_view.account == AccountState::SignInAgain
+        && previous.account != AccountState::SignInAgain
+    {
+        let _ = app
+            .notification()
+            .builder()
+            .title("codexia")
+            .body("Your ChatGPT sign-in expired. Choose \"Sign in…\" in the codexia menu.")
+            .show();
+    }
+    if let Ok(mut view) = tray.view.lock() {
+        view.0 = new_view;
+    }
+    render(app);
+}
+
+fn autostart_enabled(app: &AppHandle) -> bool {
+    app.autolaunch().is_enabled().unwrap_or(false)
+}
+
+/// Rebuilds the menu and tooltip from the current view.
+pub(crate) fn render(app: &AppHandle) {
+    let Some(tray_app) = app.try_state::<Arc<TrayApp>>() else {
+        return;
+    };
+    let (view, gateway) = tray_app.current();
+    let entries = menu::entries(&view, &gateway, autostart_enabled(app));
+    let Some(tray) = app.tray_by_id("main") else {
+        return;
+    };
+    match menu::build(app, &entries) {
+        Ok(menu) => {
+            if let Err(err) = tray.set_menu(Some(menu)) {
+                tracing::warn!("cannot update the tray menu: {err}");
+            }
+        }
+        Err(err) => tracing::warn!("cannot build the tray menu: {err}"),
+    }
+    let _ = tray.set_tooltip(Some(view.tooltip()));
+}
+
+/// The `export` lines that point Claude Code at the gateway.
+pub(crate) fn claude_setup(url: &str, key: Option<&str>) -> String {
+    format!(
+        "export ANTHROPIC_BASE_URL={url}\nexport ANTHROPIC_AUTH_TOKEN={}\nexport ANTHROPIC_MODEL=gpt-5.5\nexport ANTHROPIC_SMALL_FAST_MODEL=gpt-5.4-mini\nexport CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1\n",
+        key.unwrap_or("codexia")
+    )
+}
+
+fn on_menu_event(app: &AppHandle, id: &str) {
+    let Some(tray) = app.try_state::<Arc<TrayApp>>().map(|s| Arc::clone(&s)) else {
+        return;
+    };
+    let app = app.clone();
+    match id {
+        ids::GATEWAY | ids::COPY_SETUP => {
+            let id = id.to_owned();
+            tauri::async_runtime::spawn(async move {
+                if let Some((url, key)) = tray.gateway.endpoint().await {
+                    let text = if id == ids::GATEWAY {
+                        url
+                    } else {
+                        claude_setup(&url, key.as_deref())
+                    };
+                    if let Err(err) = app.clipboard().write_text(text) {
+                        tracing::warn!("cannot copy to the clipboard: {err}");
+                    }
+                }
+            });
+        }
+        ids::SETTINGS => windows::open_settings(&app),
+        ids::SIGN_IN => windows::open_sign_in(&app),
+        ids::SIGN_OUT => {
+            tauri::async_runtime::spawn(async move {
+                commands::sign_out(&tray).await;
+                tray.refresh.notify_one();
+            });
+        }
+        ids::AUTOSTART => {
+            let launcher = app.autolaunch();
+            let result = if launcher.is_enabled().unwrap_or(false) {
+                launcher.disable()
+            } else {
+                launcher.enable()
+            };
+            if let Err(err) = result {
+                tracing::warn!("cannot change start at login: {err}");
+            }
+            render(&app);
+        }
+        ids::QUIT => {
+            tauri::async_runtime::spawn(async move {
+                tray.gateway.stop().await;
+                app.exit(0);
+            });
+        }
+        _ => {}
+    }
 }

@@ -2,6 +2,7 @@
 //! reader that yields events as they arrive.
 
 pub mod client;
+pub mod rate_limits;
 pub mod sse;
 
 pub use client::UpstreamClient;

@@ -1,5 +1,7 @@
+mod auth;
 mod claude;
 mod config;
 mod daemon;
 mod fake_backend;
 mod serve;
+mod status;

@@ -81,6 +81,17 @@ impl TestHome {
             .expect("run codexia")
     }
 
+    /// Starts a command with stdin, stdout and stderr piped (for interactive commands such
+    /// as `login`); the caller drives and reaps it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let mut command = self.command(args);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.spawn().expect("spawn codexia")
+    }
+
     /// Starts `codexia serve ARGS` and waits for its `listening on` line.
     pub async fn serve(&self, args: &[&str]) -> Server {
         let mut full = vec!["serve"];

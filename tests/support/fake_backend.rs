@@ -212,6 +212,7 @@ struct FakeState {
     device_interval: u64,
     device_auto_approve: bool,
     cache_prefixes: HashMap<String, u64>,
+    usage_failure: Option<(u16, Value)>,
 }
 
 impl IdSource for FakeState {
@@ -304,6 +305,7 @@ impl FakeUpstream {
                 device_interval: 5,
                 device_auto_approve: false,
                 cache_prefixes: HashMap::new(),
+                usage_failure: None,
             }),
             recorded: Notify::new(),
             open_streams: AtomicUsize::new(0),
@@ -386,6 +388,11 @@ impl FakeUpstream {
             .secondary
             .get_or_insert(defaults.secondary.expect("default secondary"));
         secondary.used_percent = secondary_used_percent;
+    }
+
+    /// Makes every `GET /backend-api/wham/usage` answer `status` with `body` (`None`: normal).
+    pub fn set_usage_failure(&self, failure: Option<(u16, Value)>) {
+        self.shared.lock().usage_failure = failure;
     }
 
     /// `expires_in` of tokens issued by the token endpoint from now on.
@@ -711,7 +718,12 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         }
         (Method::GET, "/backend-api/wham/usage") => {
             backend::with_auth(&shared, &parts.headers, |state| {
-                json_response(200, &state.rate_limits.usage_json(&state.account, now()))
+                match &state.usage_failure {
+                    Some((status, body)) => json_response(*status, body),
+                    None => {
+                        json_response(200, &state.rate_limits.usage_json(&state.account, now()))
+                    }
+                }
             })
         }
         (Method::GET, "/backend-api/accounts/check/v4-2023-04-27") => {

@@ -3,8 +3,11 @@
 pub mod claude;
 pub mod config;
 pub mod daemon;
+pub mod login;
+pub mod logout;
 pub mod models;
 pub mod serve;
+pub mod status;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
@@ -49,7 +52,7 @@ pub fn tray(_runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
     .into())
 }
 
-fn has_display() -> bool {
+pub(crate) fn has_display() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))

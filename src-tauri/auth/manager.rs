@@ -1,0 +1,463 @@
+//! The AuthManager: a snapshot of the credentials, and refresh that runs exactly once at a time
+//! across all tasks (a tokio mutex) and all codexia processes (an exclusive lock on
+//! `$CODEXIA_HOME/auth.lock`).
+//!
+//! A refresh takes both locks, **re-reads the store**, and refreshes only if the stored token is
+//! still the one that needed replacing; another task or process may have done it meanwhile
+//! (refresh tokens are single-use, so refreshing twice would burn the account's sign-in).
+//!
+//! When: 60 s before expiry ([`AuthManager::credentials`]), once after a backend 401
+//! ([`AuthManager::refresh_after_unauthorized`]), and on demand ([`AuthManager::refresh_now`]).
+//! A permanent refusal (`refresh_token_reused`, `invalid_grant`, …) is written into the store
+//! as a "sign in again" marker, so every process stops at once: no retry loop anywhere.
+//! Transient failures change nothing; the next request tries again.
+//!
+//! Tokens never appear in logs or errors (`Credentials`' `Debug` redacts them).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::{Mutex, OnceCell};
+
+use super::oauth::{self, OAuthError};
+use super::store::{
+    CredentialStore, StoreChoice, StoreError, StoreSpec, ensure_private_dir, select_store,
+};
+use super::tokens::{Credentials, StoredAuth};
+use crate::upstream::UpstreamClient;
+
+/// Refresh this long before the stored expiry.
+pub const REFRESH_SKEW_SECS: i64 = 60;
+/// The cross-process lock file in `$CODEXIA_HOME`.
+pub const LOCK_FILE_NAME: &str = "auth.lock";
+
+/// Why no usable credentials could be produced. Messages are whole sentences for people and
+/// never contain tokens.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuthError {
+    /// Nothing is stored.
+    #[error("codexia is not signed in to ChatGPT. Run `codexia login` to sign in.")]
+    NotSignedIn,
+    /// The refresh token was refused for good.
+    #[error("{}", sign_in_again_message(.code))]
+    SignInAgain { code: String },
+    /// The sign-in server could not be reached or failed; retrying later may work.
+    #[error("Could not refresh the ChatGPT access token: {0}.")]
+    Transient(String),
+    /// The credential store failed.
+    #[error("Cannot use the stored ChatGPT credentials: {0}.")]
+    Store(#[from] StoreError),
+}
+
+impl AuthError {
+    /// Whether only a new `codexia login` helps.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, Self::NotSignedIn | Self::SignInAgain { .. })
+    }
+}
+
+/// The sentence shown in `status`, API errors and the tray after a permanent refresh failure.
+pub fn sign_in_again_message(code: &str) -> String {
+    let why = match code {
+        "refresh_token_reused" => {
+            "its refresh token was already used, perhaps by another program signed in with the same tokens"
+        }
+        "refresh_token_expired" => "its refresh token expired",
+        "refresh_token_invalidated" => "it was signed out or revoked",
+        _ => "the sign-in server refused to refresh it",
+    };
+    format!("The ChatGPT sign-in is no longer valid ({why}). Run `codexia login` to sign in again.")
+}
+
+/// What the manager currently knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSnapshot {
+    /// The store was not read yet.
+    Unknown,
+    /// Nothing is stored.
+    SignedOut,
+    SignedIn(Credentials),
+    /// The refresh token was refused for good; `account_id` is the account that was signed in.
+    SignInAgain {
+        code: String,
+        account_id: String,
+    },
+}
+
+/// Which refresh a caller needs.
+enum Need {
+    /// The token expires within the skew.
+    NearExpiry,
+    /// This access token must be replaced (a 401, or an explicit refresh).
+    Replace(String),
+}
+
+impl Need {
+    fn requires_refresh(&self, credentials: &Credentials, now: i64) -> bool {
+        match self {
+            Self::NearExpiry => credentials.needs_refresh(now, REFRESH_SKEW_SECS),
+            Self::Replace(old) => credentials.access_token == *old,
+        }
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Holds the cross-process lock until dropped (closing the file releases it).
+struct ProcessLock(#[expect(dead_code, reason = "held for its Drop")] std::fs::File);
+
+/// Signed-in credentials for every task of a process.
+#[derive(Debug)]
+pub struct AuthManager {
+    spec: Option<StoreSpec>,
+    store: OnceCell<StoreChoice>,
+    upstream: UpstreamClient,
+    lock_path: PathBuf,
+    snapshot: RwLock<AuthSnapshot>,
+    refresh_lock: Mutex<()>,
+}
+
+impl AuthManager {
+    /// A manager that picks its store on first use (the gateway: the keychain probe happens
+    /// off the start-up path and its fallback warning goes to the log).
+    pub fn new(spec: StoreSpec, upstream: UpstreamClient) -> Self {
+        let lock_path = spec.home.join(LOCK_FILE_NAME);
+        Self {
+            spec: Some(spec),
+            store: OnceCell::new(),
+            upstream,
+            lock_path,
+            snapshot: RwLock::new(AuthSnapshot::Unknown),
+            refresh_lock: Mutex::new(()),
+        }
+    }
+
+    /// A manager over an already chosen store (the CLI, which prints the fallback warning
+    /// itself; unit tests).
+    pub fn with_store(choice: StoreChoice, home: &Path, upstream: UpstreamClient) -> Self {
+        Self {
+            spec: None,
+            store: OnceCell::new_with(Some(choice)),
+            upstream,
+            lock_path: home.join(LOCK_FILE_NAME),
+            snapshot: RwLock::new(AuthSnapshot::Unknown),
+            refresh_lock: Mutex::new(()),
+        }
+    }
+
+    /// The store, chosen on first use.
+    pub async fn store(&self) -> Result<Arc<dyn CredentialStore>, AuthError> {
+        let choice = self
+            .store
+            .get_or_try_init(|| async {
+                let Some(spec) = self.spec.clone() else {
+                    return Err(StoreError::KeychainUnavailable(
+                        "no credential store was configured".to_owned(),
+                    ));
+                };
+                let choice = tokio::task::spawn_blocking(move || select_store(&spec))
+                    .await
+                    .map_err(|_| StoreError::KeychainUnavailable("interrupted".to_owned()))??;
+                if let Some(warning) = &choice.fallback_warning {
+                    tracing::warn!("{warning}");
+                }
+                Ok::<_, StoreError>(choice)
+            })
+            .await?;
+        Ok(Arc::clone(&choice.store))
+    }
+
+    /// Where the credentials are kept, for people.
+    pub async fn store_description(&self) -> Result<String, AuthError> {
+        Ok(self.store().await?.describe())
+    }
+
+    /// The current snapshot (no I/O).
+    pub fn snapshot(&self) -> AuthSnapshot {
+        match self.snapshot.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_snapshot(&self, value: AuthSnapshot) {
+        let mut guard = match self.snapshot.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = value;
+    }
+
+    /// Adopts what the store holds, unless the snapshot already has newer credentials.
+    fn adopt(&self, stored: Option<StoredAuth>) -> AuthSnapshot {
+        let next = match stored {
+            None => AuthSnapshot::SignedOut,
+            Some(StoredAuth {
+                credentials,
+                sign_in_again: Some(code),
+            }) => AuthSnapshot::SignInAgain {
+                code,
+                account_id: credentials.account_id,
+            },
+            Some(StoredAuth {
+                credentials,
+                sign_in_again: None,
+            }) => {
+                if let AuthSnapshot::SignedIn(current) = self.snapshot()
+                    && current.expires_at > credentials.expires_at
+                    && current.account_id == credentials.account_id
+                {
+                    return AuthSnapshot::SignedIn(current);
+                }
+                AuthSnapshot::SignedIn(credentials)
+            }
+        };
+        self.set_snapshot(next.clone());
+        next
+    }
+
+    async fn load(&self) -> Result<Option<StoredAuth>, AuthError> {
+        let store = self.store().await?;
+        Ok(run_blocking(move || store.load()).await?)
+    }
+
+    async fn save(&self, auth: StoredAuth) -> Result<(), AuthError> {
+        let store = self.store().await?;
+        Ok(run_blocking(move || store.save(&auth)).await?)
+    }
+
+    async fn lock_processes(&self) -> Result<ProcessLock, AuthError> {
+        let path = self.lock_path.clone();
+        let file = run_blocking(move || {
+            let io = |err: std::io::Error| StoreError::File {
+                path: path.clone(),
+                message: err.to_string(),
+            };
+            if let Some(dir) = path.parent() {
+                ensure_private_dir(dir, false).map_err(io)?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(&path).map_err(io)?;
+            file.lock().map_err(io)?;
+            Ok(file)
+        })
+        .await?;
+        Ok(ProcessLock(file))
+    }
+
+    /// The stored credentials as they are, without refreshing (reads the store when the
+    /// snapshot has nothing usable, because another process may have signed in).
+    pub async fn current(&self) -> Result<Credentials, AuthError> {
+        if let AuthSnapshot::SignedIn(credentials) = self.snapshot() {
+            return Ok(credentials);
+        }
+        let stored = self.load().await?;
+        let snapshot = self.adopt(stored);
+        match snapshot {
+            AuthSnapshot::SignedIn(credentials) => Ok(credentials),
+            AuthSnapshot::SignInAgain { code, .. } => Err(AuthError::SignInAgain { code }),
+            AuthSnapshot::SignedOut | AuthSnapshot::Unknown => Err(AuthError::NotSignedIn),
+        }
+    }
+
+    /// Fresh credentials: refreshed first when they expire within 60 s.
+    pub async fn credentials(&self) -> Result<Credentials, AuthError> {
+        let credentials = self.current().await?;
+        if !credentials.needs_refresh(now(), REFRESH_SKEW_SECS) {
+            return Ok(credentials);
+        }
+        self.refresh(Need::NearExpiry).await
+    }
+
+    /// After the backend refused `stale_access_token` with 401: refresh once, unless another
+    /// task or process already replaced that token.
+    pub async fn refresh_after_unauthorized(
+        &self,
+        stale_access_token: &str,
+    ) -> Result<Credentials, AuthError> {
+        self.refresh(Need::Replace(stale_access_token.to_owned()))
+            .await
+    }
+
+    /// Refreshes now (`POST /v1/auth/refresh`); if another process refreshed meanwhile, its
+    /// result is used instead of refreshing twice.
+    pub async fn refresh_now(&self) -> Result<Credentials, AuthError> {
+        let current = self.current().await?;
+        self.refresh(Need::Replace(current.access_token)).await
+    }
+
+    async fn refresh(&self, need: Need) -> Result<Credentials, AuthError> {
+        let _task = self.refresh_lock.lock().await;
+        // Another task may have refreshed while this one waited.
+        if let AuthSnapshot::SignedIn(credentials) = self.snapshot()
+            && !need.requires_refresh(&credentials, now())
+        {
+            return Ok(credentials);
+        }
+        let _process = self.lock_processes().await?;
+        // Another process may have refreshed (or signed in, or failed) meanwhile.
+        let stored = self.load().await?;
+        let Some(stored) = stored else {
+            self.set_snapshot(AuthSnapshot::SignedOut);
+            return Err(AuthError::NotSignedIn);
+        };
+        if let Some(code) = stored.sign_in_again {
+            self.set_snapshot(AuthSnapshot::SignInAgain {
+                code: code.clone(),
+                account_id: stored.credentials.account_id,
+            });
+            return Err(AuthError::SignInAgain { code });
+        }
+        let current = stored.credentials;
+        if !need.requires_refresh(&current, now()) {
+            self.set_snapshot(AuthSnapshot::SignedIn(current.clone()));
+            return Ok(current);
+        }
+        tracing::info!(account_id = %current.account_id, "refreshing the ChatGPT access token");
+        match oauth::refresh(&self.upstream, &current).await {
+            Ok(fresh) => {
+                self.save(StoredAuth::new(fresh.clone())).await?;
+                self.set_snapshot(AuthSnapshot::SignedIn(fresh.clone()));
+                tracing::info!(
+                    expires_at = fresh.expires_at,
+                    "the access token was refreshed"
+                );
+                Ok(fresh)
+            }
+            Err(OAuthError::Refused { code }) => {
+                tracing::warn!(%code, "the refresh token was refused; the user must sign in again");
+                let account_id = current.account_id.clone();
+                let marked = StoredAuth {
+                    credentials: current,
+                    sign_in_again: Some(code.clone()),
+                };
+                if let Err(err) = self.save(marked).await {
+                    tracing::warn!("cannot record the failed refresh in the store: {err}");
+                }
+                self.set_snapshot(AuthSnapshot::SignInAgain {
+                    code: code.clone(),
+                    account_id,
+                });
+                Err(AuthError::SignInAgain { code })
+            }
+            Err(OAuthError::Transient(message)) => {
+                tracing::warn!("the access token could not be refreshed: {message}");
+                self.set_snapshot(AuthSnapshot::SignedIn(current.clone()));
+                // Still valid for a little while: use it rather than fail the request.
+                if matches!(need, Need::NearExpiry) && current.remaining_seconds(now()) > 0 {
+                    return Ok(current);
+                }
+                Err(AuthError::Transient(message))
+            }
+        }
+    }
+
+    /// Stores new credentials after a sign-in (under both locks, so that no refresh running
+    /// elsewhere overwrites them with a refresh of the old ones).
+    pub async fn replace(&self, credentials: Credentials) -> Result<(), AuthError> {
+        let _task = self.refresh_lock.lock().await;
+        let _process = self.lock_processes().await?;
+        self.save(StoredAuth::new(credentials.clone())).await?;
+        self.set_snapshot(AuthSnapshot::SignedIn(credentials));
+        Ok(())
+    }
+
+    /// Deletes the stored credentials; `false` when nothing was stored.
+    pub async fn sign_out(&self) -> Result<bool, AuthError> {
+        let _task = self.refresh_lock.lock().await;
+        let _process = self.lock_processes().await?;
+        let store = self.store().await?;
+        let deleted = run_blocking(move || store.delete()).await?;
+        self.set_snapshot(AuthSnapshot::SignedOut);
+        Ok(deleted)
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|_| StoreError::File {
+            path: PathBuf::from("(credential store)"),
+            message: "the store operation was interrupted".to_owned(),
+        })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::store::MemoryStore;
+
+    fn manager(stored: Option<StoredAuth>, home: &Path) -> AuthManager {
+        // The issuer is unreachable: any refresh attempt is a transient failure.
+        let upstream = UpstreamClient::with_urls("http://127.0.0.1:9", "http://127.0.0.1:9");
+        let choice = StoreChoice {
+            store: Arc::new(MemoryStore::new(stored)),
+            fallback_warning: None,
+        };
+        AuthManager::with_store(choice, home, upstream)
+    }
+
+    fn credentials(expires_in: i64) -> Credentials {
+        Credentials {
+            access_token: "a".into(),
+            refresh_token: "r".into(),
+            id_token: String::new(),
+            expires_at: now() + expires_in,
+            account_id: "acc".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn fresh_credentials_come_from_the_store_without_a_refresh() {
+        let home = tempfile::tempdir().unwrap();
+        let fresh = credentials(3600);
+        let auth = manager(Some(StoredAuth::new(fresh.clone())), home.path());
+        assert_eq!(auth.credentials().await.unwrap(), fresh);
+        assert!(matches!(auth.snapshot(), AuthSnapshot::SignedIn(_)));
+    }
+
+    #[tokio::test]
+    async fn nothing_stored_means_not_signed_in() {
+        let home = tempfile::tempdir().unwrap();
+        let err = manager(None, home.path()).credentials().await.unwrap_err();
+        assert!(matches!(err, AuthError::NotSignedIn));
+        assert!(err.to_string().contains("Run `codexia login`"));
+    }
+
+    #[tokio::test]
+    async fn a_recorded_permanent_failure_asks_to_sign_in_again_without_calling_out() {
+        let home = tempfile::tempdir().unwrap();
+        let stored = StoredAuth {
+            credentials: credentials(-10),
+            sign_in_again: Some("refresh_token_reused".into()),
+        };
+        let err = manager(Some(stored), home.path())
+            .credentials()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "The ChatGPT sign-in is no longer valid (its refresh token was already used, perhaps by another program signed in with the same tokens). Run `codexia login` to sign in again."
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_keeps_a_token_that_is_still_valid() {
+        let home = tempfile::tempdir().unwrap();
+        let soon = credentials(30);
+        let auth = manager(Some(StoredAuth::new(soon.clone())), home.path());
+        assert_eq!(auth.credentials().await.unwrap(), soon);
+        let expired = manager(Some(StoredAuth::new(credentials(-30))), home.path());
+        assert!(matches!(
+            expired.credentials().await.unwrap_err(),
+            AuthError::Transient(_)
+        ));
+    }
+}

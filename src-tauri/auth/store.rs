@@ -1,0 +1,468 @@
+//! Where credentials live, behind one small interface: the OS keychain (crate `keyring`,
+//! service `codexia`; Secret Service on Linux), a private file (0600 in a 0700 directory,
+//! replaced atomically), or memory (unit tests).
+//!
+//! Selection (PRODUCT.md "Credentials"), decided once per process in [`select_store`]:
+//! `--auth-file`/`CODEXIA_AUTH_FILE` → that file; `CODEXIA_CREDENTIAL_STORE=file` →
+//! `$CODEXIA_HOME/auth.json`; `keychain` → the keychain or a clear error; `auto` → the keychain
+//! when it answers, else the file with a one-line warning.
+//!
+//! Store operations are blocking (D-Bus, file system); async callers use `spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::tokens::StoredAuth;
+use crate::settings::{CredentialStoreKind, Settings, Source};
+
+/// The keychain service name.
+pub const KEYCHAIN_SERVICE: &str = "codexia";
+/// The keychain account (user) name of the one ChatGPT sign-in.
+pub const KEYCHAIN_USER: &str = "chatgpt";
+/// File name of the default credentials file in `$CODEXIA_HOME`.
+pub const AUTH_FILE_NAME: &str = "auth.json";
+
+/// A store could not be used. Messages never contain secrets.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("the OS keychain is not available: {0}")]
+    KeychainUnavailable(String),
+    #[error("the OS keychain failed: {0}")]
+    Keychain(String),
+    #[error("cannot read or write {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("the stored credentials in {place} are damaged: {message}")]
+    Corrupt { place: String, message: String },
+}
+
+/// One place to keep credentials.
+pub trait CredentialStore: Send + Sync + std::fmt::Debug {
+    /// The stored credentials, `None` when nothing is stored.
+    fn load(&self) -> Result<Option<StoredAuth>, StoreError>;
+    /// Replaces the stored credentials.
+    fn save(&self, auth: &StoredAuth) -> Result<(), StoreError>;
+    /// Deletes them; `false` when there was nothing to delete.
+    fn delete(&self) -> Result<bool, StoreError>;
+    /// Where they live, for people: `the OS keychain (service "codexia")` or a path.
+    fn describe(&self) -> String;
+}
+
+/// The OS keychain.
+pub struct KeychainStore {
+    entry: keyring::Entry,
+}
+
+impl std::fmt::Debug for KeychainStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeychainStore")
+    }
+}
+
+fn keychain_message(err: &keyring::Error) -> String {
+    // keyring's Display carries platform text only (never the password).
+    err.to_string()
+}
+
+impl KeychainStore {
+    /// The entry for `service`/`user`. On Linux the Secret Service credential is built
+    /// explicitly, so no process-global default builder is involved.
+    pub fn new(service: &str, user: &str) -> Result<Self, StoreError> {
+        #[cfg(target_os = "linux")]
+        let entry = {
+            let credential =
+                keyring::secret_service::SsCredential::new_with_target(None, service, user)
+                    .map_err(|e| StoreError::KeychainUnavailable(keychain_message(&e)))?;
+            keyring::Entry::new_with_credential(Box::new(credential))
+        };
+        #[cfg(not(target_os = "linux"))]
+        let entry = keyring::Entry::new(service, user)
+            .map_err(|e| StoreError::KeychainUnavailable(keychain_message(&e)))?;
+        Ok(Self { entry })
+    }
+
+    /// Whether the keychain answers (an empty keychain answers too).
+    pub fn probe(&self) -> Result<(), StoreError> {
+        match self.entry.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(err) => Err(StoreError::KeychainUnavailable(keychain_message(&err))),
+        }
+    }
+}
+
+impl CredentialStore for KeychainStore {
+    fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
+        match self.entry.get_password() {
+            Ok(text) => {
+                StoredAuth::from_json(&text)
+                    .map(Some)
+                    .map_err(|message| StoreError::Corrupt {
+                        place: self.describe(),
+                        message,
+                    })
+            }
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(err) => Err(StoreError::Keychain(keychain_message(&err))),
+        }
+    }
+
+    fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
+        self.entry
+            .set_password(&auth.to_json())
+            .map_err(|err| StoreError::Keychain(keychain_message(&err)))
+    }
+
+    fn delete(&self) -> Result<bool, StoreError> {
+        match self.entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(err) => Err(StoreError::Keychain(keychain_message(&err))),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("the OS keychain (service \"{KEYCHAIN_SERVICE}\")")
+    }
+}
+
+/// A private JSON file.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+    /// Tighten an existing parent directory to 0700 (only for codexia's own home).
+    own_dir: bool,
+}
+
+impl FileStore {
+    /// A file at `path`; a missing parent directory is created 0700.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            own_dir: false,
+        }
+    }
+
+    /// `$CODEXIA_HOME/auth.json`; the home directory is kept at 0700.
+    pub fn in_home(home: &Path) -> Self {
+        Self {
+            path: home.join(AUTH_FILE_NAME),
+            own_dir: true,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn error(&self, err: &std::io::Error) -> StoreError {
+        StoreError::File {
+            path: self.path.clone(),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl CredentialStore for FileStore {
+    fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(self.error(&err)),
+        };
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        StoredAuth::from_json(&text)
+            .map(Some)
+            .map_err(|message| StoreError::Corrupt {
+                place: self.path.display().to_string(),
+                message,
+            })
+    }
+
+    fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
+        let mut text = auth.to_json();
+        text.push('\n');
+        write_private_atomically(&self.path, text.as_bytes(), self.own_dir)
+            .map_err(|err| self.error(&err))
+    }
+
+    fn delete(&self) -> Result<bool, StoreError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(self.error(&err)),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700 when missing; with `tighten`, also sets an
+/// existing directory to 0700.
+pub fn ensure_private_dir(dir: &Path, tighten: bool) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
+    } else if tighten {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+            if mode != 0o700 {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new 0600 file next to `path`, syncs it and renames it over `path`, so a
+/// reader sees either the old or the new file, never a half-written one.
+fn write_private_atomically(path: &Path, bytes: &[u8], tighten_dir: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new(""));
+    ensure_private_dir(dir, tighten_dir)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "auth.json".into(), |n| n.to_string_lossy().into_owned());
+    let mut nonce = [0u8; 6];
+    getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = path.with_file_name(format!(".{name}.{}.{suffix}.tmp", std::process::id()));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        #[cfg(unix)]
+        if let Ok(dir) = std::fs::File::open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        }) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Credentials in memory (unit tests, and a place to keep nothing).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    value: Mutex<Option<StoredAuth>>,
+}
+
+impl MemoryStore {
+    pub fn new(initial: Option<StoredAuth>) -> Self {
+        Self {
+            value: Mutex::new(initial),
+        }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<StoredAuth>> {
+        self.value
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl CredentialStore for MemoryStore {
+    fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
+        Ok(self.slot().clone())
+    }
+
+    fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
+        *self.slot() = Some(auth.clone());
+        Ok(())
+    }
+
+    fn delete(&self) -> Result<bool, StoreError> {
+        Ok(self.slot().take().is_some())
+    }
+
+    fn describe(&self) -> String {
+        "memory".to_owned()
+    }
+}
+
+/// The inputs of store selection, taken from [`Settings`].
+#[derive(Debug, Clone)]
+pub struct StoreSpec {
+    pub home: PathBuf,
+    pub auth_file: Option<PathBuf>,
+    pub kind: CredentialStoreKind,
+    /// Where `kind` came from (for the error message of a forced keychain).
+    pub kind_source: Source,
+}
+
+impl StoreSpec {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            home: settings.home.clone(),
+            auth_file: settings.auth_file.value.clone(),
+            kind: settings.credential_store.value,
+            kind_source: settings.credential_store.source,
+        }
+    }
+}
+
+/// The chosen store, and the warning to show once when `auto` fell back to the file.
+#[derive(Debug, Clone)]
+pub struct StoreChoice {
+    pub store: Arc<dyn CredentialStore>,
+    pub fallback_warning: Option<String>,
+}
+
+/// Picks the store (blocking: it may ask the keychain whether it answers).
+pub fn select_store(spec: &StoreSpec) -> Result<StoreChoice, StoreError> {
+    if let Some(path) = &spec.auth_file {
+        return Ok(StoreChoice {
+            store: Arc::new(FileStore::new(path)),
+            fallback_warning: None,
+        });
+    }
+    let file = || Arc::new(FileStore::in_home(&spec.home));
+    match spec.kind {
+        CredentialStoreKind::File => Ok(StoreChoice {
+            store: file(),
+            fallback_warning: None,
+        }),
+        CredentialStoreKind::Keychain => {
+            let keychain = KeychainStore::new(KEYCHAIN_SERVICE, KEYCHAIN_USER)
+                .and_then(|k| k.probe().map(|()| k))
+                .map_err(|err| {
+                    let from = match spec.kind_source {
+                        Source::File => "credential_store in config.json",
+                        _ => "CODEXIA_CREDENTIAL_STORE",
+                    };
+                    let reason = match err {
+                        StoreError::KeychainUnavailable(reason) => reason,
+                        other => other.to_string(),
+                    };
+                    StoreError::KeychainUnavailable(format!(
+                        "{from} asks for the keychain, but no OS keychain answers ({reason})"
+                    ))
+                })?;
+            Ok(StoreChoice {
+                store: Arc::new(keychain),
+                fallback_warning: None,
+            })
+        }
+        CredentialStoreKind::Auto => {
+            if let Ok(keychain) = KeychainStore::new(KEYCHAIN_SERVICE, KEYCHAIN_USER)
+                .and_then(|k| k.probe().map(|()| k))
+            {
+                return Ok(StoreChoice {
+                    store: Arc::new(keychain),
+                    fallback_warning: None,
+                });
+            }
+            let store = file();
+            let warning = format!(
+                "no OS keychain answers; keeping credentials in {} instead (mode 0600)",
+                store.describe()
+            );
+            Ok(StoreChoice {
+                store,
+                fallback_warning: Some(warning),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::tokens::Credentials;
+
+    fn sample(token: &str) -> StoredAuth {
+        StoredAuth::new(Credentials {
+            access_token: token.into(),
+            refresh_token: "r".into(),
+            id_token: String::new(),
+            expires_at: 5,
+            account_id: "acc".into(),
+        })
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_store_writes_0600_in_a_0700_directory_and_replaces_atomically() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let store = FileStore::in_home(&home);
+        assert_eq!(store.load().unwrap(), None);
+        store.save(&sample("one")).unwrap();
+        let first = std::fs::metadata(store.path()).unwrap();
+        assert_eq!(first.permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&home).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        store.save(&sample("two")).unwrap();
+        let second = std::fs::metadata(store.path()).unwrap();
+        assert_ne!(
+            first.ino(),
+            second.ino(),
+            "a new file was renamed into place"
+        );
+        assert_eq!(store.load().unwrap(), Some(sample("two")));
+        let leftovers: Vec<_> = std::fs::read_dir(&home)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+        assert!(store.delete().unwrap());
+        assert!(!store.delete().unwrap());
+    }
+
+    #[test]
+    fn a_damaged_file_is_reported_without_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        std::fs::write(&path, "{\"access_token\": \"sekrit\"").unwrap();
+        let err = FileStore::new(&path).load().unwrap_err().to_string();
+        assert!(err.contains("damaged") && !err.contains("sekrit"), "{err}");
+    }
+
+    #[test]
+    fn an_auth_file_overrides_the_store_kind() {
+        let spec = StoreSpec {
+            home: "/h".into(),
+            auth_file: Some("/x/creds.json".into()),
+            kind: CredentialStoreKind::Keychain,
+            kind_source: Source::Env,
+        };
+        let choice = select_store(&spec).unwrap();
+        assert_eq!(choice.store.describe(), "/x/creds.json");
+        let spec = StoreSpec {
+            auth_file: None,
+            kind: CredentialStoreKind::File,
+            ..spec
+        };
+        assert_eq!(
+            select_store(&spec).unwrap().store.describe(),
+            "/h/auth.json"
+        );
+    }
+}

@@ -1,0 +1,507 @@
+//! The status JSON of PRODUCT.md ("Status JSON"), served by `GET /v1/status` and printed by
+//! `codexia status --json`, and its readable form.
+//!
+//! [`collect`] does the I/O (credentials, `accounts/check` and `wham/usage` side by side);
+//! [`build`] is a pure function of what they returned, the live header snapshot, `now` and a
+//! time zone. A part that could not be fetched is `null` with a sentence in `warnings`; a failed
+//! usage call gives `rate_limits: []` (or, in a gateway, the windows of the last backend answer)
+//! plus a warning, never an error.
+
+use chrono::{TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::{AuthError, AuthManager, AuthSnapshot, Credentials};
+use crate::upstream::UpstreamClient;
+use crate::upstream::client::UpstreamError;
+use crate::upstream::rate_limits::{self, RateLimitSnapshot};
+
+/// `%Y-%m-%d %H:%M:%S %:z`, e.g. `2026-05-05 12:15:07 +08:00`.
+pub const LOCAL_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S %:z";
+
+/// The whole status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub account_id: Option<String>,
+    pub token: Option<TokenStatus>,
+    pub account: Option<AccountStatus>,
+    pub credits_balance: Option<f64>,
+    pub rate_limits: Vec<RateLimitStatus>,
+    pub warnings: Vec<String>,
+}
+
+/// The access token's expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenStatus {
+    pub expires_at: i64,
+    /// Negative once expired.
+    pub remaining_seconds: i64,
+    pub expires_at_local: Option<String>,
+}
+
+/// The account and subscription (`accounts/check`, email and plan filled from usage/JWT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountStatus {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub structure: Option<String>,
+    pub plan: Option<String>,
+    pub has_active_subscription: Option<bool>,
+    pub subscription_expires_at: Option<String>,
+    pub subscription_expires_at_local: Option<String>,
+    pub subscription_remaining_seconds: Option<i64>,
+}
+
+/// One rate-limit window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitStatus {
+    pub name: String,
+    pub remaining_percent: f64,
+    /// Unix seconds as a string (PRODUCT.md's shape).
+    pub reset_at: Option<String>,
+    pub reset_at_local: Option<String>,
+    pub reset_in_seconds: Option<i64>,
+}
+
+/// What the two backend calls returned (an error is a sentence for `warnings`).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub account: Result<Value, String>,
+    pub usage: Result<Value, String>,
+}
+
+fn local_time<Tz: TimeZone>(unix: i64, tz: &Tz) -> Option<String>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let utc = chrono::DateTime::<Utc>::from_timestamp(unix, 0)?;
+    Some(utc.with_timezone(tz).format(LOCAL_TIME_FORMAT).to_string())
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The status when no usable credentials exist (not signed in, or must sign in again).
+pub fn build_unavailable(snapshot: &AuthSnapshot, error: &AuthError) -> StatusReport {
+    let account_id = match snapshot {
+        AuthSnapshot::SignedIn(c) => Some(c.account_id.clone()),
+        AuthSnapshot::SignInAgain { account_id, .. } => Some(account_id.clone()),
+        _ => None,
+    }
+    .filter(|id| !id.is_empty());
+    StatusReport {
+        account_id,
+        token: None,
+        account: None,
+        credits_balance: None,
+        rate_limits: Vec::new(),
+        warnings: vec![error.to_string()],
+    }
+}
+
+fn account_status<Tz: TimeZone>(
+    entry: &Value,
+    usage: Option<&Value>,
+    claims: &crate::auth::jwt::TokenClaims,
+    now: i64,
+    tz: &Tz,
+) -> AccountStatus
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let expires_unix = entry
+        .pointer("/entitlement/expires_at")
+        .and_then(rate_limits::parse_time);
+    AccountStatus {
+        name: text(entry.pointer("/account/name")),
+        // accounts/check has no email in its real shape (§5.3): usage, then the token.
+        email: text(entry.get("email"))
+            .or_else(|| usage.and_then(|u| text(u.get("email"))))
+            .or_else(|| claims.email.clone()),
+        structure: text(entry.pointer("/account/structure")),
+        plan: text(entry.pointer("/entitlement/subscription_plan"))
+            .or_else(|| text(entry.pointer("/account/plan_type")))
+            .or_else(|| usage.and_then(|u| text(u.get("plan_type"))))
+            .or_else(|| claims.plan.clone()),
+        has_active_subscription: entry
+            .pointer("/entitlement/has_active_subscription")
+            .and_then(Value::as_bool),
+        subscription_expires_at: text(entry.pointer("/entitlement/expires_at")),
+        subscription_expires_at_local: expires_unix.and_then(|t| local_time(t, tz)),
+        subscription_remaining_seconds: expires_unix.map(|t| t - now),
+    }
+}
+
+/// Builds the status from what was fetched.
+pub fn build<Tz: TimeZone>(
+    credentials: &Credentials,
+    fetched: &Fetched,
+    live: Option<&RateLimitSnapshot>,
+    now: i64,
+    tz: &Tz,
+) -> StatusReport
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let mut warnings = Vec::new();
+    let claims = credentials.claims();
+    let token = TokenStatus {
+        expires_at: credentials.expires_at,
+        remaining_seconds: credentials.remaining_seconds(now),
+        expires_at_local: local_time(credentials.expires_at, tz),
+    };
+
+    let usage = match &fetched.usage {
+        Ok(body) => Some(body),
+        Err(err) => {
+            warnings.push(match live {
+                Some(snapshot) => format!(
+                    "The rate limits could not be fetched ({err}); showing those of the last backend answer, {} ago.",
+                    countdown(now - snapshot.observed_at)
+                ),
+                None => format!(
+                    "The rate limits could not be fetched: {}.",
+                    err.trim_end_matches('.')
+                ),
+            });
+            None
+        }
+    };
+    let usage_limits = usage.map(|body| rate_limits::from_usage(body, now));
+
+    let account = match &fetched.account {
+        Ok(body) => {
+            let entry = body
+                .pointer("/accounts/default")
+                .or_else(|| body.get("accounts")?.get(&credentials.account_id));
+            if let Some(entry) = entry {
+                Some(account_status(entry, usage, &claims, now, tz))
+            } else {
+                warnings.push(
+                    "The account details could not be read: the answer has no default account."
+                        .to_owned(),
+                );
+                None
+            }
+        }
+        Err(err) => {
+            warnings.push(format!(
+                "The account details could not be fetched: {}.",
+                err.trim_end_matches('.')
+            ));
+            None
+        }
+    };
+
+    let windows = match (&usage_limits, live) {
+        (Some(limits), _) => limits.windows.clone(),
+        (None, Some(snapshot)) => snapshot.windows.clone(),
+        (None, None) => Vec::new(),
+    };
+    if usage_limits.as_ref().is_some_and(|l| l.windows.is_empty()) {
+        warnings.push("The usage answer did not include any rate-limit window.".to_owned());
+    }
+    let rate_limits = windows
+        .iter()
+        .map(|window| RateLimitStatus {
+            name: window.name(),
+            remaining_percent: window.remaining_percent,
+            reset_at: window.reset_at.map(|t| t.to_string()),
+            reset_at_local: window.reset_at.and_then(|t| local_time(t, tz)),
+            reset_in_seconds: window.reset_at.map(|t| t - now),
+        })
+        .collect();
+    let credits_balance = usage_limits
+        .as_ref()
+        .and_then(|l| l.credits_balance)
+        .or_else(|| {
+            usage_limits
+                .is_none()
+                .then(|| live.and_then(|l| l.credits_balance))
+                .flatten()
+        });
+
+    StatusReport {
+        account_id: Some(credentials.account_id.clone()).filter(|id| !id.is_empty()),
+        token: Some(token),
+        account,
+        credits_balance,
+        rate_limits,
+        warnings,
+    }
+}
+
+fn describe(err: &UpstreamError) -> String {
+    match err {
+        UpstreamError::Status {
+            status, message, ..
+        } => format!("the backend answered {}: {message}", status.as_u16()),
+        other @ UpstreamError::Unreachable { .. } => other.to_string(),
+    }
+}
+
+async fn fetch(upstream: &UpstreamClient, credentials: &Credentials) -> (Fetched, bool) {
+    let account_url = upstream.account_url();
+    let usage_url = upstream.usage_url();
+    let (account, usage) = tokio::join!(
+        upstream.get_json(&account_url, credentials.backend_auth()),
+        upstream.get_json(&usage_url, credentials.backend_auth()),
+    );
+    let unauthorized = |r: &Result<(Value, _), UpstreamError>| matches!(r, Err(UpstreamError::Status { status, .. }) if *status == reqwest::StatusCode::UNAUTHORIZED);
+    let refused = unauthorized(&account) || unauthorized(&usage);
+    (
+        Fetched {
+            account: account.map(|(v, _)| v).map_err(|e| describe(&e)),
+            usage: usage.map(|(v, _)| v).map_err(|e| describe(&e)),
+        },
+        refused,
+    )
+}
+
+/// Collects the status: fresh credentials, then the account and usage calls side by side
+/// (after a 401, the token is refreshed once and the calls are made again).
+pub async fn collect(
+    auth: &AuthManager,
+    upstream: &UpstreamClient,
+    live: Option<&RateLimitSnapshot>,
+) -> StatusReport {
+    let mut credentials = match auth.credentials().await {
+        Ok(credentials) => credentials,
+        Err(err) => return build_unavailable(&auth.snapshot(), &err),
+    };
+    let (mut fetched, refused) = fetch(upstream, &credentials).await;
+    if refused {
+        match auth
+            .refresh_after_unauthorized(&credentials.access_token)
+            .await
+        {
+            Ok(fresh) => {
+                credentials = fresh;
+                fetched = fetch(upstream, &credentials).await.0;
+            }
+            Err(err) if err.needs_sign_in() => {
+                return build_unavailable(&auth.snapshot(), &err);
+            }
+            Err(_) => {}
+        }
+    }
+    build(
+        &credentials,
+        &fetched,
+        live,
+        Utc::now().timestamp(),
+        &chrono::Local,
+    )
+}
+
+/// `2h 24m`, `5m 3s`, `40s`, `1d 7h` (negative values count as 0).
+pub fn countdown(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+fn percent(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}%")
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
+/// The readable form: one line per fact, limits as `5h      97% left   resets in 2h 24m`.
+pub fn render_text(report: &StatusReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let label = |name: &str, value: String| format!("{name:<9} {value}");
+    if let Some(account) = &report.account {
+        let who = account.email.clone().unwrap_or_else(|| "(no email)".into());
+        let plan = account
+            .plan
+            .as_deref()
+            .map(|p| format!(" · {p}"))
+            .unwrap_or_default();
+        lines.push(label("Account", format!("{who}{plan}")));
+    }
+    if let Some(id) = &report.account_id {
+        lines.push(label("Account ID", id.clone()));
+    }
+    if let Some(token) = &report.token {
+        let when = token.expires_at_local.clone().unwrap_or_default();
+        let text = if token.remaining_seconds > 0 {
+            format!("expires in {} ({when})", countdown(token.remaining_seconds))
+        } else {
+            format!("expired ({when}); it is refreshed on the next request")
+        };
+        lines.push(label("Token", text));
+    }
+    if let Some(account) = &report.account
+        && let Some(remaining) = account.subscription_remaining_seconds
+    {
+        let active = match account.has_active_subscription {
+            Some(false) => "inactive, ",
+            _ => "",
+        };
+        lines.push(label(
+            "Renews",
+            format!(
+                "{active}in {} ({})",
+                countdown(remaining),
+                account
+                    .subscription_expires_at_local
+                    .clone()
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some(balance) = report.credits_balance {
+        lines.push(label("Credits", format!("{balance}")));
+    }
+    let width = report
+        .rate_limits
+        .iter()
+        .map(|w| w.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    for window in &report.rate_limits {
+        let left = format!("{} left", percent(window.remaining_percent));
+        let resets = window
+            .reset_in_seconds
+            .map(|s| format!("resets in {}", countdown(s)))
+            .unwrap_or_default();
+        lines.push(
+            format!("{:<width$} {left:<9}  {resets}", window.name)
+                .trim_end()
+                .to_owned(),
+        );
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    const NOW: i64 = 1_777_288_606;
+
+    fn credentials() -> Credentials {
+        Credentials {
+            access_token: "not-a-jwt".into(),
+            refresh_token: "r".into(),
+            id_token: String::new(),
+            expires_at: 1_778_098_507,
+            account_id: "acc_123".into(),
+        }
+    }
+
+    fn account_body() -> Value {
+        json!({"accounts": {"default": {
+            "account": {"name": "Personal", "structure": "personal", "plan_type": "pro"},
+            "entitlement": {"has_active_subscription": true, "subscription_plan": "chatgptpro",
+                            "expires_at": "2026-05-11T15:16:00+00:00"}}}})
+    }
+
+    fn usage_body() -> Value {
+        json!({
+            "email": "user@example.com", "plan_type": "pro",
+            "rate_limit": {
+                "primary_window": {"used_percent": 3, "limit_window_seconds": 18_000, "reset_at": 1_777_297_264},
+                "secondary_window": {"used_percent": 32, "limit_window_seconds": 604_800, "reset_at": 1_777_400_385}},
+            "credits": {"balance": "0"}})
+    }
+
+    #[test]
+    fn the_readme_example_is_reproduced() {
+        let tz = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let fetched = Fetched {
+            account: Ok(account_body()),
+            usage: Ok(usage_body()),
+        };
+        let report = build(&credentials(), &fetched, None, NOW, &tz);
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            json!({
+                "account_id": "acc_123",
+                "token": {"expires_at": 1_778_098_507, "remaining_seconds": 809_901, "expires_at_local": "2026-05-07 04:15:07 +08:00"},
+                "account": {"name": "Personal", "email": "user@example.com", "structure": "personal", "plan": "chatgptpro",
+                            "has_active_subscription": true, "subscription_expires_at": "2026-05-11T15:16:00+00:00",
+                            "subscription_expires_at_local": "2026-05-11 23:16:00 +08:00", "subscription_remaining_seconds": 1_223_954},
+                "credits_balance": 0.0,
+                "rate_limits": [
+                    {"name": "5h", "remaining_percent": 97.0, "reset_at": "1777297264", "reset_at_local": "2026-04-27 21:41:04 +08:00", "reset_in_seconds": 8658},
+                    {"name": "weekly", "remaining_percent": 68.0, "reset_at": "1777400385", "reset_at_local": "2026-04-29 02:19:45 +08:00", "reset_in_seconds": 111_779}
+                ],
+                "warnings": []
+            })
+        );
+        assert_eq!(
+            render_text(&report)[5..],
+            [
+                "5h      97% left   resets in 2h 24m",
+                "weekly  68% left   resets in 1d 7h"
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_parts_are_null_with_a_warning() {
+        let fetched = Fetched {
+            account: Err("the backend answered 500: boom".into()),
+            usage: Err("the backend answered 503: busy".into()),
+        };
+        let report = build(&credentials(), &fetched, None, NOW, &Utc);
+        assert_eq!(report.account, None);
+        assert_eq!(report.rate_limits, []);
+        assert_eq!(report.credits_balance, None);
+        assert_eq!(
+            report.warnings,
+            [
+                "The rate limits could not be fetched: the backend answered 503: busy.",
+                "The account details could not be fetched: the backend answered 500: boom."
+            ]
+        );
+    }
+
+    #[test]
+    fn without_usage_a_gateway_shows_the_last_live_headers() {
+        let live = RateLimitSnapshot {
+            windows: vec![rate_limits::LimitWindow {
+                limit_name: None,
+                slot: rate_limits::Slot::Primary,
+                window_seconds: Some(604_800),
+                remaining_percent: 40.0,
+                reset_at: Some(NOW + 60),
+            }],
+            credits_balance: Some(5.0),
+            plan_type: None,
+            observed_at: NOW - 120,
+        };
+        let fetched = Fetched {
+            account: Ok(account_body()),
+            usage: Err("cannot reach x: timed out".into()),
+        };
+        let report = build(&credentials(), &fetched, Some(&live), NOW, &Utc);
+        assert_eq!(report.rate_limits.len(), 1);
+        assert_eq!(report.rate_limits[0].name, "weekly");
+        assert_eq!(report.rate_limits[0].reset_in_seconds, Some(60));
+        assert_eq!(report.credits_balance, Some(5.0));
+        assert!(report.warnings[0].contains("last backend answer, 2m 0s ago"));
+    }
+}

@@ -1,0 +1,131 @@
+//! The non-streaming Anthropic `Message` (compat-spec §2.5, §3.13): the backend only streams, so
+//! the same [`MessagesStream`] state machine runs over the whole upstream stream and its
+//! assembled message is the answer. Streaming and non-streaming clients therefore get the same
+//! blocks, stop reason and usage. Pure.
+
+use super::messages_stream::MessagesStream;
+use crate::gateway::error::ApiError;
+use crate::protocol::anthropic::MessageResponse;
+use crate::protocol::responses::ResponsesEvent;
+
+/// Collects upstream events into one `Message`.
+#[derive(Debug)]
+pub struct MessageAssembler {
+    stream: MessagesStream,
+}
+
+impl MessageAssembler {
+    /// Assembles with a configured stream translator (model echo, tool names, estimate).
+    pub fn new(stream: MessagesStream) -> Self {
+        Self { stream }
+    }
+
+    /// Feeds one upstream event.
+    pub fn push(&mut self, event: &ResponsesEvent) {
+        // The frames are not needed: the state machine keeps the message in step with them.
+        let _frames = self.stream.push(event);
+    }
+
+    /// The message, once the upstream reached `response.completed` / `response.incomplete`;
+    /// otherwise the error to answer (no HTTP status has been sent yet).
+    pub fn finish(self) -> Result<MessageResponse, ApiError> {
+        let message = self.stream.message();
+        if self.stream.is_finished() && message.stop_reason.is_some() {
+            Ok(message.clone())
+        } else {
+            Err(ApiError::upstream(
+                "The ChatGPT backend ended the stream before the response was complete.",
+            ))
+        }
+    }
+}
+
+/// Assembles a message from a complete list of events.
+pub fn assemble_message<'a>(
+    stream: MessagesStream,
+    events: impl IntoIterator<Item = &'a ResponsesEvent>,
+) -> Result<MessageResponse, ApiError> {
+    let mut assembler = MessageAssembler::new(stream);
+    for event in events {
+        assembler.push(event);
+    }
+    assembler.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::messages_request::ToolNameMap;
+    use pretty_assertions::assert_eq;
+    use serde_json::{Value, json};
+
+    fn ev(value: Value) -> ResponsesEvent {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn reasoning_text_and_a_call_become_one_message() {
+        let events = [
+            ev(json!({"type": "response.created", "response": {"id": "resp_9"}})),
+            ev(
+                json!({"type": "response.output_item.added", "output_index": 0, "item": {"type": "reasoning", "id": "rs_1"}}),
+            ),
+            ev(
+                json!({"type": "response.output_item.done", "output_index": 0, "item": {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "think"}], "encrypted_content": "gAAAx"}}),
+            ),
+            ev(
+                json!({"type": "response.output_item.added", "output_index": 1, "item": {"type": "message"}}),
+            ),
+            ev(
+                json!({"type": "response.output_text.delta", "output_index": 1, "delta": "Running it."}),
+            ),
+            ev(
+                json!({"type": "response.output_item.done", "output_index": 1, "item": {"type": "message", "content": [{"type": "output_text", "text": "Running it."}]}}),
+            ),
+            ev(
+                json!({"type": "response.output_item.added", "output_index": 2, "item": {"type": "function_call", "call_id": "call_abc", "name": "Bash", "arguments": ""}}),
+            ),
+            ev(
+                json!({"type": "response.function_call_arguments.delta", "output_index": 2, "delta": "{\"command\":\"echo hi\"}"}),
+            ),
+            ev(
+                json!({"type": "response.output_item.done", "output_index": 2, "item": {"type": "function_call", "call_id": "call_abc", "name": "Bash", "arguments": "{\"command\":\"echo hi\"}"}}),
+            ),
+            ev(
+                json!({"type": "response.completed", "response": {"id": "resp_9", "usage": {"input_tokens": 412, "input_tokens_details": {"cached_tokens": 392}, "output_tokens": 57}}}),
+            ),
+        ];
+        let message = assemble_message(
+            MessagesStream::new("gpt-5.5", ToolNameMap::default(), 400),
+            &events,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(message).unwrap(),
+            json!({"id": "msg_9", "type": "message", "role": "assistant", "model": "gpt-5.5",
+                "content": [
+                    {"type": "thinking", "thinking": "think", "signature": "cdx1:rs_1:gAAAx"},
+                    {"type": "text", "text": "Running it."},
+                    {"type": "tool_use", "id": "call_abc", "name": "Bash", "input": {"command": "echo hi"}}
+                ],
+                "stop_reason": "tool_use", "stop_sequence": null,
+                "usage": {"input_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 392, "output_tokens": 57}})
+        );
+    }
+
+    #[test]
+    fn a_stream_without_its_terminal_event_is_an_error() {
+        let events = [
+            ev(json!({"type": "response.created", "response": {"id": "resp_9"}})),
+            ev(
+                json!({"type": "response.output_text.delta", "output_index": 0, "delta": "partial"}),
+            ),
+        ];
+        let err = assemble_message(
+            MessagesStream::new("gpt-5.5", ToolNameMap::default(), 1),
+            &events,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, crate::gateway::error::ErrorKind::Upstream);
+    }
+}

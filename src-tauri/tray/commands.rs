@@ -1,0 +1,292 @@
+//! Commands the webview pages call (allowed one by one in `capabilities/`). They read state
+//! and send commands; the work is done by the gateway, auth and settings code.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, State};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_clipboard_manager::ClipboardExt as _;
+
+use super::TrayApp;
+use crate::settings::{
+    ApiKey, ConfigFile, Env, ModelList, Overrides, Settings, parse_bind, parse_model_list,
+};
+
+/// The error a command answers: one sentence for the page to show.
+#[derive(Debug, Serialize)]
+pub(crate) struct CommandError {
+    message: String,
+}
+
+impl<E: std::fmt::Display> From<E> for CommandError {
+    fn from(err: E) -> Self {
+        Self {
+            message: err.to_string(),
+        }
+    }
+}
+
+type CommandResult<T> = Result<T, CommandError>;
+
+fn error(message: impl Into<String>) -> CommandError {
+    CommandError {
+        message: message.into(),
+    }
+}
+
+/// What the settings page shows.
+#[derive(Debug, Serialize)]
+pub(crate) struct SettingsView {
+    host: String,
+    port: u16,
+    api_key: Option<String>,
+    models: String,
+    extra_models: String,
+    model_fallback: String,
+    model_aliases: String,
+    autostart: bool,
+    credentials: String,
+    config_file: String,
+    gateway_url: Option<String>,
+    attached: bool,
+    version: &'static str,
+}
+
+/// What the settings page saves.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SettingsForm {
+    host: String,
+    port: u16,
+    api_key: Option<String>,
+    models: String,
+    extra_models: String,
+    model_fallback: String,
+    model_aliases: String,
+    autostart: bool,
+}
+
+/// The outcome of a save.
+#[derive(Debug, Serialize)]
+pub(crate) struct SaveResult {
+    message: String,
+    gateway_url: Option<String>,
+}
+
+fn load() -> CommandResult<(Settings, ConfigFile, std::path::PathBuf)> {
+    let env = Env::from_process();
+    let home = Settings::home_dir(&env)?;
+    let path = Settings::config_path(&home);
+    let file = ConfigFile::load(&path)?;
+    let settings = Settings::resolve_with_file(&Overrides::default(), &env, home, &file)?;
+    Ok((settings, file, path))
+}
+
+fn credentials_location(settings: &Settings) -> String {
+    match &settings.auth_file.value {
+        Some(path) => format!("File {}", path.display()),
+        None => match settings.credential_store.value {
+            crate::settings::CredentialStoreKind::File => {
+                format!("File {}", settings.home.join("auth.json").display())
+            }
+            _ => "OS keychain (service \"codexia\"); a 0600 file if no keychain answers".to_owned(),
+        },
+    }
+}
+
+#[tauri::command]
+pub(crate) async fn get_settings(
+    app: AppHandle,
+    tray: State<'_, Arc<TrayApp>>,
+) -> CommandResult<SettingsView> {
+    let (settings, _, path) = load()?;
+    let endpoint = tray.gateway.endpoint().await;
+    let attached = tray.gateway.state().await.is_none() && endpoint.is_some();
+    let models = match &settings.models.value {
+        ModelList::Catalog => String::new(),
+        ModelList::Explicit(list) => list.join(", "),
+    };
+    Ok(SettingsView {
+        host: settings.bind.value.ip().to_string(),
+        port: settings.bind.value.port(),
+        api_key: settings
+            .api_key
+            .value
+            .as_ref()
+            .map(|k| k.expose().to_owned()),
+        models,
+        extra_models: settings.extra_models.value.join(", "),
+        model_fallback: settings.model_fallback.value.clone().unwrap_or_default(),
+        model_aliases: settings
+            .model_aliases
+            .value
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        autostart: app.autolaunch().is_enabled().unwrap_or(false),
+        credentials: credentials_location(&settings),
+        config_file: path.display().to_string(),
+        gateway_url: endpoint.map(|(url, _)| url),
+        attached,
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+fn optional_list(text: &str) -> CommandResult<Option<Vec<String>>> {
+    if text.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_model_list(text).map(Some).map_err(error)
+    }
+}
+
+fn parse_aliases(text: &str) -> CommandResult<Option<std::collections::BTreeMap<String, String>>> {
+    let mut aliases = std::collections::BTreeMap::new();
+    for pair in text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (from, to) = pair
+            .split_once('=')
+            .filter(|(f, t)| !f.trim().is_empty() && !t.trim().is_empty())
+            .ok_or_else(|| error(format!("Alias \"{pair}\" must look like from=to.")))?;
+        aliases.insert(from.trim().to_owned(), to.trim().to_owned());
+    }
+    Ok(Some(aliases).filter(|a| !a.is_empty()))
+}
+
+#[tauri::command]
+pub(crate) async fn save_settings(
+    app: AppHandle,
+    tray: State<'_, Arc<TrayApp>>,
+    form: SettingsForm,
+) -> CommandResult<SaveResult> {
+    let (before, mut file, path) = load()?;
+    let bind = parse_bind(&format!("{}:{}", form.host.trim(), form.port))
+        .map_err(|m| error(format!("Bind address: {m}")))?;
+    file.bind = Some(bind.to_string());
+    file.api_key = form
+        .api_key
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty());
+    file.models = optional_list(&form.models)?;
+    file.extra_models = optional_list(&form.extra_models)?;
+    file.model_fallback = Some(form.model_fallback.trim().to_owned()).filter(|f| !f.is_empty());
+    file.model_aliases = parse_aliases(&form.model_aliases)?;
+    // Check the result as the gateway will read it before replacing the file.
+    let env = Env::from_process();
+    let after =
+        Settings::resolve_with_file(&Overrides::default(), &env, before.home.clone(), &file)?;
+    if !after.bind.value.ip().is_loopback() && after.api_key.value.is_none() {
+        return Err(error(
+            "Listening beyond this computer needs an API key: generate one first.",
+        ));
+    }
+    file.save(&path)?;
+
+    let launcher = app.autolaunch();
+    if form.autostart != launcher.is_enabled().unwrap_or(false) {
+        let changed = if form.autostart {
+            launcher.enable()
+        } else {
+            launcher.disable()
+        };
+        changed.map_err(|e| error(format!("Start at login could not be changed: {e}")))?;
+    }
+
+    let in_process = tray.gateway.state().await.is_some();
+    let needs_restart = in_process
+        && (before.bind.value != after.bind.value
+            || before.api_key.value != after.api_key.value
+            || before.models.value != after.models.value
+            || before.extra_models.value != after.extra_models.value
+            || before.model_fallback.value != after.model_fallback.value
+            || before.model_aliases.value != after.model_aliases.value);
+    let message = if needs_restart {
+        match tray.gateway.restart(after).await {
+            Ok((url, attached)) => {
+                tray.set_gateway_line(super::menu::GatewayLine::Running { url, attached });
+                "Saved. The gateway restarted with the new settings.".to_owned()
+            }
+            Err(reason) => {
+                tray.set_gateway_line(super::menu::GatewayLine::Failed {
+                    reason: reason.clone(),
+                });
+                super::render(&app);
+                return Err(error(format!(
+                    "Saved, but the gateway could not restart: {reason}"
+                )));
+            }
+        }
+    } else if in_process {
+        "Saved.".to_owned()
+    } else {
+        "Saved. The gateway is run by the background service: `codexia daemon restart` applies the changes."
+            .to_owned()
+    };
+    super::render(&app);
+    tray.refresh.notify_one();
+    Ok(SaveResult {
+        message,
+        gateway_url: tray.gateway.endpoint().await.map(|(url, _)| url),
+    })
+}
+
+#[tauri::command]
+pub(crate) fn generate_api_key() -> CommandResult<String> {
+    Ok(ApiKey::generate()?.expose().to_owned())
+}
+
+#[tauri::command]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "tauri commands take owned arguments"
+)]
+pub(crate) fn copy_text(app: AppHandle, text: String) -> CommandResult<()> {
+    app.clipboard().write_text(text)?;
+    Ok(())
+}
+
+/// One row of the "last requests" table.
+#[derive(Debug, Serialize)]
+pub(crate) struct RequestRow {
+    time: String,
+    route: String,
+    model: String,
+    status: u16,
+    duration_ms: u64,
+    tokens: String,
+}
+
+#[tauri::command]
+pub(crate) async fn recent_requests(
+    tray: State<'_, Arc<TrayApp>>,
+) -> CommandResult<Vec<RequestRow>> {
+    let Some(state) = tray.gateway.state().await else {
+        return Ok(Vec::new());
+    };
+    Ok(state
+        .recent_requests()
+        .into_iter()
+        .rev()
+        .map(|r| RequestRow {
+            time: r.at.format("%H:%M:%S").to_string(),
+            route: r.route,
+            model: r.model.unwrap_or_default(),
+            status: r.status,
+            duration_ms: r.duration_ms,
+            tokens: match (r.input_tokens, r.output_tokens) {
+                (Some(i), Some(o)) => format!("{i} in · {o} out"),
+                _ => String::new(),
+            },
+        })
+        .collect())
+}
+
+/// Deletes the stored credentials.
+#[expect(clippy::unused_async, reason = "wired to the auth store next")]
+pub(crate) async fn sign_out(_tray: &TrayApp) {
+    tracing::warn!("sign-out is not wired yet");
+}
