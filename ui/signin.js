@@ -39,6 +39,10 @@ $("submit").addEventListener("click", () => {
 
 // `signin.html?auto=1` continues straight to the sign-in page (used when the app is started
 // with CODEXIA_TRAY_OPEN=signin-auto).
-if (new URLSearchParams(location.search).get("auto") === "1") {
+if (new URLSearchParams(location.search).get("auto") === "1" && !new URLSearchParams(location.search).get("error")) {
   $("here").click();
 }
+
+// Errors of a sign-in attempt come back as `signin.html?error=…`.
+const failure = new URLSearchParams(location.search).get("error");
+if (failure) say(failure, "error");

@@ -28,6 +28,10 @@ pub struct App {
     live_limits: RwLock<Option<RateLimitSnapshot>>,
     /// The last requests answered (for the tray).
     pub recent: RecentRequests,
+    /// Account and usage answers reused by `/v1/status` for a few minutes.
+    pub status_cache: crate::status::StatusCache,
+    /// Bumped whenever a backend answer carried rate-limit headers (the tray listens).
+    limits_seen: tokio::sync::watch::Sender<u64>,
 }
 
 /// The axum state: a handle to [`App`].
@@ -48,6 +52,8 @@ impl AppState {
             auth,
             live_limits: RwLock::new(None),
             recent: RecentRequests::default(),
+            status_cache: crate::status::StatusCache::default(),
+            limits_seen: tokio::sync::watch::Sender::new(0),
         }))
     }
 
@@ -122,6 +128,13 @@ impl AppState {
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = Some(snapshot);
+        drop(guard);
+        self.0.limits_seen.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes whenever a backend answer carried rate-limit headers.
+    pub fn subscribe_limits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.limits_seen.subscribe()
     }
 
     /// The latest live rate limits, if any backend answer carried them.

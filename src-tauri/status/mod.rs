@@ -68,6 +68,8 @@ pub struct RateLimitStatus {
 pub struct Fetched {
     pub account: Result<Value, String>,
     pub usage: Result<Value, String>,
+    /// Unix seconds of the calls; live headers observed later take precedence.
+    pub fetched_at: i64,
 }
 
 fn local_time<Tz: TimeZone>(unix: i64, tz: &Tz) -> Option<String>
@@ -199,6 +201,10 @@ where
     };
 
     let windows = match (&usage_limits, live) {
+        // Headers seen after the usage call are newer: they replace the windows they name.
+        (Some(limits), Some(snapshot)) if snapshot.observed_at > fetched.fetched_at => {
+            merge_windows(&limits.windows, &snapshot.windows)
+        }
         (Some(limits), _) => limits.windows.clone(),
         (None, Some(snapshot)) => snapshot.windows.clone(),
         (None, None) => Vec::new(),
@@ -258,9 +264,90 @@ async fn fetch(upstream: &UpstreamClient, credentials: &Credentials) -> (Fetched
         Fetched {
             account: account.map(|(v, _)| v).map_err(|e| describe(&e)),
             usage: usage.map(|(v, _)| v).map_err(|e| describe(&e)),
+            fetched_at: Utc::now().timestamp(),
         },
         refused,
     )
+}
+
+/// `usage` windows, each replaced by the `live` window of the same name; live windows the usage
+/// answer did not have are added.
+fn merge_windows(usage: &[rate_limits::LimitWindow], live: &[rate_limits::LimitWindow]) -> Vec<rate_limits::LimitWindow> {
+    let mut merged: Vec<rate_limits::LimitWindow> = usage
+        .iter()
+        .map(|window| {
+            live.iter()
+                .find(|l| l.name() == window.name())
+                .cloned()
+                .unwrap_or_else(|| window.clone())
+        })
+        .collect();
+    for window in live {
+        if !merged.iter().any(|m| m.name() == window.name()) {
+            merged.push(window.clone());
+        }
+    }
+    merged
+}
+
+/// The account and usage answers of the last few minutes, shared by the requests of a gateway
+/// so that `/v1/status` (polled by the tray) calls the backend at most every [`CACHE_SECONDS`].
+#[derive(Debug, Default)]
+pub struct StatusCache(tokio::sync::Mutex<Option<(String, Fetched)>>);
+
+/// How long fetched account and usage answers are reused.
+pub const CACHE_SECONDS: i64 = 180;
+
+/// [`collect`], reusing answers younger than [`CACHE_SECONDS`] for the same account.
+pub async fn collect_cached(
+    auth: &AuthManager,
+    upstream: &UpstreamClient,
+    live: Option<&RateLimitSnapshot>,
+    cache: &StatusCache,
+) -> StatusReport {
+    let credentials = match auth.credentials().await {
+        Ok(credentials) => credentials,
+        Err(err) => return build_unavailable(&auth.snapshot(), &err),
+    };
+    let now = Utc::now().timestamp();
+    let mut cached = cache.0.lock().await;
+    if let Some((account, fetched)) = cached.as_ref()
+        && *account == credentials.account_id
+        && now - fetched.fetched_at < CACHE_SECONDS
+        && fetched.usage.is_ok()
+        && fetched.account.is_ok()
+    {
+        return build(&credentials, fetched, live, now, &chrono::Local);
+    }
+    let (credentials, fetched) = match fetch_with_retry(auth, upstream, credentials).await {
+        Ok(pair) => pair,
+        Err(report) => return *report,
+    };
+    let report = build(&credentials, &fetched, live, Utc::now().timestamp(), &chrono::Local);
+    *cached = Some((credentials.account_id.clone(), fetched));
+    report
+}
+
+/// Fetches, refreshing the token once after a 401.
+async fn fetch_with_retry(
+    auth: &AuthManager,
+    upstream: &UpstreamClient,
+    mut credentials: Credentials,
+) -> Result<(Credentials, Fetched), Box<StatusReport>> {
+    let (mut fetched, refused) = fetch(upstream, &credentials).await;
+    if refused {
+        match auth.refresh_after_unauthorized(&credentials.access_token).await {
+            Ok(fresh) => {
+                credentials = fresh;
+                fetched = fetch(upstream, &credentials).await.0;
+            }
+            Err(err) if err.needs_sign_in() => {
+                return Err(Box::new(build_unavailable(&auth.snapshot(), &err)));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok((credentials, fetched))
 }
 
 /// Collects the status: fresh credentials, then the account and usage calls side by side
@@ -270,26 +357,14 @@ pub async fn collect(
     upstream: &UpstreamClient,
     live: Option<&RateLimitSnapshot>,
 ) -> StatusReport {
-    let mut credentials = match auth.credentials().await {
+    let credentials = match auth.credentials().await {
         Ok(credentials) => credentials,
         Err(err) => return build_unavailable(&auth.snapshot(), &err),
     };
-    let (mut fetched, refused) = fetch(upstream, &credentials).await;
-    if refused {
-        match auth
-            .refresh_after_unauthorized(&credentials.access_token)
-            .await
-        {
-            Ok(fresh) => {
-                credentials = fresh;
-                fetched = fetch(upstream, &credentials).await.0;
-            }
-            Err(err) if err.needs_sign_in() => {
-                return build_unavailable(&auth.snapshot(), &err);
-            }
-            Err(_) => {}
-        }
-    }
+    let (credentials, fetched) = match fetch_with_retry(auth, upstream, credentials).await {
+        Ok(pair) => pair,
+        Err(report) => return *report,
+    };
     build(
         &credentials,
         &fetched,
@@ -433,6 +508,7 @@ mod tests {
         let fetched = Fetched {
             account: Ok(account_body()),
             usage: Ok(usage_body()),
+            fetched_at: NOW - 60,
         };
         let report = build(&credentials(), &fetched, None, NOW, &tz);
         assert_eq!(
@@ -465,6 +541,7 @@ mod tests {
         let fetched = Fetched {
             account: Err("the backend answered 500: boom".into()),
             usage: Err("the backend answered 503: busy".into()),
+            fetched_at: NOW - 60,
         };
         let report = build(&credentials(), &fetched, None, NOW, &Utc);
         assert_eq!(report.account, None);
@@ -496,6 +573,7 @@ mod tests {
         let fetched = Fetched {
             account: Ok(account_body()),
             usage: Err("cannot reach x: timed out".into()),
+            fetched_at: NOW - 60,
         };
         let report = build(&credentials(), &fetched, Some(&live), NOW, &Utc);
         assert_eq!(report.rate_limits.len(), 1);

@@ -286,7 +286,54 @@ pub(crate) async fn recent_requests(
 }
 
 /// Deletes the stored credentials.
-#[expect(clippy::unused_async, reason = "wired to the auth store next")]
-pub(crate) async fn sign_out(_tray: &TrayApp) {
-    tracing::warn!("sign-out is not wired yet");
+pub(crate) async fn sign_out(tray: &TrayApp) {
+    match super::signin::AuthHandle::for_tray(tray).await {
+        Ok((auth, _)) => {
+            if let Err(err) = auth.manager().sign_out().await {
+                tracing::warn!("cannot sign out: {err}");
+            }
+        }
+        Err(err) => tracing::warn!("cannot sign out: {err}"),
+    }
+}
+
+/// "Continue with ChatGPT": the Sign in window itself loads the authorize page; its
+/// navigation to the redirect URL is caught by the window (see `windows::open_sign_in`).
+#[tauri::command]
+pub(crate) async fn sign_in_here(
+    app: AppHandle,
+    tray: State<'_, Arc<TrayApp>>,
+    signin: State<'_, Arc<super::signin::SignIn>>,
+) -> CommandResult<Option<String>> {
+    let pending = signin.begin(&app, &tray).await.map_err(error)?;
+    let window = tauri::Manager::get_webview_window(&app, "signin").ok_or_else(|| error("The Sign in window is closed."))?;
+    let url = pending.request.url.parse().map_err(|_| error("The sign-in address is invalid."))?;
+    window.navigate(url)?;
+    Ok(None)
+}
+
+/// "Use my browser instead": the system browser, finished through the loopback listener.
+#[tauri::command]
+pub(crate) async fn sign_in_with_browser(
+    app: AppHandle,
+    tray: State<'_, Arc<TrayApp>>,
+    signin: State<'_, Arc<super::signin::SignIn>>,
+) -> CommandResult<Option<String>> {
+    let pending = signin.begin(&app, &tray).await.map_err(error)?;
+    open::that_detached(&pending.request.url)
+        .map_err(|e| error(format!("Cannot open a browser ({e}). Open this address yourself: {}", pending.request.url)))?;
+    Ok(Some("Finish signing in in your browser; this window closes by itself.".to_owned()))
+}
+
+/// "Paste the redirect URL".
+#[tauri::command]
+pub(crate) async fn submit_redirect_url(
+    app: AppHandle,
+    tray: State<'_, Arc<TrayApp>>,
+    signin: State<'_, Arc<super::signin::SignIn>>,
+    url: String,
+) -> CommandResult<Option<String>> {
+    signin.begin(&app, &tray).await.map_err(error)?;
+    signin.submit(&url).await.map_err(error)?;
+    Ok(Some("Signing in…".to_owned()))
 }

@@ -81,9 +81,11 @@ pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -
     menu.push(Entry::Separator);
     match view.account {
         AccountState::SignedIn { .. } => {
-            menu.push(item(ids::SIGN_OUT, "Sign out".to_owned(), true))
+            menu.push(item(ids::SIGN_OUT, "Sign out".to_owned(), true));
         }
-        _ => menu.push(item(ids::SIGN_IN, "Sign in…".to_owned(), true)),
+        _ => {
+            menu.push(item(ids::SIGN_IN, "Sign in…".to_owned(), true));
+        }
     }
     menu.push(item(ids::SETTINGS, "Settings…".to_owned(), true));
     menu.push(Entry::Check {

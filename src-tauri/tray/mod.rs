@@ -5,6 +5,7 @@
 mod commands;
 mod gateway;
 mod menu;
+mod signin;
 mod status;
 mod windows;
 
@@ -74,6 +75,9 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             commands::generate_api_key,
             commands::copy_text,
             commands::recent_requests,
+            commands::sign_in_here,
+            commands::sign_in_with_browser,
+            commands::submit_redirect_url,
         ])
         .setup(move |app| {
             let tray_app = Arc::new(TrayApp {
@@ -82,6 +86,7 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 refresh: tokio::sync::Notify::new(),
             });
             app.manage(Arc::clone(&tray_app));
+            app.manage(Arc::new(signin::SignIn::default()));
             let handle = app.handle().clone();
             let entries = menu::entries(
                 &TrayView::unknown(),
@@ -128,10 +133,24 @@ async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
         }
     }
     render(&app);
+    let mut limits: Option<tokio::sync::watch::Receiver<u64>> = None;
     loop {
+        // Subscribe before reading, so that no change between the two is missed. A restarted
+        // gateway has a new state: its old channel closes and is replaced here.
+        if limits.is_none() {
+            limits = tray.gateway.state().await.map(|state| state.subscribe_limits());
+        }
         refresh_status(&app, &tray).await;
+        // In-process, every backend answer with rate-limit headers updates the menu at once.
+        let live_change = async {
+            match limits.as_mut() {
+                Some(receiver) => receiver.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = tray.refresh.notified() => {},
+            open = live_change => if !open { limits = None; },
             () = tokio::time::sleep(STATUS_POLL) => {},
         }
     }

@@ -8,6 +8,7 @@ use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 pub(crate) fn open_named(app: &AppHandle, which: &str) {
     match which {
         "settings" => open_settings(app),
+        "signin-auto" => open_sign_in_page(app, "signin.html?auto=1"),
         w if w.starts_with("signin") => open_sign_in(app),
         other => tracing::warn!("unknown window {other:?} in CODEXIA_TRAY_OPEN"),
     }
@@ -43,11 +44,43 @@ pub(crate) fn open_settings(app: &AppHandle) {
 }
 
 pub(crate) fn open_sign_in(app: &AppHandle) {
-    show(
-        app,
-        "signin",
-        "signin.html",
-        "Sign in to ChatGPT — codexia",
-        (520.0, 640.0),
-    );
+    open_sign_in_page(app, "signin.html");
+}
+
+/// The Sign in window. Its navigations to the sign-in redirect URL never load: they are
+/// handed to the pending sign-in, which exchanges the code itself.
+fn open_sign_in_page(app: &AppHandle, page: &str) {
+    if let Some(window) = app.get_webview_window("signin") {
+        let _ = window.show();
+        let _ = window.set_focus();
+        return;
+    }
+    let Some(signin) = app
+        .try_state::<std::sync::Arc<super::signin::SignIn>>()
+        .map(|s| std::sync::Arc::clone(&s))
+    else {
+        return;
+    };
+    let built = WebviewWindowBuilder::new(app, "signin", WebviewUrl::App(page.into()))
+        .title("Sign in to ChatGPT — codexia")
+        .inner_size(520.0, 640.0)
+        .min_inner_size(420.0, 480.0)
+        .center()
+        .on_navigation(move |url| {
+            if !signin.is_redirect(url) {
+                return true;
+            }
+            let signin = std::sync::Arc::clone(&signin);
+            let url = url.to_string();
+            tauri::async_runtime::spawn(async move {
+                if let Err(message) = signin.submit(&url).await {
+                    tracing::warn!("sign-in redirect: {message}");
+                }
+            });
+            false
+        })
+        .build();
+    if let Err(err) = built {
+        tracing::error!("cannot open the sign-in window: {err}");
+    }
 }

@@ -1,5 +1,6 @@
-//! `GET /v1/status`: the status JSON of PRODUCT.md, with the live `x-codex-*` limits of the
-//! latest backend answer as the fallback when the usage call fails.
+//! `GET /v1/status`: the status JSON of PRODUCT.md. Account and usage answers are reused for a
+//! few minutes; the live `x-codex-*` limits of later backend answers replace their windows, and
+//! stand in when the usage call fails.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,5 +12,5 @@ use crate::status::{self, StatusReport};
 /// again"), so that the tray and scripts read one shape.
 pub async fn status(State(state): State<AppState>) -> Json<StatusReport> {
     let live = state.live_rate_limits();
-    Json(status::collect(state.auth(), &state.0.upstream, live.as_ref()).await)
+    Json(status::collect_cached(state.auth(), &state.0.upstream, live.as_ref(), &state.0.status_cache).await)
 }
