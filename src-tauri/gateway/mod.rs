@@ -2,12 +2,15 @@
 //! Codex backend. Loopback by default; Host/Origin guards always on; an API key is required
 //! before it may listen on a non-loopback address.
 
+pub mod catalog;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod middleware;
 pub mod recent;
+pub mod response_store;
 pub mod state;
+pub mod upstream_call;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,6 +52,22 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(handlers::health::health))
         .route("/v1/models", get(handlers::models::list_models))
         .route("/v1/status", get(handlers::status::status))
+        .route(
+            "/v1/messages",
+            axum::routing::post(handlers::messages::create_message),
+        )
+        .route(
+            "/v1/messages/count_tokens",
+            axum::routing::post(handlers::count_tokens::count_tokens),
+        )
+        .route(
+            "/v1/chat/completions",
+            axum::routing::post(handlers::chat::chat_completions),
+        )
+        .route(
+            "/v1/responses",
+            axum::routing::post(handlers::responses::create_response),
+        )
         .route(
             "/v1/auth/refresh",
             axum::routing::post(handlers::auth::refresh),

@@ -32,6 +32,10 @@ pub struct App {
     pub status_cache: crate::status::StatusCache,
     /// Bumped whenever a backend answer carried rate-limit headers (the tray listens).
     limits_seen: tokio::sync::watch::Sender<u64>,
+    /// Recent `/v1/responses` answers, for `previous_response_id`.
+    pub responses: super::response_store::ResponseStore,
+    /// When the backend's model catalog was last fetched.
+    pub catalog: super::catalog::CatalogCache,
 }
 
 /// The axum state: a handle to [`App`].
@@ -54,6 +58,8 @@ impl AppState {
             recent: RecentRequests::default(),
             status_cache: crate::status::StatusCache::default(),
             limits_seen: tokio::sync::watch::Sender::new(0),
+            responses: super::response_store::ResponseStore::default(),
+            catalog: super::catalog::CatalogCache::default(),
         }))
     }
 

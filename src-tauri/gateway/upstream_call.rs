@@ -30,7 +30,8 @@ pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ResponsesEvent, ApiError>> + Send>>;
 
 /// Parsed events with their raw JSON (for the `/v1/responses` pass-through).
-pub type RawEventStream = Pin<Box<dyn Stream<Item = Result<(ResponsesEvent, Value), ApiError>> + Send>>;
+pub type RawEventStream =
+    Pin<Box<dyn Stream<Item = Result<(ResponsesEvent, Value), ApiError>> + Send>>;
 
 /// Opens a backend stream for a typed request.
 pub async fn open_responses_stream(
@@ -66,24 +67,29 @@ pub async fn open_raw_stream(
             // The token was refused although it looked valid: refresh once and retry once.
             state.observe_upstream_headers(&headers);
             tracing::info!("the backend refused the access token; refreshing it once");
-            let fresh = auth.refresh_after_unauthorized(&credentials.access_token).await?;
+            let fresh = auth
+                .refresh_after_unauthorized(&credentials.access_token)
+                .await?;
             upstream
                 .post_responses(fresh.backend_auth(), session_id, body)
                 .await
-                .map_err(|err| failed_answer(state, err))?
+                .map_err(|err| failed_answer(state, &err))?
         }
-        Err(err) => return Err(failed_answer(state, err)),
+        Err(err) => return Err(failed_answer(state, &err)),
     };
     state.observe_upstream_headers(response.headers());
-    Ok(until_terminal(sse::response_events(response, UPSTREAM_IDLE_TIMEOUT)))
+    Ok(until_terminal(sse::response_events(
+        response,
+        UPSTREAM_IDLE_TIMEOUT,
+    )))
 }
 
 /// Records the headers of a failed answer and maps it.
-fn failed_answer(state: &AppState, err: UpstreamError) -> ApiError {
-    if let UpstreamError::Status { headers, .. } = &err {
+fn failed_answer(state: &AppState, err: &UpstreamError) -> ApiError {
+    if let UpstreamError::Status { headers, .. } = err {
         state.observe_upstream_headers(headers);
     }
-    map_upstream_error(&err)
+    map_upstream_error(err)
 }
 
 /// Parses events and stops at the terminal one.
@@ -103,7 +109,9 @@ fn until_terminal(events: sse::SseStream) -> RawEventStream {
                     }
                     match parse_event(data) {
                         Ok(parsed) => Ok(parsed),
-                        Err(()) => Err(ApiError::upstream("The ChatGPT backend sent an unreadable event.")),
+                        Err(()) => Err(ApiError::upstream(
+                            "The ChatGPT backend sent an unreadable event.",
+                        )),
                     }
                 }
             };
@@ -113,10 +121,16 @@ fn until_terminal(events: sse::SseStream) -> RawEventStream {
                         Some((Ok((event, raw)), None))
                     }
                     ResponsesEvent::Failed { response } => Some((
-                        Err(map_stream_failure(response.error.as_ref().unwrap_or(&ErrorBody::default()))),
+                        Err(map_stream_failure(
+                            response.error.as_ref().unwrap_or(&ErrorBody::default()),
+                        )),
                         None,
                     )),
-                    ResponsesEvent::Error { code, message, error } => {
+                    ResponsesEvent::Error {
+                        code,
+                        message,
+                        error,
+                    } => {
                         let body = error.clone().unwrap_or_else(|| ErrorBody {
                             code: code.clone(),
                             message: message.clone(),
@@ -148,8 +162,12 @@ fn map_sse_error(err: &SseError) -> ApiError {
                 after.as_secs()
             ),
         ),
-        SseError::Transport(_) => ApiError::upstream("The connection to the ChatGPT backend broke mid-response."),
-        SseError::Parse(_) => ApiError::upstream("The ChatGPT backend sent an unreadable event stream."),
+        SseError::Transport(_) => {
+            ApiError::upstream("The connection to the ChatGPT backend broke mid-response.")
+        }
+        SseError::Parse(_) => {
+            ApiError::upstream("The ChatGPT backend sent an unreadable event stream.")
+        }
     }
 }
 
@@ -162,7 +180,12 @@ fn context_too_long(detail: &str) -> ApiError {
 
 /// `2h 24m`, `5m 3s`, `40s`.
 pub fn human_duration(seconds: u64) -> String {
-    let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60, seconds % 60);
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60,
+    );
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
         (0, 0, _) => format!("{m}m {s}s"),
@@ -177,7 +200,8 @@ fn usage_limit(resets_in: Option<u64>) -> ApiError {
             "Your ChatGPT usage limit has been reached; it resets in {}. `codexia status` shows your limits.",
             human_duration(seconds)
         ),
-        None => "Your ChatGPT usage limit has been reached. `codexia status` shows when it resets.".to_owned(),
+        None => "Your ChatGPT usage limit has been reached. `codexia status` shows when it resets."
+            .to_owned(),
     };
     ApiError {
         // Hours away: tell SDKs not to retry; a short wait is worth retrying.
@@ -190,19 +214,34 @@ fn usage_limit(resets_in: Option<u64>) -> ApiError {
 pub fn parse_try_again(message: &str) -> Option<u64> {
     let lower = message.to_ascii_lowercase();
     let rest = &lower[lower.find("try again in ")? + "try again in ".len()..];
-    let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     let value: f64 = number.parse().ok()?;
     let unit = rest[number.len()..].trim_start();
-    let seconds = if unit.starts_with("ms") { value / 1000.0 } else { value };
+    let seconds = if unit.starts_with("ms") {
+        value / 1000.0
+    } else {
+        value
+    };
     // Saturating float-to-int conversion of a small positive value.
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "clamped to 0..=86400")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to 0..=86400"
+    )]
     let whole = seconds.ceil().clamp(0.0, 86_400.0) as u64;
     Some(whole.max(1))
 }
 
 /// Maps an in-stream failure (`response.failed`, `error` event).
 pub fn map_stream_failure(error: &ErrorBody) -> ApiError {
-    let code = error.code.as_deref().or(error.kind.as_deref()).unwrap_or_default();
+    let code = error
+        .code
+        .as_deref()
+        .or(error.kind.as_deref())
+        .unwrap_or_default();
     let message = error
         .message
         .clone()
@@ -211,11 +250,14 @@ pub fn map_stream_failure(error: &ErrorBody) -> ApiError {
         "context_length_exceeded" => context_too_long(&message),
         "usage_limit_reached" => usage_limit(error.resets_in_seconds),
         "rate_limit_exceeded" => ApiError::rate_limited(message.clone(), parse_try_again(&message)),
-        "insufficient_quota" | "usage_not_included" => ApiError::new(ErrorKind::QuotaExhausted, message),
-        "server_is_overloaded" | "slow_down" => ApiError::new(ErrorKind::Overloaded, message),
-        "invalid_request_error" | "invalid_prompt" | "invalid_value" | "invalid_encrypted_content" => {
-            ApiError::invalid_request(message)
+        "insufficient_quota" | "usage_not_included" => {
+            ApiError::new(ErrorKind::QuotaExhausted, message)
         }
+        "server_is_overloaded" | "slow_down" => ApiError::new(ErrorKind::Overloaded, message),
+        "invalid_request_error"
+        | "invalid_prompt"
+        | "invalid_value"
+        | "invalid_encrypted_content" => ApiError::invalid_request(message),
         _ => ApiError::upstream(message),
     }
 }
@@ -229,7 +271,9 @@ pub fn map_upstream_error(err: &UpstreamError) -> ApiError {
         headers,
     } = err
     else {
-        return ApiError::upstream("The ChatGPT backend cannot be reached; check the network connection.");
+        return ApiError::upstream(
+            "The ChatGPT backend cannot be reached; check the network connection.",
+        );
     };
     let error_body: ErrorBody = body
         .as_ref()
@@ -244,9 +288,15 @@ pub fn map_upstream_error(err: &UpstreamError) -> ApiError {
     let lower = message.to_ascii_lowercase();
     match status.as_u16() {
         429 | 404 if code == "usage_limit_reached" || lower.contains("usage_limit_reached") => {
-            usage_limit(error_body.resets_in_seconds.or_else(|| header_seconds(headers)))
+            usage_limit(
+                error_body
+                    .resets_in_seconds
+                    .or_else(|| header_seconds(headers)),
+            )
         }
-        429 if code == "usage_not_included" => ApiError::new(ErrorKind::QuotaExhausted, message.clone()),
+        429 if code == "usage_not_included" => {
+            ApiError::new(ErrorKind::QuotaExhausted, message.clone())
+        }
         429 => ApiError::rate_limited(
             message.clone(),
             header_seconds(headers).or_else(|| parse_try_again(message)),
@@ -254,7 +304,10 @@ pub fn map_upstream_error(err: &UpstreamError) -> ApiError {
         401 | 403 => ApiError::authentication(
             "The ChatGPT backend refused codexia's sign-in. Run `codexia login` to sign in again.",
         ),
-        400 if code == "context_length_exceeded" || lower.contains("context window") || lower.contains("context length") => {
+        400 if code == "context_length_exceeded"
+            || lower.contains("context window")
+            || lower.contains("context length") =>
+        {
             context_too_long(message)
         }
         400 if lower.contains("model is not supported") => ApiError::not_found(message.clone()),
@@ -263,7 +316,10 @@ pub fn map_upstream_error(err: &UpstreamError) -> ApiError {
             tracing::error!(upstream = %message, "the backend rejected a translated request");
             ApiError::invalid_request(message.clone())
         }
-        503 => ApiError::new(ErrorKind::Overloaded, "The ChatGPT backend is overloaded; try again shortly."),
+        503 => ApiError::new(
+            ErrorKind::Overloaded,
+            "The ChatGPT backend is overloaded; try again shortly.",
+        ),
         504 => ApiError::new(ErrorKind::Timeout, "The ChatGPT backend timed out."),
         s if (400..500).contains(&s) => ApiError {
             status: StatusCode::from_u16(s).ok(),
@@ -295,11 +351,17 @@ pub fn sse_response(
                 Err(_) => ping_frame.clone(),
             },
         };
-        Some((Ok::<_, std::convert::Infallible>(frame.to_bytes()), (frames, ping)))
+        Some((
+            Ok::<_, std::convert::Infallible>(frame.to_bytes()),
+            (frames, ping),
+        ))
     });
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Proxies such as nginx must not buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
@@ -323,6 +385,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unreadable_literal)]
     fn a_usage_limit_is_a_429_with_retry_after_and_the_reset_time() {
         let err = map_upstream_error(&status_error(
             429,
@@ -350,22 +413,40 @@ mod tests {
 
     #[test]
     fn backend_400s_unsupported_models_and_overload_map_by_cause() {
-        let err = map_upstream_error(&status_error(400, json!({"detail":"Unsupported parameter: temperature"})));
-        assert_eq!((err.kind, err.message.as_str()), (ErrorKind::InvalidRequest, "Unsupported parameter: temperature"));
+        let err = map_upstream_error(&status_error(
+            400,
+            json!({"detail":"Unsupported parameter: temperature"}),
+        ));
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (
+                ErrorKind::InvalidRequest,
+                "Unsupported parameter: temperature"
+            )
+        );
         let err = map_upstream_error(&status_error(
             400,
             json!({"detail":"The 'gpt-5.3-codex' model is not supported when using Codex with a ChatGPT account."}),
         ));
         assert_eq!(err.kind, ErrorKind::NotFound);
-        let err = map_upstream_error(&status_error(503, json!({"error":{"code":"server_is_overloaded"}})));
+        let err = map_upstream_error(&status_error(
+            503,
+            json!({"error":{"code":"server_is_overloaded"}}),
+        ));
         assert_eq!(err.kind, ErrorKind::Overloaded);
         let err = map_upstream_error(&status_error(500, json!({"error":{"message":"boom"}})));
-        assert_eq!(err.status(super::super::error::Dialect::OpenAi), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            err.status(super::super::error::Dialect::OpenAi),
+            StatusCode::BAD_GATEWAY
+        );
     }
 
     #[test]
     fn retry_delays_are_read_from_the_message() {
-        assert_eq!(parse_try_again("Please try again in 11.054s. Visit"), Some(12));
+        assert_eq!(
+            parse_try_again("Please try again in 11.054s. Visit"),
+            Some(12)
+        );
         assert_eq!(parse_try_again("try again in 28ms"), Some(1));
         assert_eq!(parse_try_again("Try again in 35 seconds"), Some(35));
         assert_eq!(parse_try_again("no hint"), None);
@@ -380,7 +461,8 @@ mod tests {
     }
 
     async fn collect(chunks: &[&str]) -> Vec<Result<ResponsesEvent, ErrorKind>> {
-        let owned: Vec<Result<Vec<u8>, std::io::Error>> = chunks.iter().map(|c| Ok(c.as_bytes().to_vec())).collect();
+        let owned: Vec<Result<Vec<u8>, std::io::Error>> =
+            chunks.iter().map(|c| Ok(c.as_bytes().to_vec())).collect();
         let events = sse::sse_events(futures_util::stream::iter(owned), Duration::from_secs(5));
         until_terminal(events)
             .map(|item| item.map(|(event, _)| event).map_err(|e| e.kind))
@@ -407,10 +489,15 @@ mod tests {
         ])
         .await;
         assert_eq!(failed, vec![Err(ErrorKind::InvalidRequest)]);
-        let cut = collect(&["data: {\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\n\n"]).await;
+        let cut =
+            collect(&["data: {\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\n\n"])
+                .await;
         assert_eq!(cut.len(), 2);
         assert_eq!(cut[1], Err(ErrorKind::Upstream));
-        let flat = collect(&["data: {\"type\":\"error\",\"code\":\"server_is_overloaded\",\"message\":\"busy\"}\n\n"]).await;
+        let flat = collect(&[
+            "data: {\"type\":\"error\",\"code\":\"server_is_overloaded\",\"message\":\"busy\"}\n\n",
+        ])
+        .await;
         assert_eq!(flat, vec![Err(ErrorKind::Overloaded)]);
     }
 }

@@ -201,8 +201,9 @@ where
     };
 
     let windows = match (&usage_limits, live) {
-        // Headers seen after the usage call are newer: they replace the windows they name.
-        (Some(limits), Some(snapshot)) if snapshot.observed_at > fetched.fetched_at => {
+        // Headers seen after the usage call (or in the same second) are at least as new: they
+        // replace the windows they name.
+        (Some(limits), Some(snapshot)) if snapshot.observed_at >= fetched.fetched_at => {
             merge_windows(&limits.windows, &snapshot.windows)
         }
         (Some(limits), _) => limits.windows.clone(),
@@ -272,7 +273,10 @@ async fn fetch(upstream: &UpstreamClient, credentials: &Credentials) -> (Fetched
 
 /// `usage` windows, each replaced by the `live` window of the same name; live windows the usage
 /// answer did not have are added.
-fn merge_windows(usage: &[rate_limits::LimitWindow], live: &[rate_limits::LimitWindow]) -> Vec<rate_limits::LimitWindow> {
+fn merge_windows(
+    usage: &[rate_limits::LimitWindow],
+    live: &[rate_limits::LimitWindow],
+) -> Vec<rate_limits::LimitWindow> {
     let mut merged: Vec<rate_limits::LimitWindow> = usage
         .iter()
         .map(|window| {
@@ -323,7 +327,13 @@ pub async fn collect_cached(
         Ok(pair) => pair,
         Err(report) => return *report,
     };
-    let report = build(&credentials, &fetched, live, Utc::now().timestamp(), &chrono::Local);
+    let report = build(
+        &credentials,
+        &fetched,
+        live,
+        Utc::now().timestamp(),
+        &chrono::Local,
+    );
     *cached = Some((credentials.account_id.clone(), fetched));
     report
 }
@@ -336,7 +346,10 @@ async fn fetch_with_retry(
 ) -> Result<(Credentials, Fetched), Box<StatusReport>> {
     let (mut fetched, refused) = fetch(upstream, &credentials).await;
     if refused {
-        match auth.refresh_after_unauthorized(&credentials.access_token).await {
+        match auth
+            .refresh_after_unauthorized(&credentials.access_token)
+            .await
+        {
             Ok(fresh) => {
                 credentials = fresh;
                 fetched = fetch(upstream, &credentials).await.0;

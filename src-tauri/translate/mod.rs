@@ -2,11 +2,15 @@
 //! functions (`X -> ResponsesRequest`) and stream state machines fed one upstream event at a
 //! time (`push(event) -> Vec<SseFrame>`, `fail(error)`, `finish()`). No I/O, no clock.
 
+pub mod chat_request;
+pub mod chat_response;
+pub mod chat_stream;
 pub mod count_tokens;
 pub mod effort;
 pub mod messages_request;
 pub mod messages_response;
 pub mod messages_stream;
+pub mod responses_passthrough;
 
 /// One server-sent event to write to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -204,6 +204,20 @@ pub(crate) async fn save_settings(
             || before.extra_models.value != after.extra_models.value
             || before.model_fallback.value != after.model_fallback.value
             || before.model_aliases.value != after.model_aliases.value);
+    // Environment variables outrank config.json: say so rather than pretend.
+    let overridden: Vec<&str> = [
+        (after.bind.source, crate::settings::EnvVars::BIND),
+        (after.api_key.source, crate::settings::EnvVars::API_KEY),
+        (after.models.source, crate::settings::EnvVars::MODELS),
+        (
+            after.model_fallback.source,
+            crate::settings::EnvVars::MODEL_FALLBACK,
+        ),
+    ]
+    .into_iter()
+    .filter(|(source, _)| *source == crate::settings::Source::Env)
+    .map(|(_, var)| var)
+    .collect();
     let message = if needs_restart {
         match tray.gateway.restart(after).await {
             Ok((url, attached)) => {
@@ -225,6 +239,14 @@ pub(crate) async fn save_settings(
     } else {
         "Saved. The gateway is run by the background service: `codexia daemon restart` applies the changes."
             .to_owned()
+    };
+    let message = if overridden.is_empty() {
+        message
+    } else {
+        format!(
+            "{message} Note: {} set in the environment still take precedence.",
+            overridden.join(", ")
+        )
     };
     super::render(&app);
     tray.refresh.notify_one();
@@ -306,8 +328,13 @@ pub(crate) async fn sign_in_here(
     signin: State<'_, Arc<super::signin::SignIn>>,
 ) -> CommandResult<Option<String>> {
     let pending = signin.begin(&app, &tray).await.map_err(error)?;
-    let window = tauri::Manager::get_webview_window(&app, "signin").ok_or_else(|| error("The Sign in window is closed."))?;
-    let url = pending.request.url.parse().map_err(|_| error("The sign-in address is invalid."))?;
+    let window = tauri::Manager::get_webview_window(&app, "signin")
+        .ok_or_else(|| error("The Sign in window is closed."))?;
+    let url = pending
+        .request
+        .url
+        .parse()
+        .map_err(|_| error("The sign-in address is invalid."))?;
     window.navigate(url)?;
     Ok(None)
 }
@@ -320,9 +347,15 @@ pub(crate) async fn sign_in_with_browser(
     signin: State<'_, Arc<super::signin::SignIn>>,
 ) -> CommandResult<Option<String>> {
     let pending = signin.begin(&app, &tray).await.map_err(error)?;
-    open::that_detached(&pending.request.url)
-        .map_err(|e| error(format!("Cannot open a browser ({e}). Open this address yourself: {}", pending.request.url)))?;
-    Ok(Some("Finish signing in in your browser; this window closes by itself.".to_owned()))
+    open::that_detached(&pending.request.url).map_err(|e| {
+        error(format!(
+            "Cannot open a browser ({e}). Open this address yourself: {}",
+            pending.request.url
+        ))
+    })?;
+    Ok(Some(
+        "Finish signing in in your browser; this window closes by itself.".to_owned(),
+    ))
 }
 
 /// "Paste the redirect URL".

@@ -1,7 +1,7 @@
 //! The tray menu: one table of ids and labels, a pure description of the menu from the
 //! current view, and building it with Tauri.
 
-use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::{AppHandle, Wry};
 
 use super::status::{AccountState, TrayView};
@@ -98,31 +98,115 @@ pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -
     menu
 }
 
-/// Builds a Tauri menu from entries.
-pub(crate) fn build(app: &AppHandle, entries: &[Entry]) -> tauri::Result<Menu<Wry>> {
-    let menu = Menu::new(app)?;
-    for entry in entries {
-        let item: Box<dyn IsMenuItem<Wry>> = match entry {
-            Entry::Item { id, label, enabled } => Box::new(MenuItem::with_id(
-                app,
-                id.as_str(),
-                label,
-                *enabled,
-                None::<&str>,
-            )?),
-            Entry::Check { id, label, checked } => Box::new(CheckMenuItem::with_id(
-                app,
-                id.as_str(),
-                label,
-                true,
-                *checked,
-                None::<&str>,
-            )?),
-            Entry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
-        };
-        menu.append(item.as_ref())?;
+/// A Tauri item of the menu, kept to change it in place.
+enum Built {
+    Item(MenuItem<Wry>),
+    Check(CheckMenuItem<Wry>),
+    Separator,
+}
+
+/// A menu attached to the tray, with the entries it was built from.
+pub(crate) struct BuiltMenu {
+    pub(crate) menu: Menu<Wry>,
+    entries: Vec<Entry>,
+    items: Vec<Built>,
+}
+
+fn shape(entry: &Entry) -> (u8, &str) {
+    match entry {
+        Entry::Item { id, .. } => (0, id),
+        Entry::Check { id, .. } => (1, id),
+        Entry::Separator => (2, ""),
     }
-    Ok(menu)
+}
+
+impl BuiltMenu {
+    /// Whether `entries` have the same items in the same order (texts may differ).
+    pub(crate) fn same_shape(&self, entries: &[Entry]) -> bool {
+        self.entries.len() == entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(entries)
+                .all(|(a, b)| shape(a) == shape(b))
+    }
+
+    /// Changes texts, enabled and checked states in place (same shape only).
+    pub(crate) fn update(&mut self, entries: &[Entry]) -> tauri::Result<()> {
+        for ((old, new), item) in self.entries.iter().zip(entries).zip(&self.items) {
+            if old == new {
+                continue;
+            }
+            match (new, item) {
+                (Entry::Item { label, enabled, .. }, Built::Item(item)) => {
+                    item.set_text(label)?;
+                    item.set_enabled(*enabled)?;
+                }
+                (Entry::Check { label, checked, .. }, Built::Check(item)) => {
+                    item.set_text(label)?;
+                    item.set_checked(*checked)?;
+                }
+                _ => {}
+            }
+        }
+        self.entries = entries.to_vec();
+        Ok(())
+    }
+}
+
+/// Builds a Tauri menu from entries.
+pub(crate) fn build(app: &AppHandle, entries: &[Entry]) -> tauri::Result<BuiltMenu> {
+    let menu = Menu::new(app)?;
+    let items = append_entries(app, &menu, entries)?;
+    Ok(BuiltMenu {
+        menu,
+        entries: entries.to_vec(),
+        items,
+    })
+}
+
+fn append_entries(
+    app: &AppHandle,
+    menu: &Menu<Wry>,
+    entries: &[Entry],
+) -> tauri::Result<Vec<Built>> {
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match entry {
+            Entry::Item { id, label, enabled } => {
+                let item = MenuItem::with_id(app, id.as_str(), label, *enabled, None::<&str>)?;
+                menu.append(&item)?;
+                items.push(Built::Item(item));
+            }
+            Entry::Check { id, label, checked } => {
+                let item =
+                    CheckMenuItem::with_id(app, id.as_str(), label, true, *checked, None::<&str>)?;
+                menu.append(&item)?;
+                items.push(Built::Check(item));
+            }
+            Entry::Separator => {
+                menu.append(&PredefinedMenuItem::separator(app)?)?;
+                items.push(Built::Separator);
+            }
+        }
+    }
+    Ok(items)
+}
+
+impl BuiltMenu {
+    /// Replaces every item of the attached menu (the menu object itself stays, so the tray
+    /// keeps exporting the same menu to the panel).
+    pub(crate) fn replace(&mut self, app: &AppHandle, entries: &[Entry]) -> tauri::Result<()> {
+        // Append the new items first, then remove the old ones: the menu is never empty.
+        let old = self.menu.items()?.len();
+        let items = append_entries(app, &self.menu, entries)?;
+        for _ in 0..old {
+            self.menu.remove_at(0)?;
+        }
+        self.items = items;
+        self.entries = entries.to_vec();
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ const STATUS_POLL: Duration = Duration::from_secs(60);
 pub(crate) struct TrayApp {
     pub(crate) gateway: GatewayControl,
     view: Mutex<(TrayView, GatewayLine)>,
+    /// The menu currently attached to the tray icon.
+    shown: Mutex<Option<menu::BuiltMenu>>,
     /// Wakes the status task (after sign-in, settings, a live header change).
     pub(crate) refresh: tokio::sync::Notify,
 }
@@ -83,6 +85,7 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             let tray_app = Arc::new(TrayApp {
                 gateway: GatewayControl::default(),
                 view: Mutex::new((TrayView::unknown(), GatewayLine::Starting)),
+                shown: Mutex::new(None),
                 refresh: tokio::sync::Notify::new(),
             });
             app.manage(Arc::clone(&tray_app));
@@ -93,7 +96,11 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 &GatewayLine::Starting,
                 autostart_enabled(&handle),
             );
-            let tray_menu = menu::build(&handle, &entries)?;
+            let built = menu::build(&handle, &entries)?;
+            let tray_menu = built.menu.clone();
+            if let Ok(mut shown) = tray_app.shown.lock() {
+                *shown = Some(built);
+            }
             let mut builder = tauri::tray::TrayIconBuilder::with_id("main")
                 .tooltip("codexia")
                 .menu(&tray_menu)
@@ -138,7 +145,11 @@ async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
         // Subscribe before reading, so that no change between the two is missed. A restarted
         // gateway has a new state: its old channel closes and is replaced here.
         if limits.is_none() {
-            limits = tray.gateway.state().await.map(|state| state.subscribe_limits());
+            limits = tray
+                .gateway
+                .state()
+                .await
+                .map(|state| state.subscribe_limits());
         }
         refresh_status(&app, &tray).await;
         // In-process, every backend answer with rate-limit headers updates the menu at once.
@@ -230,7 +241,9 @@ fn autostart_enabled(app: &AppHandle) -> bool {
     app.autolaunch().is_enabled().unwrap_or(false)
 }
 
-/// Rebuilds the menu and tooltip from the current view.
+/// Brings the menu and tooltip up to date with the current view: item texts change in place;
+/// the menu is rebuilt only when its shape changes (a limit line appears, sign-in state flips),
+/// so a panel showing it does not flicker.
 pub(crate) fn render(app: &AppHandle) {
     let Some(tray_app) = app.try_state::<Arc<TrayApp>>() else {
         return;
@@ -240,14 +253,22 @@ pub(crate) fn render(app: &AppHandle) {
     let Some(tray) = app.tray_by_id("main") else {
         return;
     };
-    match menu::build(app, &entries) {
-        Ok(menu) => {
-            if let Err(err) = tray.set_menu(Some(menu)) {
-                tracing::warn!("cannot update the tray menu: {err}");
-            }
-        }
-        Err(err) => tracing::warn!("cannot build the tray menu: {err}"),
+    let Ok(mut shown) = tray_app.shown.lock() else {
+        return;
+    };
+    let result = match shown.as_mut() {
+        Some(current) if current.same_shape(&entries) => current.update(&entries),
+        Some(current) => current.replace(app, &entries),
+        None => menu::build(app, &entries).and_then(|built| {
+            tray.set_menu(Some(built.menu.clone()))?;
+            *shown = Some(built);
+            Ok(())
+        }),
+    };
+    if let Err(err) = result {
+        tracing::warn!("cannot update the tray menu: {err}");
     }
+    drop(shown);
     let _ = tray.set_tooltip(Some(view.tooltip()));
 }
 

@@ -46,8 +46,8 @@ impl AuthHandle {
             let upstream = state.0.upstream.clone();
             return Ok((Self::InProcess(state), upstream));
         }
-        let settings =
-            Settings::resolve(&Overrides::default(), &Env::from_process()).map_err(|e| e.to_string())?;
+        let settings = Settings::resolve(&Overrides::default(), &Env::from_process())
+            .map_err(|e| e.to_string())?;
         let upstream = UpstreamClient::new(&settings);
         let manager = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
         Ok((Self::Own(Box::new(manager)), upstream))
@@ -63,13 +63,19 @@ impl AuthHandle {
 
 impl SignIn {
     /// The current attempt, or a new one (binds the loopback listener, 1455 then 1457).
-    pub(crate) async fn begin(&self, app: &AppHandle, tray: &Arc<TrayApp>) -> Result<Arc<Pending>, String> {
+    pub(crate) async fn begin(
+        &self,
+        app: &AppHandle,
+        tray: &Arc<TrayApp>,
+    ) -> Result<Arc<Pending>, String> {
         let mut pending = self.pending.lock().await;
         if let Some(existing) = pending.as_ref() {
             return Ok(Arc::clone(existing));
         }
         let (auth, upstream) = AuthHandle::for_tray(tray).await?;
-        let port = std::env::var(callback::LOGIN_PORT_ENV).ok().and_then(|p| p.parse().ok());
+        let port = std::env::var(callback::LOGIN_PORT_ENV)
+            .ok()
+            .and_then(|p| p.parse().ok());
         let server = CallbackServer::bind(port).await.map_err(|e| {
             format!("Cannot listen for the sign-in redirect on port 1455 or 1457 ({e}); paste the redirect URL instead.")
         })?;
@@ -113,14 +119,21 @@ impl SignIn {
         let Some(pending) = self.pending.lock().await.clone() else {
             return Err("Start again: choose \"Continue with ChatGPT\" or \"Use my browser instead\" first.".to_owned());
         };
-        let params = match callback::parse_pasted(url) {
-            None => return Err("Paste the whole address that starts with http://localhost:1455/auth/callback.".to_owned()),
-            Some(Err(message)) => return Err(capitalize(&message)),
-            Some(Ok(params)) => params,
-        };
+        let params =
+            match callback::parse_pasted(url) {
+                None => return Err(
+                    "Paste the whole address that starts with http://localhost:1455/auth/callback."
+                        .to_owned(),
+                ),
+                Some(Err(message)) => return Err(capitalize(&message)),
+                Some(Ok(params)) => params,
+            };
         pending
             .redirects
-            .send(Redirect { params, reply: None })
+            .send(Redirect {
+                params,
+                reply: None,
+            })
             .await
             .map_err(|_| "That sign-in attempt has ended; start again.".to_owned())
     }
@@ -138,15 +151,21 @@ impl SignIn {
             .try_lock()
             .ok()
             .and_then(|p| p.as_ref().map(|p| p.request.redirect_uri.clone()))
-            .is_none_or(|uri| uri.ends_with(&format!(":{}{}", url.port().unwrap_or(80), callback::CALLBACK_PATH)))
+            .is_none_or(|uri| {
+                uri.ends_with(&format!(
+                    ":{}{}",
+                    url.port().unwrap_or(80),
+                    callback::CALLBACK_PATH
+                ))
+            })
     }
 }
 
 fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
-    chars
-        .next()
-        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect::<String>() + ".")
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect::<String>() + "."
+    })
 }
 
 /// Waits for the first valid redirect, exchanges the code and stores the credentials.
@@ -166,15 +185,25 @@ async fn finish(
             Some(redirect) = incoming.recv() => redirect,
             () = &mut deadline => return Err("The sign-in timed out; start again.".to_owned()),
         };
-        let code = match callback::judge(&redirect.params, &request.state, redirect.reply.is_some()) {
+        let code = match callback::judge(&redirect.params, &request.state, redirect.reply.is_some())
+        {
             Attempt::Code(code) => code,
             Attempt::WrongState => {
-                reply(redirect.reply, Page::failure("This sign-in link belongs to another attempt."));
-                show_error(app, "That redirect belongs to another sign-in attempt; use the newest one.");
+                reply(
+                    redirect.reply,
+                    Page::failure("This sign-in link belongs to another attempt."),
+                );
+                show_error(
+                    app,
+                    "That redirect belongs to another sign-in attempt; use the newest one.",
+                );
                 continue;
             }
             Attempt::Denied(reason) => {
-                reply(redirect.reply, Page::failure(format!("Sign-in was refused: {reason}")));
+                reply(
+                    redirect.reply,
+                    Page::failure(format!("Sign-in was refused: {reason}")),
+                );
                 show_error(app, &format!("Sign-in was refused ({reason}). Try again."));
                 continue;
             }
@@ -184,20 +213,44 @@ async fn finish(
                 continue;
             }
         };
-        match oauth::exchange_code(upstream, &code, &request.pkce.code_verifier, &request.redirect_uri).await {
+        match oauth::exchange_code(
+            upstream,
+            &code,
+            &request.pkce.code_verifier,
+            &request.redirect_uri,
+        )
+        .await
+        {
             Ok(credentials) => {
                 let claims = credentials.claims();
-                let who = claims.email.clone().unwrap_or_else(|| credentials.account_id.clone());
+                let who = claims
+                    .email
+                    .clone()
+                    .unwrap_or_else(|| credentials.account_id.clone());
                 if let Err(err) = auth.replace(credentials).await {
-                    reply(redirect.reply, Page::failure("codexia could not store the credentials."));
-                    return Err(format!("Signed in, but the credentials could not be stored: {err}"));
+                    reply(
+                        redirect.reply,
+                        Page::failure("codexia could not store the credentials."),
+                    );
+                    return Err(format!(
+                        "Signed in, but the credentials could not be stored: {err}"
+                    ));
                 }
-                reply(redirect.reply, Page::success(&format!("Signed in as {who}.")));
+                reply(
+                    redirect.reply,
+                    Page::success(&format!("Signed in as {who}.")),
+                );
                 return Ok(who);
             }
             Err(err) => {
-                reply(redirect.reply, Page::failure("The sign-in code could not be exchanged."));
-                show_error(app, &format!("The sign-in code could not be exchanged ({err}). Try again."));
+                reply(
+                    redirect.reply,
+                    Page::failure("The sign-in code could not be exchanged."),
+                );
+                show_error(
+                    app,
+                    &format!("The sign-in code could not be exchanged ({err}). Try again."),
+                );
             }
         }
     }

@@ -8,6 +8,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct StatusJson {
     #[serde(default)]
+    pub(crate) account_id: Option<String>,
+    /// `null` when no usable credentials exist.
+    #[serde(default)]
+    pub(crate) token: Option<serde_json::Value>,
+    #[serde(default)]
     pub(crate) account: Option<AccountJson>,
     #[serde(default)]
     pub(crate) rate_limits: Vec<WindowJson>,
@@ -97,6 +102,9 @@ pub(crate) fn view_from_status(status: &StatusJson, now: DateTime<Local>) -> Tra
         .any(|w| w.to_ascii_lowercase().contains("sign in again"));
     let account = match (&status.account, needs_sign_in) {
         (_, true) => AccountState::SignInAgain,
+        (None, false) if status.token.is_none() && status.account_id.is_none() => {
+            AccountState::SignedOut
+        }
         (Some(account), false) => AccountState::SignedIn {
             label: match (&account.email, &account.plan) {
                 (Some(email), Some(plan)) => format!("{email} · {}", plan_name(plan)),

@@ -142,7 +142,11 @@ impl Answer {
             .into_iter()
             .map(|frame| {
                 let data: Value = serde_json::from_str(&frame.data).expect("data is JSON");
-                assert_eq!(frame.event.as_deref(), data["type"].as_str(), "event name = type");
+                assert_eq!(
+                    frame.event.as_deref(),
+                    data["type"].as_str(),
+                    "event name = type"
+                );
                 data
             })
             .filter(|data| data["type"] != "ping")
@@ -160,9 +164,15 @@ fn check_grammar(events: &[Value]) {
         let kind = event["type"].as_str().unwrap();
         match kind {
             "content_block_start" => {
-                assert!(open.is_none(), "block opened while another is open: {events:#?}");
+                assert!(
+                    open.is_none(),
+                    "block opened while another is open: {events:#?}"
+                );
                 assert_eq!(event["index"], json!(next), "{events:#?}");
-                open = Some((next, event["content_block"]["type"].as_str().unwrap().to_owned()));
+                open = Some((
+                    next,
+                    event["content_block"]["type"].as_str().unwrap().to_owned(),
+                ));
                 next += 1;
             }
             "content_block_delta" => {
@@ -174,7 +184,10 @@ fn check_grammar(events: &[Value]) {
                     "thinking" => &["thinking_delta", "signature_delta"],
                     other => panic!("unexpected block {other}"),
                 };
-                assert!(allowed.contains(&event["delta"]["type"].as_str().unwrap()), "{event}");
+                assert!(
+                    allowed.contains(&event["delta"]["type"].as_str().unwrap()),
+                    "{event}"
+                );
             }
             "content_block_stop" => {
                 let (index, _) = open.take().expect("stop without a block");
@@ -182,13 +195,20 @@ fn check_grammar(events: &[Value]) {
             }
             "message_delta" => assert!(open.is_none(), "message_delta with an open block"),
             "message_stop" | "error" => {
-                assert_eq!(position, events.len() - 1, "{kind} is not last: {events:#?}");
+                assert_eq!(
+                    position,
+                    events.len() - 1,
+                    "{kind} is not last: {events:#?}"
+                );
             }
             other => panic!("unexpected event {other}"),
         }
     }
     let last = events.last().unwrap()["type"].as_str().unwrap();
-    assert!(last == "message_stop" || last == "error", "ends with {last}");
+    assert!(
+        last == "message_stop" || last == "error",
+        "ends with {last}"
+    );
 }
 
 fn blocks(events: &[Value]) -> Vec<Value> {
@@ -297,7 +317,8 @@ fn has_key(value: &Value, key: &str) -> bool {
 
 /// A hand-made stream (for shapes the reply builder does not produce).
 fn raw(events: Vec<Value>) -> Reply {
-    let response = json!({"id": "resp_raw", "object": "response", "status": "in_progress", "output": []});
+    let response =
+        json!({"id": "resp_raw", "object": "response", "status": "in_progress", "output": []});
     let mut all = vec![ev_response_created(&response)];
     all.extend(events);
     Reply::raw(all)
@@ -324,15 +345,21 @@ async fn s01_a_claude_code_turn_is_translated_and_streams_thinking_then_text() {
     let (body, session) = fixture("01_basic_turn.json");
     let session = session.unwrap();
     h.fake.push_reply(
-        Reply::reasoning("Checking").with_text("OK").with_usage(Usage {
-            input_tokens: 1000,
-            cached_tokens: 800,
-            output_tokens: 5,
-            ..Usage::default()
-        }),
+        Reply::reasoning("Checking")
+            .with_text("OK")
+            .with_usage(Usage {
+                input_tokens: 1000,
+                cached_tokens: 800,
+                output_tokens: 5,
+                ..Usage::default()
+            }),
     );
     let answer = h
-        .post("/v1/messages?beta=true", &body, &[("x-claude-code-session-id", &session)])
+        .post(
+            "/v1/messages?beta=true",
+            &body,
+            &[("x-claude-code-session-id", &session)],
+        )
         .await;
     let events = answer.events();
     assert!(answer.header("request-id").unwrap().starts_with("req_"));
@@ -350,23 +377,53 @@ async fn s01_a_claude_code_turn_is_translated_and_streams_thinking_then_text() {
         .collect();
     assert_eq!(roles, ["user", "developer"]);
     assert_eq!(up["tools"].as_array().unwrap().len(), 12);
-    assert!(up["tools"].as_array().unwrap().iter().all(|t| t["strict"] == false && t["type"] == "function"));
-    for key in ["$schema", "defer_loading", "cache_control", "max_output_tokens", "temperature", "metadata", "context_management", "id"] {
+    assert!(
+        up["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["strict"] == false && t["type"] == "function")
+    );
+    for key in [
+        "$schema",
+        "defer_loading",
+        "cache_control",
+        "max_output_tokens",
+        "temperature",
+        "metadata",
+        "context_management",
+        "id",
+    ] {
         assert!(!has_key(&up, key), "{key} was forwarded");
     }
-    assert_eq!(up["reasoning"], json!({"effort": "high", "summary": "auto"}));
+    assert_eq!(
+        up["reasoning"],
+        json!({"effort": "high", "summary": "auto"})
+    );
     assert_eq!(up["include"], json!(["reasoning.encrypted_content"]));
-    assert_eq!((up["store"].clone(), up["stream"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (up["store"].clone(), up["stream"].clone()),
+        (json!(false), json!(true))
+    );
     assert_eq!(up["prompt_cache_key"], json!(session));
     assert_eq!(h.upstream()[0].header("session_id"), Some(session.as_str()));
 
     assert_eq!(events[0]["message"]["model"], "gpt-5.5");
-    assert!(events[0]["message"]["usage"]["input_tokens"].as_u64().unwrap() > 1000, "o200k estimate");
+    assert!(
+        events[0]["message"]["usage"]["input_tokens"]
+            .as_u64()
+            .unwrap()
+            > 1000,
+        "o200k estimate"
+    );
     let kinds: Vec<Value> = blocks(&events).iter().map(|b| b["type"].clone()).collect();
     assert_eq!(kinds, [json!("thinking"), json!("text")]);
     assert_eq!(joined(&events, "thinking_delta", "thinking"), "Checking");
     let signature = joined(&events, "signature_delta", "signature");
-    assert!(signature.starts_with("cdx1:rs_") && signature.contains(":gAAAA"), "{signature}");
+    assert!(
+        signature.starts_with("cdx1:rs_") && signature.contains(":gAAAA"),
+        "{signature}"
+    );
     assert_eq!(joined(&events, "text_delta", "text"), "OK");
     assert_eq!(
         message_delta(&events),
@@ -392,10 +449,16 @@ async fn s02_an_empty_summary_still_gives_a_signed_thinking_block() {
     let events = h.messages(&body).await.events();
     assert_eq!(
         blocks(&events),
-        [json!({"type": "thinking", "thinking": "", "signature": ""}), json!({"type": "text", "text": ""})]
+        [
+            json!({"type": "thinking", "thinking": "", "signature": ""}),
+            json!({"type": "text", "text": ""})
+        ]
     );
     assert_eq!(deltas(&events, "thinking_delta"), Vec::<Value>::new());
-    assert_eq!(joined(&events, "signature_delta", "signature"), "cdx1:rs_2:gAAAA2");
+    assert_eq!(
+        joined(&events, "signature_delta", "signature"),
+        "cdx1:rs_2:gAAAA2"
+    );
     assert_eq!(h.last_upstream()["reasoning"]["summary"], "auto");
     assert_valid_anthropic_events(&events).await;
 }
@@ -403,12 +466,27 @@ async fn s02_an_empty_summary_still_gives_a_signed_thinking_block() {
 #[tokio::test]
 async fn s03_a_tool_call_streams_its_arguments_exactly_once() {
     let h = Harness::start().await;
-    h.fake.push_reply(Reply::function_call("Bash", r#"{"command":"echo hi","description":"Print hi"}"#));
+    h.fake.push_reply(Reply::function_call(
+        "Bash",
+        r#"{"command":"echo hi","description":"Print hi"}"#,
+    ));
     // Spark-style: no argument deltas, only `.done`.
     h.fake.push_reply(raw(vec![
-        ev_output_item_added(0, &function_call_item("fc_2", "call_2", "Bash", "", "in_progress")),
+        ev_output_item_added(
+            0,
+            &function_call_item("fc_2", "call_2", "Bash", "", "in_progress"),
+        ),
         ev_function_call_arguments_done("fc_2", 0, r#"{"command":"echo hi"}"#),
-        ev_output_item_done(0, &function_call_item("fc_2", "call_2", "Bash", r#"{"command":"echo hi"}"#, "completed")),
+        ev_output_item_done(
+            0,
+            &function_call_item(
+                "fc_2",
+                "call_2",
+                "Bash",
+                r#"{"command":"echo hi"}"#,
+                "completed",
+            ),
+        ),
         completed_with(&small_usage()),
     ]));
     let mut body = simple("gpt-5.5");
@@ -417,10 +495,17 @@ async fn s03_a_tool_call_streams_its_arguments_exactly_once() {
         let events = h.messages(&body).await.events();
         let started = blocks(&events);
         let id = started[0]["id"].as_str().unwrap().to_owned();
-        assert!(id.starts_with("call_") && call_id.is_none_or(|c| c == id), "{id}");
-        assert_eq!(started, [json!({"type": "tool_use", "id": id, "name": "Bash", "input": {}})]);
+        assert!(
+            id.starts_with("call_") && call_id.is_none_or(|c| c == id),
+            "{id}"
+        );
+        assert_eq!(
+            started,
+            [json!({"type": "tool_use", "id": id, "name": "Bash", "input": {}})]
+        );
         assert_eq!(deltas(&events, "input_json_delta").len(), expected_deltas);
-        let input: Value = serde_json::from_str(&joined(&events, "input_json_delta", "partial_json")).unwrap();
+        let input: Value =
+            serde_json::from_str(&joined(&events, "input_json_delta", "partial_json")).unwrap();
         assert_eq!(input["command"], "echo hi");
         assert_eq!(message_delta(&events)["delta"]["stop_reason"], "tool_use");
         assert_valid_anthropic_events(&events).await;
@@ -433,23 +518,48 @@ async fn s04_the_tool_round_trip_turn_pairs_call_and_output() {
     let (body, session) = fixture("10_tool_use_turn2.json");
     h.fake.push_reply(Reply::text("done"));
     let answer = h
-        .post("/v1/messages?beta=true", &body, &[("x-claude-code-session-id", &session.unwrap())])
+        .post(
+            "/v1/messages?beta=true",
+            &body,
+            &[("x-claude-code-session-id", &session.unwrap())],
+        )
         .await;
     let events = answer.events();
     let up = h.last_upstream();
     let input = up["input"].as_array().unwrap();
     let summary: Vec<String> = input
         .iter()
-        .map(|i| format!("{}:{}", i["type"].as_str().unwrap(), i["role"].as_str().unwrap_or("")))
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["type"].as_str().unwrap(),
+                i["role"].as_str().unwrap_or("")
+            )
+        })
         .collect();
-    assert_eq!(summary, ["message:user", "message:developer", "message:assistant", "function_call:", "function_call_output:"]);
-    assert_eq!(input[2]["content"], json!([{"type": "output_text", "text": "Running it.", "annotations": []}]));
+    assert_eq!(
+        summary,
+        [
+            "message:user",
+            "message:developer",
+            "message:assistant",
+            "function_call:",
+            "function_call_output:"
+        ]
+    );
+    assert_eq!(
+        input[2]["content"],
+        json!([{"type": "output_text", "text": "Running it.", "annotations": []}])
+    );
     assert_eq!(
         input[3],
         json!({"type": "function_call", "call_id": "toolu_probe_5e7d08c8ad30", "name": "Bash",
                "arguments": "{\"command\":\"echo hi\",\"description\":\"Print hi\"}"})
     );
-    assert_eq!(input[4], json!({"type": "function_call_output", "call_id": "toolu_probe_5e7d08c8ad30", "output": "hi"}));
+    assert_eq!(
+        input[4],
+        json!({"type": "function_call_output", "call_id": "toolu_probe_5e7d08c8ad30", "output": "hi"})
+    );
     assert!(!has_key(&up, "cache_control") && !has_key(&up, "id"));
     assert_eq!(joined(&events, "text_delta", "text"), "done");
     assert_eq!(message_delta(&events)["delta"]["stop_reason"], "end_turn");
@@ -459,8 +569,11 @@ async fn s04_the_tool_round_trip_turn_pairs_call_and_output() {
 async fn s05_parallel_calls_become_consecutive_blocks_and_outputs_follow_in_order() {
     let h = Harness::start().await;
     h.fake.push_reply(
-        Reply::function_call("Read", r#"{"file_path":"/a"}"#)
-            .with_function_call_id("call_b", "Read", r#"{"file_path":"/b"}"#),
+        Reply::function_call("Read", r#"{"file_path":"/a"}"#).with_function_call_id(
+            "call_b",
+            "Read",
+            r#"{"file_path":"/b"}"#,
+        ),
     );
     let mut body = simple("gpt-5.5");
     body["tools"] = json!([{"name": "Read", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}]);
@@ -494,9 +607,24 @@ async fn s05_parallel_calls_become_consecutive_blocks_and_outputs_follow_in_orde
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| format!("{}{}", i["type"].as_str().unwrap(), i["call_id"].as_str().unwrap_or("")))
+        .map(|i| {
+            format!(
+                "{}{}",
+                i["type"].as_str().unwrap(),
+                i["call_id"].as_str().unwrap_or("")
+            )
+        })
         .collect();
-    assert_eq!(types, ["message", "function_callcall_a", "function_callcall_b", "function_call_outputcall_a", "function_call_outputcall_b"]);
+    assert_eq!(
+        types,
+        [
+            "message",
+            "function_callcall_a",
+            "function_callcall_b",
+            "function_call_outputcall_a",
+            "function_call_outputcall_b"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -505,7 +633,11 @@ async fn s06_tool_choice_and_disable_parallel_tool_use_map_to_flat_forms() {
     let mut body = simple("gpt-5.5");
     body["tools"] = json!([bash_tool()]);
     let cases = [
-        (json!({"type": "tool", "name": "Bash", "disable_parallel_tool_use": true}), json!({"type": "function", "name": "Bash"}), false),
+        (
+            json!({"type": "tool", "name": "Bash", "disable_parallel_tool_use": true}),
+            json!({"type": "function", "name": "Bash"}),
+            false,
+        ),
         (json!({"type": "any"}), json!("required"), true),
         (json!({"type": "none"}), json!("none"), true),
     ];
@@ -514,7 +646,10 @@ async fn s06_tool_choice_and_disable_parallel_tool_use_map_to_flat_forms() {
         let answer = h.messages(&body).await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let up = h.last_upstream();
-        assert_eq!((up["tool_choice"].clone(), up["parallel_tool_calls"].clone()), (expected, json!(parallel)));
+        assert_eq!(
+            (up["tool_choice"].clone(), up["parallel_tool_calls"].clone()),
+            (expected, json!(parallel))
+        );
     }
 }
 
@@ -534,7 +669,10 @@ async fn s07_a_denied_tool_result_is_marked_as_an_error() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(output.starts_with("[tool execution error]\ntouch in "), "{output}");
+    assert!(
+        output.starts_with("[tool execution error]\ntouch in "),
+        "{output}"
+    );
     assert_eq!(message_delta(&events)["delta"]["stop_reason"], "end_turn");
 }
 
@@ -595,7 +733,15 @@ async fn s10_s11_own_thinking_is_replayed_and_foreign_thinking_dropped() {
         json!({"type": "reasoning", "summary": [{"type": "summary_text", "text": "plan"}], "encrypted_content": "gAAAA1"})
     );
     assert_eq!(input[2]["type"], "function_call");
-    assert_eq!(input.as_array().unwrap().iter().filter(|i| i["type"] == "reasoning").count(), 1);
+    assert_eq!(
+        input
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "reasoning")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -611,15 +757,25 @@ async fn s12_billing_lines_never_change_the_cached_prefix() {
         ..Usage::default()
     }));
     let headers = [("x-claude-code-session-id", session.as_str())];
-    h.post("/v1/messages?beta=true", &body, &headers).await.events();
-    body["system"][0]["text"] = json!("x-anthropic-billing-header: cc_version=2.1.330.a17; cc_entrypoint=sdk-cli; cch=1f2e3;");
-    let events = h.post("/v1/messages?beta=true", &body, &headers).await.events();
+    h.post("/v1/messages?beta=true", &body, &headers)
+        .await
+        .events();
+    body["system"][0]["text"] = json!(
+        "x-anthropic-billing-header: cc_version=2.1.330.a17; cc_entrypoint=sdk-cli; cch=1f2e3;"
+    );
+    let events = h
+        .post("/v1/messages?beta=true", &body, &headers)
+        .await
+        .events();
     let up = h.upstream();
     let (a, b) = (up[0].body_json(), up[1].body_json());
     for key in ["instructions", "tools", "prompt_cache_key"] {
         assert_eq!(a[key], b[key], "{key} differs between turns");
     }
-    assert_eq!(message_delta(&events)["usage"]["cache_read_input_tokens"], 900);
+    assert_eq!(
+        message_delta(&events)["usage"]["cache_read_input_tokens"],
+        900
+    );
     assert_eq!(message_delta(&events)["usage"]["input_tokens"], 100);
 }
 
@@ -644,11 +800,34 @@ async fn s13_fields_claude_code_adds_are_accepted_and_never_forwarded() {
     let answer = h.messages(&body).await;
     answer.events();
     let up = h.last_upstream();
-    for key in ["context_management", "safeguards", "container", "betas", "service_tier", "mcp_servers", "temperature", "top_k", "stop_sequences", "defer_loading", "cache_control", "output_config", "max_output_tokens"] {
+    for key in [
+        "context_management",
+        "safeguards",
+        "container",
+        "betas",
+        "service_tier",
+        "mcp_servers",
+        "temperature",
+        "top_k",
+        "stop_sequences",
+        "defer_loading",
+        "cache_control",
+        "output_config",
+        "max_output_tokens",
+    ] {
         assert!(!has_key(&up, key), "{key} was forwarded");
     }
-    let roles: Vec<&str> = up["input"].as_array().unwrap().iter().map(|i| i["role"].as_str().unwrap_or("-")).collect();
-    assert_eq!(roles, ["user", "-", "assistant", "user"], "the empty system message is skipped");
+    let roles: Vec<&str> = up["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "-", "assistant", "user"],
+        "the empty system message is skipped"
+    );
     assert_eq!(up["reasoning"]["effort"], "medium");
 }
 
@@ -669,7 +848,10 @@ async fn s14_long_mcp_tool_names_are_shortened_and_mapped_back() {
     let events = h.messages(&body).await.events();
     let up = h.last_upstream();
     assert_eq!(up["tools"][0]["name"], short);
-    assert_eq!(up["tool_choice"], json!({"type": "function", "name": short}));
+    assert_eq!(
+        up["tool_choice"],
+        json!({"type": "function", "name": short})
+    );
     assert_eq!(up["input"][1]["name"], short);
     assert_eq!(blocks(&events)[0]["name"], long);
 }
@@ -703,8 +885,14 @@ async fn s16_thinking_budgets_and_effort_map_to_reasoning_effort() {
     h.messages(&sonnet).await.events();
     assert_eq!(h.last_upstream()["reasoning"]["effort"], "xhigh");
     let cases = [
-        (json!({"thinking": {"type": "enabled", "budget_tokens": 1024}}), json!("low")),
-        (json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}}), json!("xhigh")),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 1024}}),
+            json!("low"),
+        ),
+        (
+            json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}}),
+            json!("xhigh"),
+        ),
         (json!({}), Value::Null),
     ];
     for (extra, effort) in cases {
@@ -737,8 +925,15 @@ async fn s17_claude_ids_and_aliases_map_and_unknown_ids_are_404() {
     assert_eq!(body["type"], "error");
     assert_eq!(body["error"]["type"], "not_found_error");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("\"gpt-4o\"") && message.contains("gpt-5.5"), "{message}");
-    assert_eq!(h.upstream().len(), 5, "no upstream call for an unknown model");
+    assert!(
+        message.contains("\"gpt-4o\"") && message.contains("gpt-5.5"),
+        "{message}"
+    );
+    assert_eq!(
+        h.upstream().len(),
+        5,
+        "no upstream call for an unknown model"
+    );
 }
 
 #[tokio::test]
@@ -763,7 +958,10 @@ async fn s18_non_streaming_requests_read_the_whole_stream_into_one_message() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(answer.header("request-id").unwrap().starts_with("req_"));
     let mut message = answer.json();
-    let signature = message["content"][0]["signature"].as_str().unwrap().to_owned();
+    let signature = message["content"][0]["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(signature.starts_with("cdx1:rs_"), "{signature}");
     message["content"][0]["signature"] = json!("<sig>");
     message["id"] = json!("<id>");
@@ -784,7 +982,8 @@ async fn s18_non_streaming_requests_read_the_whole_stream_into_one_message() {
 #[tokio::test]
 async fn s19_s20_max_output_tokens_and_refusals_set_the_stop_reason() {
     let h = Harness::start().await;
-    h.fake.push_reply(Reply::incomplete("cut off", "max_output_tokens"));
+    h.fake
+        .push_reply(Reply::incomplete("cut off", "max_output_tokens"));
     h.fake.push_reply(raw(vec![
         ev_output_item_added(0, &message_item("msg_r", "", "in_progress")),
         json!({"type": "response.refusal.delta", "item_id": "msg_r", "output_index": 0, "content_index": 0, "delta": "I can't help with that."}),
@@ -795,7 +994,10 @@ async fn s19_s20_max_output_tokens_and_refusals_set_the_stop_reason() {
     assert_eq!(message_delta(&events)["delta"]["stop_reason"], "max_tokens");
     assert!(!has_key(&h.last_upstream(), "max_output_tokens"));
     let events = h.messages(&simple("gpt-5.5")).await.events();
-    assert_eq!(joined(&events, "text_delta", "text"), "I can't help with that.");
+    assert_eq!(
+        joined(&events, "text_delta", "text"),
+        "I can't help with that."
+    );
     assert_eq!(message_delta(&events)["delta"]["stop_reason"], "refusal");
 }
 
@@ -822,27 +1024,56 @@ async fn s22_to_s27_upstream_failures_map_to_anthropic_errors() {
     let answer = h.messages(&simple("gpt-5.5")).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["error"]["type"], "invalid_request_error");
-    assert!(answer.json()["error"]["message"].as_str().unwrap().starts_with("prompt is too long"));
+    assert!(
+        answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("prompt is too long")
+    );
     // 23: in-stream before any content: still an HTTP error (nothing was committed).
     h.fake.push_reply(Reply::context_length_exceeded());
     let answer = h.messages(&simple("gpt-5.5")).await;
     assert_eq!(answer.status, 400, "{}", answer.body);
-    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("prompt is too long"));
+    assert!(
+        answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prompt is too long")
+    );
     // 24: usage limit.
     h.fake.fail_next(Failure::UsageLimitReached);
     let answer = h.messages(&simple("gpt-5.5")).await;
     assert_eq!(answer.status, 429);
     assert_eq!(answer.json()["error"]["type"], "rate_limit_error");
-    assert!(answer.header("retry-after").unwrap().parse::<u64>().unwrap() > 60);
-    assert_eq!(answer.header("anthropic-ratelimit-unified-status"), Some("rejected"));
+    assert!(
+        answer
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 60
+    );
+    assert_eq!(
+        answer.header("anthropic-ratelimit-unified-status"),
+        Some("rejected")
+    );
     // 25: a transient rate limit in-stream before content.
-    h.fake.push_reply(Reply::failed("rate_limit_exceeded", "Rate limit reached for requests. Please try again in 1.5s."));
+    h.fake.push_reply(Reply::failed(
+        "rate_limit_exceeded",
+        "Rate limit reached for requests. Please try again in 1.5s.",
+    ));
     let answer = h.messages(&simple("gpt-5.5")).await;
-    assert_eq!((answer.status, answer.header("retry-after")), (429, Some("2")));
+    assert_eq!(
+        (answer.status, answer.header("retry-after")),
+        (429, Some("2"))
+    );
     // 26: overload and server errors.
     h.fake.fail_next(Failure::Overloaded);
     let answer = h.messages(&simple("gpt-5.5")).await;
-    assert_eq!((answer.status, answer.json()["error"]["type"].clone()), (529, json!("overloaded_error")));
+    assert_eq!(
+        (answer.status, answer.json()["error"]["type"].clone()),
+        (529, json!("overloaded_error"))
+    );
     h.fake.fail_next(Failure::ServerError);
     let answer = h.messages(&simple("gpt-5.5")).await;
     assert_eq!(answer.json()["error"]["type"], "api_error");
@@ -852,7 +1083,14 @@ async fn s22_to_s27_upstream_failures_map_to_anthropic_errors() {
     h.fake.fail_next(Failure::Unauthorized);
     let answer = h.messages(&simple("gpt-5.5")).await;
     assert_ne!(answer.status, 200);
-    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("codexia login"), "{}", answer.body);
+    assert!(
+        answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("codexia login"),
+        "{}",
+        answer.body
+    );
     h.fake.assert_all_responses_requests_valid();
 }
 
@@ -869,12 +1107,21 @@ async fn s23_s28_failures_after_content_end_with_an_error_event() {
     let last = events.last().unwrap();
     assert_eq!(last["type"], "error");
     assert_eq!(last["error"]["type"], "invalid_request_error");
-    assert!(last["error"]["message"].as_str().unwrap().contains("prompt is too long"));
-    assert_eq!(events[events.len() - 2], json!({"type": "content_block_stop", "index": 0}));
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prompt is too long")
+    );
+    assert_eq!(
+        events[events.len() - 2],
+        json!({"type": "content_block_stop", "index": 0})
+    );
     assert_valid_anthropic_events(&events).await;
 
-    // 28: the connection drops after some text.
-    h.fake.push_reply(Reply::text("partial text here").abort_after(6));
+    // 28: the stream ends after some text, without a terminal event.
+    h.fake
+        .push_reply(Reply::text("partial text here").drop_after(6));
     let events = h.messages(&simple("gpt-5.5")).await.events();
     assert_eq!(events.last().unwrap()["error"]["type"], "api_error");
     assert!(!events.iter().any(|e| e["type"] == "message_stop"));
@@ -885,7 +1132,8 @@ async fn s29_pings_flow_while_the_backend_is_silent() {
     let h = Harness::start().await;
     let gate = Gate::new();
     // created + in_progress, then silence until the gate opens.
-    h.fake.push_reply(Reply::text("late").gate_before_event(2, gate.clone()));
+    h.fake
+        .push_reply(Reply::text("late").gate_before_event(2, gate.clone()));
     let client = reqwest::Client::new();
     let mut response = client
         .post(h.server.url("/v1/messages"))
@@ -916,11 +1164,21 @@ async fn s29_pings_flow_while_the_backend_is_silent() {
 async fn s30_the_api_key_is_accepted_as_bearer_or_x_api_key() {
     let h = Harness::start_with(&["--api-key", "sekrit-1"]).await;
     let body = simple("gpt-5.5");
-    let bearer = h.post("/v1/messages", &body, &[("authorization", "Bearer sekrit-1")]).await;
+    let bearer = h
+        .post(
+            "/v1/messages",
+            &body,
+            &[("authorization", "Bearer sekrit-1")],
+        )
+        .await;
     assert_eq!(bearer.status, 200);
-    let x_api_key = h.post("/v1/messages", &body, &[("x-api-key", "sekrit-1")]).await;
+    let x_api_key = h
+        .post("/v1/messages", &body, &[("x-api-key", "sekrit-1")])
+        .await;
     assert_eq!(x_api_key.status, 200);
-    let wrong = h.post("/v1/messages", &body, &[("x-api-key", "nope")]).await;
+    let wrong = h
+        .post("/v1/messages", &body, &[("x-api-key", "nope")])
+        .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.json()["type"], "error");
     assert_eq!(wrong.json()["error"]["type"], "authentication_error");
@@ -930,12 +1188,19 @@ async fn s30_the_api_key_is_accepted_as_bearer_or_x_api_key() {
 async fn s31_count_tokens_counts_the_translated_request_locally() {
     let h = Harness::start().await;
     let (body, _) = fixture("15_count_tokens.json");
-    let answer = h.post("/v1/messages/count_tokens?beta=true", &body, &[]).await;
+    let answer = h
+        .post("/v1/messages/count_tokens?beta=true", &body, &[])
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let counted = answer.json()["input_tokens"].as_u64().unwrap();
     let text = body["messages"][0]["content"].as_str().unwrap();
-    let direct = tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len() as u64;
-    assert!(counted.abs_diff(direct) * 10 <= direct, "{counted} vs o200k {direct}");
+    let direct = tiktoken_rs::o200k_base_singleton()
+        .encode_ordinary(text)
+        .len() as u64;
+    assert!(
+        counted.abs_diff(direct) * 10 <= direct,
+        "{counted} vs o200k {direct}"
+    );
 
     let plain = json!({"model": "gpt-5.5", "messages": [user("read it")], "tools": []});
     let with_tools = json!({"model": "gpt-5.5", "tools": [bash_tool()], "messages": [
@@ -945,12 +1210,35 @@ async fn s31_count_tokens_counts_the_translated_request_locally() {
             {"type": "text", "text": "the notes say hello"},
             {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]}]}
     ]});
-    let plain = h.post("/v1/messages/count_tokens", &plain, &[]).await.json()["input_tokens"].as_u64().unwrap();
-    let full = h.post("/v1/messages/count_tokens", &with_tools, &[]).await.json()["input_tokens"].as_u64().unwrap();
-    assert!(full > plain + 700, "tools, tool blocks and the image count: {full} vs {plain}");
-    let unknown = h.post("/v1/messages/count_tokens", &json!({"model": "nope", "messages": []}), &[]).await;
+    let plain = h
+        .post("/v1/messages/count_tokens", &plain, &[])
+        .await
+        .json()["input_tokens"]
+        .as_u64()
+        .unwrap();
+    let full = h
+        .post("/v1/messages/count_tokens", &with_tools, &[])
+        .await
+        .json()["input_tokens"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        full > plain + 700,
+        "tools, tool blocks and the image count: {full} vs {plain}"
+    );
+    let unknown = h
+        .post(
+            "/v1/messages/count_tokens",
+            &json!({"model": "nope", "messages": []}),
+            &[],
+        )
+        .await;
     assert_eq!(unknown.status, 404);
-    assert_eq!(h.fake.responses_requests().len(), 0, "count_tokens never calls the backend");
+    assert_eq!(
+        h.fake.responses_requests().len(),
+        0,
+        "count_tokens never calls the backend"
+    );
 }
 
 #[tokio::test]
@@ -985,7 +1273,14 @@ async fn a_malformed_body_is_a_400_naming_the_field() {
         .await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["error"]["type"], "invalid_request_error");
-    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("messages[0].role"), "{}", answer.body);
+    assert!(
+        answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("messages[0].role"),
+        "{}",
+        answer.body
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1004,7 +1299,11 @@ fn node_modules() -> PathBuf {
 /// Runs `claude -p ARGS` as a strict stream validator against the harness.
 async fn claude(h: &Harness, args: &[&str]) -> (i32, String, String) {
     let bin = node_modules().join(".bin/claude");
-    assert!(bin.exists(), "Claude Code is not installed at {}; {HOW_TO_FIX}", bin.display());
+    assert!(
+        bin.exists(),
+        "Claude Code is not installed at {}; {HOW_TO_FIX}",
+        bin.display()
+    );
     let home = tempfile::tempdir().unwrap();
     let project = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(&bin);
@@ -1038,8 +1337,10 @@ async fn claude(h: &Harness, args: &[&str]) -> (i32, String, String) {
 #[tokio::test]
 async fn claude_code_prints_a_plain_text_answer() {
     let h = Harness::start().await;
-    h.fake.push_reply(Reply::reasoning("Answering").with_text("OK"));
-    let (rc, stdout, stderr) = claude(&h, &["--model", "gpt-5.5", "Reply with the single word OK"]).await;
+    h.fake
+        .push_reply(Reply::reasoning("Answering").with_text("OK"));
+    let (rc, stdout, stderr) =
+        claude(&h, &["--model", "gpt-5.5", "Reply with the single word OK"]).await;
     assert_eq!((rc, stdout.trim()), (0, "OK"), "stderr: {stderr}");
     let up = h.upstream();
     assert_eq!(up.len(), 1);
@@ -1049,14 +1350,23 @@ async fn claude_code_prints_a_plain_text_answer() {
 #[tokio::test]
 async fn claude_code_runs_a_bash_tool_round_trip_with_replayed_thinking() {
     let h = Harness::start().await;
-    h.fake.push_reply(
-        Reply::reasoning("I should run echo")
-            .with_function_call_id("call_bash1", "Bash", r#"{"command":"echo hi","description":"Print hi"}"#),
-    );
-    h.fake.push_reply(Reply::reasoning("It printed hi").with_text("The command printed: hi"));
+    h.fake
+        .push_reply(Reply::reasoning("I should run echo").with_function_call_id(
+            "call_bash1",
+            "Bash",
+            r#"{"command":"echo hi","description":"Print hi"}"#,
+        ));
+    h.fake
+        .push_reply(Reply::reasoning("It printed hi").with_text("The command printed: hi"));
     let (rc, stdout, stderr) = claude(
         &h,
-        &["--model", "gpt-5.5", "Run echo hi with the Bash tool", "--allowedTools", "Bash(echo:*)"],
+        &[
+            "--model",
+            "gpt-5.5",
+            "Run echo hi with the Bash tool",
+            "--allowedTools",
+            "Bash(echo:*)",
+        ],
     )
     .await;
     assert_eq!(rc, 0, "stdout: {stdout}\nstderr: {stderr}");
@@ -1064,20 +1374,48 @@ async fn claude_code_runs_a_bash_tool_round_trip_with_replayed_thinking() {
     let up = h.upstream();
     assert_eq!(up.len(), 2, "one turn for the call, one with its result");
     let input = up[1].body_json()["input"].as_array().unwrap().clone();
-    let output = input.iter().find(|i| i["type"] == "function_call_output").expect("the tool output");
+    let output = input
+        .iter()
+        .find(|i| i["type"] == "function_call_output")
+        .expect("the tool output");
     assert_eq!(output["call_id"], "call_bash1");
-    assert!(output["output"].as_str().unwrap().contains("hi"), "{output}");
+    assert!(
+        output["output"].as_str().unwrap().contains("hi"),
+        "{output}"
+    );
     // The thinking block Claude Code stored came back as the reasoning item it was.
-    let reasoning = input.iter().find(|i| i["type"] == "reasoning").expect("replayed reasoning");
-    assert!(reasoning["encrypted_content"].as_str().unwrap().starts_with("gAAAA"));
+    let reasoning = input
+        .iter()
+        .find(|i| i["type"] == "reasoning")
+        .expect("replayed reasoning");
+    assert!(
+        reasoning["encrypted_content"]
+            .as_str()
+            .unwrap()
+            .starts_with("gAAAA")
+    );
     assert!(reasoning.get("id").is_none());
 }
 
 #[tokio::test]
 async fn claude_code_accepts_a_turn_with_thinking_summaries() {
     let h = Harness::start().await;
-    h.fake.push_reply(Reply::reasoning("**Planning** the answer step by step").with_reasoning("Second thought").with_text("Thought it through."));
-    let (rc, stdout, stderr) = claude(&h, &["--model", "gpt-5.5", "--output-format", "json", "Think, then answer"]).await;
+    h.fake.push_reply(
+        Reply::reasoning("**Planning** the answer step by step")
+            .with_reasoning("Second thought")
+            .with_text("Thought it through."),
+    );
+    let (rc, stdout, stderr) = claude(
+        &h,
+        &[
+            "--model",
+            "gpt-5.5",
+            "--output-format",
+            "json",
+            "Think, then answer",
+        ],
+    )
+    .await;
     assert_eq!(rc, 0, "stdout: {stdout}\nstderr: {stderr}");
     let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("{stdout}"));
     assert_eq!(result["result"], "Thought it through.");
@@ -1087,7 +1425,15 @@ async fn claude_code_accepts_a_turn_with_thinking_summaries() {
 async fn claude_code_with_a_claude_sonnet_id_goes_through_the_aliases() {
     let h = Harness::start().await;
     h.fake.push_reply(Reply::text("OK"));
-    let (rc, stdout, stderr) = claude(&h, &["--model", "claude-sonnet-4-5", "Reply with the single word OK"]).await;
+    let (rc, stdout, stderr) = claude(
+        &h,
+        &[
+            "--model",
+            "claude-sonnet-4-5",
+            "Reply with the single word OK",
+        ],
+    )
+    .await;
     assert_eq!((rc, stdout.trim()), (0, "OK"), "stderr: {stderr}");
     let up = h.upstream();
     assert_eq!(up[0].body_json()["model"], "gpt-5.5");
@@ -1099,14 +1445,22 @@ async fn the_python_anthropic_sdk_streams_creates_and_counts() {
     let h = Harness::start().await;
     let text_reply = || Reply::reasoning("Thinking").with_text("Hello from codexia");
     h.fake.push_reply(text_reply());
-    h.fake.push_reply(Reply::function_call("lookup", r#"{"q":"weather"}"#));
+    h.fake
+        .push_reply(Reply::function_call("lookup", r#"{"q":"weather"}"#));
     h.fake.push_reply(text_reply());
-    h.fake.push_reply(Reply::reasoning("Thinking").with_text("Let me look.").with_function_call("lookup", r#"{"q":"weather"}"#));
+    h.fake.push_reply(
+        Reply::reasoning("Thinking")
+            .with_text("Let me look.")
+            .with_function_call("lookup", r#"{"q":"weather"}"#),
+    );
     let python = python_for_tests();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/anthropic_sdk_client.py");
     let output = tokio::time::timeout(
         Duration::from_secs(120),
-        tokio::process::Command::new(&python).arg(&script).arg(&h.server.url).output(),
+        tokio::process::Command::new(&python)
+            .arg(&script)
+            .arg(&h.server.url)
+            .output(),
     )
     .await
     .expect("the SDK script finished in time")
@@ -1117,14 +1471,20 @@ async fn the_python_anthropic_sdk_streams_creates_and_counts() {
         text(&output.stdout),
         text(&output.stderr)
     );
-    assert_eq!(h.upstream().len(), 4, "count_tokens did not call the backend");
+    assert_eq!(
+        h.upstream().len(),
+        4,
+        "count_tokens did not call the backend"
+    );
 }
 
 #[tokio::test]
 async fn the_node_anthropic_sdk_stream_helper_accepts_the_streams() {
     let h = Harness::start().await;
-    h.fake.push_reply(Reply::reasoning("Thinking").with_text("Hello from codexia"));
-    h.fake.push_reply(Reply::function_call("lookup", r#"{"q":"weather"}"#));
+    h.fake
+        .push_reply(Reply::reasoning("Thinking").with_text("Hello from codexia"));
+    h.fake
+        .push_reply(Reply::function_call("lookup", r#"{"q":"weather"}"#));
     let modules = node_modules();
     assert!(
         modules.join("@anthropic-ai/sdk").exists(),

@@ -3,5 +3,9 @@ mod claude;
 mod config;
 mod daemon;
 mod fake_backend;
+mod messages;
+mod openai;
 mod serve;
 mod status;
+#[cfg(feature = "tray")]
+mod tray;

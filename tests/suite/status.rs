@@ -197,3 +197,48 @@ async fn the_readable_status_shows_countdowns_per_window() {
     let weekly = lines.iter().find(|l| l.starts_with("weekly ")).unwrap();
     assert_eq!(*weekly, "weekly  68% left   resets in 1d 7h");
 }
+
+#[tokio::test]
+async fn the_gateway_status_follows_the_rate_limit_headers_of_later_answers() {
+    let fake = FakeUpstream::start().await;
+    let home = home_for(&fake);
+    seed_credentials(&home, &fake.mint_tokens(3600));
+    let server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    let remaining = |status: &Value, name: &str| {
+        status["rate_limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["name"] == name)
+            .map(|w| w["remaining_percent"].as_f64().unwrap())
+    };
+    let first: Value = reqwest::get(server.url("/v1/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(remaining(&first, "5h"), Some(97.0));
+
+    fake.set_usage(55.0, 81.0);
+    let answer = reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    let second: Value = reqwest::get(server.url("/v1/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(remaining(&second, "5h"), Some(45.0), "{second}");
+    assert_eq!(remaining(&second, "weekly"), Some(19.0), "{second}");
+    assert_eq!(
+        fake.requests_to("/backend-api/wham/usage").len(),
+        1,
+        "the usage answer was reused"
+    );
+}

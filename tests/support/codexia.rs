@@ -49,6 +49,17 @@ impl TestHome {
         self
     }
 
+    /// Drops a variable added with [`TestHome::env`].
+    pub fn without(mut self, key: &str) -> Self {
+        self.env.retain(|(k, _)| k != key);
+        self
+    }
+
+    /// The environment this home adds to every command.
+    pub fn extra_env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     /// Writes `config.json`.
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.codexia_home().join("config.json"), text).expect("write config");

@@ -3,3 +3,4 @@
 
 pub mod codexia;
 pub mod fake_backend;
+pub mod tray;

@@ -12,9 +12,12 @@ const MENU_PATH: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_main/M
 
 /// Skips a tray test (with a line saying so) when there is no display or session bus.
 pub fn gui_session_available() -> bool {
-    let ok = std::env::var_os("DISPLAY").is_some() && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+    let ok = std::env::var_os("DISPLAY").is_some()
+        && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
     if !ok {
-        eprintln!("skipped: no DISPLAY/D-Bus session (run `make test`, which uses xvfb-run and dbus-run-session)");
+        eprintln!(
+            "skipped: no DISPLAY/D-Bus session (run `make test`, which uses xvfb-run and dbus-run-session)"
+        );
     }
     ok
 }
@@ -85,7 +88,10 @@ impl TrayMenu {
                     return menu;
                 }
             }
-            assert!(Instant::now() < until, "the tray menu of pid {pid} never appeared on D-Bus");
+            assert!(
+                Instant::now() < until,
+                "the tray menu of pid {pid} never appeared on D-Bus"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -106,6 +112,22 @@ impl TrayMenu {
         Some(parse_layout(&layout))
     }
 
+    /// The whole layout with every property (for failure messages).
+    pub fn raw_layout(&self) -> Option<String> {
+        gdbus(&[
+            "--dest",
+            &self.bus_name,
+            "--object-path",
+            MENU_PATH,
+            "--method",
+            "com.canonical.dbusmenu.GetLayout",
+            "--",
+            "0",
+            "-1",
+            "[]",
+        ])
+    }
+
     /// The labelled items, top to bottom.
     pub fn items(&self) -> Vec<MenuItem> {
         self.try_items().unwrap_or_default()
@@ -124,7 +146,11 @@ impl TrayMenu {
             if check(&labels) {
                 return labels;
             }
-            assert!(Instant::now() < until, "the tray menu never showed {what}: {labels:?}");
+            assert!(
+                Instant::now() < until,
+                "the tray menu never showed {what}: {labels:?}\nraw layout: {:?}",
+                self.raw_layout()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -165,10 +191,13 @@ fn parse_layout(text: &str) -> Vec<MenuItem> {
             .unwrap_or(0);
         let after = &rest[at + "'label': <'".len()..];
         let end = after.find("'>").unwrap_or(after.len());
-        items.push(MenuItem {
-            id,
-            label: after[..end].replace("\\'", "'"),
-        });
+        // Id 0 is the root, which libdbusmenu labels "Label Empty"; it is not an item.
+        if id != 0 {
+            items.push(MenuItem {
+                id,
+                label: after[..end].replace("\\'", "'"),
+            });
+        }
         rest = &after[end..];
     }
     items
@@ -187,7 +216,12 @@ impl WebDriver {
     pub async fn start(driver_url: &str, application: &str, args: &[&str]) -> WebDriver {
         let client = reqwest::Client::new();
         let until = Instant::now() + Duration::from_secs(30);
-        while client.get(format!("{driver_url}/status")).send().await.is_err() {
+        while client
+            .get(format!("{driver_url}/status"))
+            .send()
+            .await
+            .is_err()
+        {
             assert!(Instant::now() < until, "tauri-driver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -217,14 +251,24 @@ impl WebDriver {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let answer: Value = request.send().await.expect("webdriver call").json().await.expect("json");
+        let answer: Value = request
+            .send()
+            .await
+            .expect("webdriver call")
+            .json()
+            .await
+            .expect("json");
         answer["value"].clone()
     }
 
     /// The element matching a CSS selector.
     pub async fn find(&self, css: &str) -> String {
         let value = self
-            .call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
             .await;
         value
             .as_object()
@@ -237,16 +281,28 @@ impl WebDriver {
     /// Replaces the text of an input.
     pub async fn fill(&self, css: &str, text: &str) {
         let id = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({})))
-            .await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
     }
 
     pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -261,11 +317,15 @@ impl WebDriver {
     /// The value property of an input.
     pub async fn value(&self, css: &str) -> String {
         let id = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{id}/property/value"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/property/value"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 
     /// Waits until the element's text satisfies `check`.
@@ -276,7 +336,10 @@ impl WebDriver {
             if check(&text) {
                 return text;
             }
-            assert!(Instant::now() < until, "{css} never showed the expected text; last: {text:?}");
+            assert!(
+                Instant::now() < until,
+                "{css} never showed the expected text; last: {text:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -305,12 +368,18 @@ mod tests {
 
     #[test]
     fn gdbus_layouts_are_parsed_into_ids_and_labels() {
-        let text = "(uint32 7, (0, {'children-display': <'submenu'>}, [<(1, {'label': <'Not signed in'>}, [])>, <(2, {'type': <'separator'>}, [])>, <(3, {'label': <'Quit codexia'>}, [])>]))";
+        let text = "(uint32 7, (0, {'label': <'Label Empty'>}, [<(1, {'label': <'Not signed in'>}, [])>, <(2, {'type': <'separator'>}, [])>, <(3, {'label': <'Quit codexia'>}, [])>]))";
         assert_eq!(
             parse_layout(text),
             vec![
-                MenuItem { id: 1, label: "Not signed in".into() },
-                MenuItem { id: 3, label: "Quit codexia".into() }
+                MenuItem {
+                    id: 1,
+                    label: "Not signed in".into()
+                },
+                MenuItem {
+                    id: 3,
+                    label: "Quit codexia".into()
+                }
             ]
         );
     }

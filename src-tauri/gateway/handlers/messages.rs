@@ -30,7 +30,7 @@ use crate::protocol::responses::ResponsesRequest;
 use crate::translate::SseFrame;
 use crate::translate::count_tokens::count_request_tokens;
 use crate::translate::messages_request::{
-    TranslateError, ToolNameMap, messages_to_responses, session_id_from_metadata,
+    ToolNameMap, TranslateError, messages_to_responses, session_id_from_metadata,
     thinking_requested,
 };
 use crate::translate::messages_response::MessageAssembler;
@@ -154,7 +154,10 @@ async fn stream_answer(
     buffered.extend(machine.start());
     let head = futures_util::stream::iter(buffered);
     let tail = translated(machine, events);
-    Ok(sse_response(head.chain(tail), Some((PING_EVERY, ping_frame()))))
+    Ok(sse_response(
+        head.chain(tail),
+        Some((PING_EVERY, ping_frame())),
+    ))
 }
 
 /// The rest of the upstream stream, translated; ends after `message_stop` or `error`.

@@ -1,11 +1,14 @@
 //! `GET /v1/models`: the OpenAI list shape, or Anthropic's when the request carries
-//! `anthropic-version`.
+//! `anthropic-version`. The ids come from the backend's live catalog (fetched with the
+//! signed-in credentials and cached for [`CATALOG_TTL`]) when it answers, else from the
+//! configured / built-in list; the OpenAI shape adds the exact aliases.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
+use crate::gateway::catalog::{CATALOG_TTL, refresh_catalog_or_serve_stale};
 use crate::gateway::state::AppState;
 
 /// A fixed creation time: the backend does not say when a model appeared, and a stable value
@@ -14,6 +17,7 @@ const CREATED_AT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 /// Lists the served models (and, in the OpenAI shape, the exact aliases).
 pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    refresh_catalog_or_serve_stale(&state, CATALOG_TTL).await;
     let models = state.models();
     if headers.contains_key("anthropic-version") {
         let data: Vec<Value> = models

@@ -12,5 +12,13 @@ use crate::status::{self, StatusReport};
 /// again"), so that the tray and scripts read one shape.
 pub async fn status(State(state): State<AppState>) -> Json<StatusReport> {
     let live = state.live_rate_limits();
-    Json(status::collect_cached(state.auth(), &state.0.upstream, live.as_ref(), &state.0.status_cache).await)
+    Json(
+        status::collect_cached(
+            state.auth(),
+            &state.0.upstream,
+            live.as_ref(),
+            &state.0.status_cache,
+        )
+        .await,
+    )
 }

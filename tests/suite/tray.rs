@@ -1,0 +1,438 @@
+//! The tray app, for real: under Xvfb and a private D-Bus session with gnome-keyring (what
+//! `make test` provides), against the fake backend. The menu is read over D-Bus as a panel
+//! would; the windows are driven through WebDriver (`tauri-driver` + `WebKitWebDriver`).
+//!
+//! Tray apps are single-instance per D-Bus session, so these tests run one at a time.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::codexia::{TestHome, binary};
+use crate::support::fake_backend::FakeUpstream;
+use crate::support::tray::{TrayMenu, WebDriver, gui_session_available};
+
+/// One tray test at a time (single instance per session).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Where screenshots go (looked at by people, attached to the README).
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A home wired to the fake, with the session's display and bus passed through.
+fn tray_home(fake: &FakeUpstream) -> TestHome {
+    let mut home = TestHome::new()
+        .env("CODEXIA_AUTH_URL", fake.auth_url())
+        .env("CODEXIA_BACKEND_URL", fake.backend_url())
+        .env("CODEXIA_LOGIN_PORT", "0")
+        .env("CODEXIA_BIND", "127.0.0.1:0")
+        .env("NO_AT_BRIDGE", "1");
+    let xdg = home.home().join("xdg");
+    home = home
+        .env("XDG_CONFIG_HOME", xdg.join("config").display().to_string())
+        .env("XDG_DATA_HOME", xdg.join("data").display().to_string())
+        .env("XDG_CACHE_HOME", xdg.join("cache").display().to_string());
+    for var in [
+        "DISPLAY",
+        "DBUS_SESSION_BUS_ADDRESS",
+        "XAUTHORITY",
+        "GNOME_KEYRING_CONTROL",
+    ] {
+        if let Ok(value) = std::env::var(var) {
+            home = home.env(var, value);
+        }
+    }
+    home
+}
+
+fn seed_file_credentials(home: &TestHome, fake: &FakeUpstream) {
+    let tokens = fake.mint_tokens(3600);
+    let body = json!({
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "id_token": tokens.id_token,
+        "expires_at": chrono::Utc::now().timestamp() + tokens.expires_in,
+        "account_id": tokens.account_id,
+    });
+    std::fs::write(home.codexia_home().join("auth.json"), body.to_string()).unwrap();
+}
+
+/// A running tray app and its gateway URL (read from its log).
+struct Tray {
+    child: Child,
+    url: String,
+}
+
+impl Tray {
+    async fn start(home: &TestHome) -> Tray {
+        let mut command = home.command(&["tray"]);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start the tray app");
+        let url = gateway_url_from_log(&mut child).await;
+        Tray { child, url }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+}
+
+/// Reads the app's log until the gateway line, then keeps draining it in the background.
+async fn gateway_url_from_log(child: &mut Child) -> String {
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read log") {
+            eprintln!("tray: {line}");
+            if let Some(at) = line.find("gateway listening on ") {
+                return line[at + "gateway listening on ".len()..].trim().to_owned();
+            }
+        }
+        panic!("the tray app exited before its gateway listened");
+    })
+    .await
+    .expect("the gateway did not start in time");
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("tray: {line}");
+        }
+    });
+    url
+}
+
+async fn health(url: &str) -> bool {
+    reqwest::get(format!("{url}/health"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+/// Waits for a child to exit (bounded), returning its status.
+async fn exited(child: &mut Child) -> std::process::ExitStatus {
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the process did not exit in time")
+        .expect("wait")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tray_serves_shows_live_limits_stays_single_and_quits() {
+    if !gui_session_available() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    let home = tray_home(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    seed_file_credentials(&home, &fake);
+    let mut tray = Tray::start(&home).await;
+    assert!(
+        health(&tray.url).await,
+        "/health answers on the tray's gateway"
+    );
+
+    // The menu, read over D-Bus: account, the two windows with the fake's numbers, gateway.
+    let menu = tokio::task::spawn_blocking({
+        let pid = tray.pid();
+        move || TrayMenu::find(pid, Duration::from_secs(30))
+    })
+    .await
+    .unwrap();
+    let labels = menu.wait_for("the account and limits", |labels| {
+        labels.iter().any(|l| l.starts_with("5h: 97% left"))
+    });
+    assert_eq!(labels[0], "user@example.com · Plus", "{labels:?}");
+    assert!(
+        labels[1].starts_with("5h: 97% left · resets in 2h 2"),
+        "{labels:?}"
+    );
+    assert!(
+        labels[2].starts_with("Weekly: 68% left · resets "),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&format!("Gateway: {} · running", tray.url)),
+        "{labels:?}"
+    );
+    for item in [
+        "Copy Claude Code setup",
+        "Sign out",
+        "Settings…",
+        "Start at login",
+        "Quit codexia",
+    ] {
+        assert!(
+            labels.iter().any(|l| l == item),
+            "{item} missing: {labels:?}"
+        );
+    }
+    std::fs::write(
+        screenshot_dir().join("tray-menu.txt"),
+        labels.join("\n") + "\n",
+    )
+    .unwrap();
+
+    // The numbers change upstream; one request through the gateway carries the new headers.
+    fake.set_usage(55.0, 81.0);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", tray.url))
+        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    let labels = menu.wait_for("the new numbers", |labels| {
+        labels.iter().any(|l| l.starts_with("5h: 45% left"))
+            && labels.iter().any(|l| l.starts_with("Weekly: 19% left"))
+    });
+    assert!(labels[0] == "user@example.com · Plus", "{labels:?}");
+
+    // A second launch hands over to the first and exits; the first keeps serving.
+    let mut second = home.command(&["tray"]);
+    second
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut second = second.spawn().unwrap();
+    assert!(exited(&mut second).await.success());
+    assert!(health(&tray.url).await, "the first instance still serves");
+
+    // Quit stops the gateway and the app.
+    menu.click("Quit codexia");
+    assert!(exited(&mut tray.child).await.success());
+    assert!(!health(&tray.url).await, "the gateway stopped with the app");
+}
+
+/// `tauri-driver` for one WebDriver session. It runs in its own process group with
+/// `WebKitWebDriver` and the app it launches; dropping it ends the whole group, pass or fail,
+/// so the next test's app is not taken for a second instance.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", "--", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
+
+/// Starts `tauri-driver`; the app inherits its environment.
+fn start_driver(home: &TestHome) -> Driver {
+    let port = free_port();
+    let native = free_port();
+    let mut command = Command::new("tauri-driver");
+    command
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.home())
+        .env("CODEXIA_HOME", home.codexia_home())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    for (key, value) in home.extra_env() {
+        command.env(key, value);
+    }
+    let child = command
+        .spawn()
+        .expect("tauri-driver is needed for window tests: run `make test` (it installs it)");
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The tray app's process started by tauri-driver (the only codexia tray of this home).
+fn tray_pid_of(codexia_home: &std::path::Path) -> Option<u32> {
+    let needle = codexia_home.display().to_string();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let is_tray = String::from_utf8_lossy(&cmdline).contains(binary());
+            (is_tray
+                && String::from_utf8_lossy(&environ).contains(&format!("CODEXIA_HOME={needle}")))
+            .then_some(pid)
+        })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_window_changes_the_port_and_fallback_and_the_gateway_follows() {
+    if !gui_session_available() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    // The bind address comes from config.json here: CODEXIA_BIND would outrank the page.
+    let home = tray_home(&fake)
+        .without("CODEXIA_BIND")
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "settings");
+    home.write_config(&json!({"bind": format!("127.0.0.1:{}", free_port())}).to_string());
+    seed_file_credentials(&home, &fake);
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+
+    // The page shows the running gateway.
+    let pill = session
+        .wait_text("#gateway-text", |t| t.contains("running"))
+        .await;
+    let old_url = pill.trim_end_matches(" · running").to_owned();
+    assert!(health(&old_url).await, "{old_url}");
+    std::fs::write(
+        screenshot_dir().join("settings-window.png"),
+        session.screenshot().await,
+    )
+    .unwrap();
+
+    let new_port = free_port();
+    session.fill("#port", &new_port.to_string()).await;
+    session.fill("#fallback", "gpt-5.4").await;
+    session.click("#save").await;
+    let message = session
+        .wait_text("#message", |t| t.starts_with("Saved"))
+        .await;
+    assert_eq!(
+        message,
+        "Saved. The gateway restarted with the new settings."
+    );
+
+    let new_url = format!("http://127.0.0.1:{new_port}");
+    assert!(
+        health(&new_url).await,
+        "the gateway answers on the new port"
+    );
+    assert!(!health(&old_url).await, "and no longer on the old one");
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.codexia_home().join("config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["bind"], format!("127.0.0.1:{new_port}"));
+    assert_eq!(config["model_fallback"], "gpt-5.4");
+    let pill = session
+        .wait_text("#gateway-text", |t| t.contains(&new_port.to_string()))
+        .await;
+    assert_eq!(pill, format!("{new_url} · running"));
+
+    session.close().await;
+    if let Some(pid) = tray_pid_of(&home.codexia_home()) {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_window_signs_in_for_real_and_keeps_the_tokens_in_the_keychain() {
+    if !gui_session_available() {
+        return;
+    }
+    if std::env::var("CODEXIA_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
+        eprintln!("skipped: no unlocked Secret Service (run `make test`)");
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    let home = tray_home(&fake)
+        .env("CODEXIA_CREDENTIAL_STORE", "keychain")
+        .env("CODEXIA_TRAY_OPEN", "signin");
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    session
+        .wait_text("#here", |t| t == "Continue with ChatGPT")
+        .await;
+    std::fs::write(
+        screenshot_dir().join("sign-in-window.png"),
+        session.screenshot().await,
+    )
+    .unwrap();
+
+    // The real flow: the window loads the fake's authorize page, which redirects to the
+    // loopback redirect URI; the app catches that navigation and exchanges the code.
+    session.click("#here").await;
+    let pid = tokio::task::spawn_blocking({
+        let home_dir = home.codexia_home();
+        move || {
+            let until = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Some(pid) = tray_pid_of(&home_dir) {
+                    return pid;
+                }
+                assert!(
+                    std::time::Instant::now() < until,
+                    "the tray app is not running"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let labels = tokio::task::spawn_blocking(move || {
+        let menu = TrayMenu::find(pid, Duration::from_secs(30));
+        menu.wait_for("the signed-in account", |labels| {
+            labels
+                .first()
+                .is_some_and(|l| l == "user@example.com · Plus")
+        })
+    })
+    .await
+    .unwrap();
+    assert!(labels.contains(&"Sign out".to_owned()), "{labels:?}");
+
+    // The tokens are in the keychain, not in a file.
+    assert!(!home.codexia_home().join("auth.json").exists());
+    let found = std::process::Command::new("secret-tool")
+        .args(["search", "--all", "service", "codexia"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&found.stdout).into_owned()
+        + &String::from_utf8_lossy(&found.stderr);
+    assert!(
+        listing.contains("codexia"),
+        "no keychain entry for codexia: {listing}"
+    );
+    let exchanged = fake.token_requests();
+    assert_eq!(exchanged.len(), 1, "one code exchange");
+    assert_eq!(
+        exchanged[0].param("grant_type").as_deref(),
+        Some("authorization_code")
+    );
+
+    session.close().await;
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+}
