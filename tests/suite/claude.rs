@@ -95,3 +95,56 @@ async fn claude_missing_from_path_says_how_to_install_it() {
          hint: install it with `npm install -g @anthropic-ai/claude-code`, then run `codexia claude` again\n"
     );
 }
+
+#[tokio::test]
+async fn codexia_claude_runs_the_real_claude_code_against_the_backend() {
+    let fake = crate::support::fake_backend::FakeUpstream::start().await;
+    let node_modules = std::env::var_os("CODEXIA_TEST_NODE_MODULES")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node/node_modules"),
+            std::path::PathBuf::from,
+        );
+    let bin = node_modules.join(".bin");
+    assert!(
+        bin.join("claude").exists(),
+        "Claude Code is not installed in {}; run `make test` (it installs the test clients)",
+        node_modules.display()
+    );
+    let home = TestHome::new()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("CODEXIA_AUTH_URL", fake.auth_url())
+        .env("CODEXIA_BACKEND_URL", fake.backend_url())
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        // No gateway answers here: `codexia claude` starts one in its own process.
+        .env("CODEXIA_BIND", "127.0.0.1:1")
+        .env("TERM", "dumb")
+        .env("LANG", "C.UTF-8")
+        .env("CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK", "1")
+        .env("CLAUDE_CODE_MAX_RETRIES", "0");
+    super::auth::seed_credentials(&home, &fake.mint_tokens(3600));
+    let output = home
+        .run(&["claude", "-p", "Reply with the single word OK"])
+        .await;
+    assert_eq!(
+        (output.status.code(), text(&output.stdout).trim()),
+        (Some(0), "OK"),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    let sent = fake.responses_requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body_json()["model"],
+        "gpt-5.5",
+        "ANTHROPIC_MODEL picked the served model"
+    );
+    fake.assert_all_responses_requests_valid();
+}
