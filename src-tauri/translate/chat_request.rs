@@ -23,12 +23,11 @@
 //!
 //! [`IGNORED_PARAMETERS`]: crate::protocol::openai_chat::IGNORED_PARAMETERS
 
-use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
 use super::effort::clamp_effort;
-use super::messages_request::{DEFAULT_INSTRUCTIONS, INTERRUPTED_TOOL_OUTPUT, TranslateError};
+use super::messages_request::{DEFAULT_INSTRUCTIONS, TranslateError, pair_tool_calls};
 use crate::models::ModelMap;
 use crate::protocol::openai_chat::{
     ChatContent, ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolChoice,
@@ -334,64 +333,6 @@ fn tool_output(content: &ChatContent, index: usize) -> Result<FunctionOutput, Tr
     }
 }
 
-/// Makes calls and outputs pair up (see the module doc).
-fn pair_tool_calls(items: Vec<InputItem>) -> Vec<InputItem> {
-    let answered: HashSet<String> = items
-        .iter()
-        .filter_map(|item| match item {
-            InputItem::FunctionCallOutput { call_id, .. } => Some(call_id.clone()),
-            _ => None,
-        })
-        .collect();
-    let mut seen_calls: HashSet<String> = HashSet::new();
-    let mut unanswered: Vec<String> = Vec::new();
-    let mut out = Vec::with_capacity(items.len());
-    let flush = |unanswered: &mut Vec<String>, out: &mut Vec<InputItem>| {
-        for call_id in unanswered.drain(..) {
-            out.push(InputItem::FunctionCallOutput {
-                call_id,
-                output: FunctionOutput::Text(INTERRUPTED_TOOL_OUTPUT.to_owned()),
-            });
-        }
-    };
-    for item in items {
-        match item {
-            InputItem::FunctionCall { ref call_id, .. } => {
-                if !answered.contains(call_id) {
-                    unanswered.push(call_id.clone());
-                }
-                seen_calls.insert(call_id.clone());
-                out.push(item);
-            }
-            InputItem::FunctionCallOutput { call_id, output } => {
-                if seen_calls.contains(&call_id) {
-                    out.push(InputItem::FunctionCallOutput { call_id, output });
-                } else {
-                    flush(&mut unanswered, &mut out);
-                    let mut content = vec![ContentPart::InputText {
-                        text: format!("[tool result for {call_id}]"),
-                    }];
-                    match output {
-                        FunctionOutput::Text(text) => {
-                            content = vec![ContentPart::InputText {
-                                text: format!("[tool result for {call_id}]\n{text}"),
-                            }];
-                        }
-                        FunctionOutput::Parts(parts) => content.extend(parts),
-                    }
-                    out.push(message_item(Role::User, content));
-                }
-            }
-            other => {
-                flush(&mut unanswered, &mut out);
-                out.push(other);
-            }
-        }
-    }
-    flush(&mut unanswered, &mut out);
-    out
-}
-
 fn tools(request: &ChatRequest) -> Result<Vec<Tool>, TranslateError> {
     request
         .tools
@@ -558,7 +499,7 @@ mod tests {
                     {"type": "function_call", "call_id": "call_a", "name": "lookup", "arguments": "{\"q\":\"x\"}"},
                     {"type": "function_call", "call_id": "call_b", "name": "lookup", "arguments": "{}"},
                     {"type": "function_call_output", "call_id": "call_a", "output": "one\ntwo"},
-                    {"type": "function_call_output", "call_id": "call_b", "output": INTERRUPTED_TOOL_OUTPUT},
+                    {"type": "function_call_output", "call_id": "call_b", "output": super::super::messages_request::INTERRUPTED_TOOL_OUTPUT},
                     {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Late rule."}]},
                     {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "[tool result for call_zzz]\nstray"}]}
                 ],

@@ -553,7 +553,7 @@ fn tool_output(content: Option<&ToolResultContent>, is_error: bool) -> FunctionO
 /// Makes calls and outputs pair up: a call without a later output gets a synthetic one right
 /// after the run of calls/outputs it belongs to; an output without an earlier call becomes user
 /// text (its content is kept, the backend just cannot attach it to a call).
-fn pair_tool_calls(items: Vec<InputItem>) -> Vec<InputItem> {
+pub(crate) fn pair_tool_calls(items: Vec<InputItem>) -> Vec<InputItem> {
     let answered: HashSet<String> = items
         .iter()
         .filter_map(|item| match item {
