@@ -33,7 +33,7 @@ pub(crate) struct GatewayControl {
 
 /// Whether a codexia gateway answers at `url`.
 pub(crate) async fn answers(url: &str) -> bool {
-    crate::cli::commands::daemon::gateway_answers(url).await
+    crate::cli::commands::gateway_answers(url).await
 }
 
 impl GatewayControl {

@@ -23,7 +23,7 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
     super::init_logging(if verbose > 0 { "debug" } else { "warn" }, verbose);
 
     let configured = format!("http://{}", super::client_addr(settings.bind.value));
-    let (base_url, _gateway_task) = if super::daemon::gateway_answers(&configured).await {
+    let (base_url, _gateway_task) = if super::gateway_answers(&configured).await {
         (configured, None)
     } else {
         // No gateway answers: serve one inside this process, on a free loopback port.

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 
@@ -154,7 +153,7 @@ async fn status(daemon: &Daemon, env: &Env) -> anyhow::Result<ExitCode> {
     };
     if let Some(bind) = bind {
         let url = format!("http://{}", super::client_addr(bind));
-        let answers = gateway_answers(&url).await;
+        let answers = super::gateway_answers(&url).await;
         Printer.out(format!(
             "Gateway: {url} {}",
             if answers {
@@ -169,21 +168,4 @@ async fn status(daemon: &Daemon, env: &Env) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(3)
     })
-}
-
-/// Whether a codexia gateway answers `/health` at `url`.
-pub async fn gateway_answers(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-    else {
-        return false;
-    };
-    let Ok(response) = client.get(format!("{url}/health")).send().await else {
-        return false;
-    };
-    response
-        .json::<serde_json::Value>()
-        .await
-        .is_ok_and(|v| v.get("service").and_then(|s| s.as_str()) == Some("codexia"))
 }

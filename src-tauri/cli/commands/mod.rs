@@ -11,6 +11,7 @@ pub mod status;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
@@ -105,4 +106,27 @@ pub fn client_addr(bind: SocketAddr) -> SocketAddr {
         }
         _ => bind,
     }
+}
+
+/// Whether a codexia gateway answers `/health` at `url`.
+pub async fn gateway_answers(url: &str) -> bool {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    else {
+        return false;
+    };
+    let Ok(response) = client.get(format!("{url}/health")).send().await else {
+        return false;
+    };
+    response
+        .json::<serde_json::Value>()
+        .await
+        .is_ok_and(|v| v.get("service").and_then(|s| s.as_str()) == Some("codexia"))
+}
+
+/// `http://ADDR` of the codexia gateway answering on the configured address, if one does.
+pub async fn running_gateway(settings: &crate::settings::Settings) -> Option<String> {
+    let url = format!("http://{}", client_addr(settings.bind.value));
+    gateway_answers(&url).await.then_some(url)
 }

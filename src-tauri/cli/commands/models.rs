@@ -21,23 +21,12 @@ pub async fn run() -> anyhow::Result<ExitCode> {
 
 /// Asks a codexia gateway on the configured address, if one answers.
 async fn running_gateway_models(settings: &Settings) -> Option<Vec<String>> {
-    let addr = super::client_addr(settings.bind.value);
+    let url = super::running_gateway(settings).await?;
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
         .build()
         .ok()?;
-    let health: serde_json::Value = client
-        .get(format!("http://{addr}/health"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    if health.get("service")?.as_str()? != "codexia" {
-        return None;
-    }
-    let mut request = client.get(format!("http://{addr}/v1/models"));
+    let mut request = client.get(format!("{url}/v1/models"));
     if let Some(key) = &settings.api_key.value {
         request = request.bearer_auth(key.expose());
     }

@@ -51,25 +51,13 @@ pub async fn run(args: &StatusArgs, verbose: u8) -> anyhow::Result<ExitCode> {
 
 /// The status of a codexia gateway on the configured address, if one answers.
 async fn running_gateway_status(settings: &Settings) -> Option<StatusReport> {
-    let addr = super::client_addr(settings.bind.value);
+    let url = super::running_gateway(settings).await?;
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .build()
         .ok()?;
-    let health: serde_json::Value = client
-        .get(format!("http://{addr}/health"))
-        .timeout(Duration::from_secs(2))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    if health.get("service")?.as_str()? != "codexia" {
-        return None;
-    }
     let mut request = client
-        .get(format!("http://{addr}/v1/status"))
+        .get(format!("{url}/v1/status"))
         .timeout(Duration::from_secs(60));
     if let Some(key) = &settings.api_key.value {
         request = request.bearer_auth(key.expose());
@@ -83,6 +71,6 @@ async fn running_gateway_status(settings: &Settings) -> Option<StatusReport> {
         .json()
         .await
         .ok()?;
-    tracing::debug!(%addr, "status from the running gateway");
+    tracing::debug!(%url, "status from the running gateway");
     Some(report)
 }
