@@ -53,6 +53,9 @@ fi
 
 [ "$#" -gt 0 ] || set -- cargo test
 
+# Inside this session, tests that need the display, the bus or the keyring must run, not skip.
+export CODEXIA_TEST_REQUIRE_SESSION=1
+
 # A fresh session keyring for the kernel keyutils backend, when the kernel allows it
 # (containers with a strict seccomp profile do not).
 if command -v keyctl >/dev/null 2>&1 && keyctl session - true >/dev/null 2>&1; then

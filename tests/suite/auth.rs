@@ -393,8 +393,7 @@ async fn without_a_secret_service_auto_falls_back_to_the_file_and_keychain_fails
 /// scripts/in-session.sh), in one test so that they run in series.
 #[tokio::test]
 async fn the_keychain_store_keeps_reads_and_deletes_credentials_in_the_secret_service() {
-    if std::env::var("CODEXIA_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
-        println!("skipped: CODEXIA_TEST_SECRET_SERVICE is not 1 (run under scripts/in-session.sh)");
+    if !crate::support::secret_service_available() {
         return;
     }
     let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("a session bus");

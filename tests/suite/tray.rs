@@ -359,8 +359,7 @@ async fn the_sign_in_window_signs_in_for_real_and_keeps_the_tokens_in_the_keycha
     if !gui_session_available() {
         return;
     }
-    if std::env::var("CODEXIA_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
-        eprintln!("skipped: no unlocked Secret Service (run `make test`)");
+    if !crate::support::secret_service_available() {
         return;
     }
     let _serial = SERIAL.lock().await;

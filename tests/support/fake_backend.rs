@@ -54,6 +54,7 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -314,6 +315,12 @@ impl FakeUpstream {
         let app = Router::new()
             .fallback(dispatch)
             .with_state(Arc::clone(&shared));
+        // No Nagle: the fake writes one small SSE event at a time, and on loopback each write
+        // after the first would wait for the client's delayed ACK (~40 ms) — a stall the real
+        // backend does not have and that would swamp every latency measured through the fake.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

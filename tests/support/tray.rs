@@ -12,14 +12,11 @@ const MENU_PATH: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_main/M
 
 /// Skips a tray test (with a line saying so) when there is no display or session bus.
 pub fn gui_session_available() -> bool {
-    let ok = std::env::var_os("DISPLAY").is_some()
-        && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
-    if !ok {
-        eprintln!(
-            "skipped: no DISPLAY/D-Bus session (run `make test`, which uses xvfb-run and dbus-run-session)"
-        );
-    }
-    ok
+    super::session_resource(
+        std::env::var_os("DISPLAY").is_some()
+            && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "a display and a D-Bus session (xvfb-run, dbus-run-session)",
+    )
 }
 
 fn gdbus(args: &[&str]) -> Option<String> {
