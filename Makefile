@@ -3,16 +3,19 @@
 #               (the tray app with a display, otherwise the headless gateway: codexia serve)
 #   make test   install what is needed and run the whole test suite
 #   make lint   rustfmt and clippy (both feature sets), as CI runs them
+#   make bench  translation cost per streamed event (criterion) and the time to first byte
+#               codexia adds over the fake backend at 1 and 32 concurrent streams
 
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint
+.PHONY: help run test lint bench
 
 help:
 	@echo "make run    build and run codexia (tray app with a display, else 'codexia serve')"
 	@echo "make test   run the whole test suite"
 	@echo "make lint   cargo fmt --check and clippy -D warnings (with and without the tray)"
+	@echo "make bench  per-event translation cost and added time to first byte (release)"
 
 run:
 	scripts/setup.sh run
@@ -33,3 +36,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Headless (no tray) release builds; the numbers are only reported, never asserted.
+bench:
+	$(CARGO) bench --no-default-features --bench translate
+	$(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1

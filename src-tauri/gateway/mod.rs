@@ -152,7 +152,14 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = router(self.state);
-        axum::serve(self.listener, app)
+        // Streams are many small writes: without TCP_NODELAY each SSE frame after the first
+        // waits for the client's delayed ACK (~40 ms), which defeats flushing per event.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {err}");
+            }
+        });
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -1,4 +1,5 @@
 mod auth;
+mod bench;
 mod claude;
 mod config;
 mod daemon;
