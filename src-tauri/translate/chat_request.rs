@@ -23,7 +23,6 @@
 //!
 //! [`IGNORED_PARAMETERS`]: crate::protocol::openai_chat::IGNORED_PARAMETERS
 
-
 use serde_json::{Value, json};
 
 use super::effort::clamp_effort;
