@@ -398,7 +398,11 @@ pub enum OutputItem {
     FunctionCall {
         #[serde(default)]
         id: String,
+        /// `output_item.added` may carry the call before its id and name are known; the
+        /// translators wait for them rather than failing the stream.
+        #[serde(default)]
         call_id: String,
+        #[serde(default)]
         name: String,
         #[serde(default)]
         arguments: String,
