@@ -178,27 +178,11 @@ fn context_too_long(detail: &str) -> ApiError {
     ApiError::invalid_request(format!("{PROMPT_TOO_LONG}: {detail}"))
 }
 
-/// `2h 24m`, `5m 3s`, `40s`.
-pub fn human_duration(seconds: u64) -> String {
-    let (d, h, m, s) = (
-        seconds / 86_400,
-        seconds % 86_400 / 3_600,
-        seconds % 3_600 / 60,
-        seconds % 60,
-    );
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m {s}s"),
-        (0, _, _) => format!("{h}h {m}m"),
-        _ => format!("{d}d {h}h"),
-    }
-}
-
 fn usage_limit(resets_in: Option<u64>) -> ApiError {
     let message = match resets_in {
         Some(seconds) => format!(
             "Your ChatGPT usage limit has been reached; it resets in {}. `codexia status` shows your limits.",
-            human_duration(seconds)
+            crate::status::countdown(i64::try_from(seconds).unwrap_or(i64::MAX))
         ),
         None => "Your ChatGPT usage limit has been reached. `codexia status` shows when it resets."
             .to_owned(),
@@ -450,14 +434,6 @@ mod tests {
         assert_eq!(parse_try_again("try again in 28ms"), Some(1));
         assert_eq!(parse_try_again("Try again in 35 seconds"), Some(35));
         assert_eq!(parse_try_again("no hint"), None);
-    }
-
-    #[test]
-    fn durations_read_like_countdowns() {
-        assert_eq!(human_duration(8658), "2h 24m");
-        assert_eq!(human_duration(303), "5m 3s");
-        assert_eq!(human_duration(40), "40s");
-        assert_eq!(human_duration(111_779), "1d 7h");
     }
 
     async fn collect(chunks: &[&str]) -> Vec<Result<ResponsesEvent, ErrorKind>> {
