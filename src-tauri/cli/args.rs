@@ -43,6 +43,16 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Start Claude Code wired to the gateway; arguments are passed to `claude`.
     Claude(ClaudeArgs),
+    /// A window of the tray app, in its own process (started by the tray app).
+    #[command(hide = true)]
+    Window(WindowArgs),
+}
+
+/// Options of `codexia window`.
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// `settings`, `signin` or `signin-auto`.
+    pub name: String,
 }
 
 /// Options of `codexia login`.

@@ -75,6 +75,7 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
     match cli.command {
         None => commands::default_command(runtime),
         Some(Command::Tray) => commands::tray(runtime),
+        Some(Command::Window(args)) => commands::window(runtime, &args.name),
         Some(Command::Serve(args)) => runtime.block_on(commands::serve::run(&args, verbose)),
         Some(Command::Models) => runtime.block_on(commands::models::run()),
         Some(Command::Config(args)) => commands::config::run(args.action.as_ref()),

@@ -1,14 +1,18 @@
-//! Commands the webview pages call (allowed one by one in `capabilities/`). They read state
-//! and send commands; the work is done by the gateway, auth and settings code.
+//! The page commands (allowed one by one in `capabilities/`), answered by the tray: a window
+//! process forwards each call (see `ipc`), `dispatch` runs it here, where the gateway and the
+//! sign-in live. The work itself is done by the gateway, auth and settings code.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, State};
+use serde_json::Value;
+use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
 use super::TrayApp;
+use super::ipc::Outcome;
+use super::signin::SignIn;
 use crate::settings::{
     ApiKey, ConfigFile, Env, ModelList, Overrides, Settings, parse_bind, parse_model_list,
 };
@@ -94,11 +98,7 @@ fn credentials_location(settings: &Settings) -> String {
     }
 }
 
-#[tauri::command]
-pub(crate) async fn get_settings(
-    app: AppHandle,
-    tray: State<'_, Arc<TrayApp>>,
-) -> CommandResult<SettingsView> {
+async fn get_settings(app: &AppHandle, tray: &TrayApp) -> CommandResult<SettingsView> {
     let (settings, _, path) = load()?;
     let endpoint = tray.gateway.endpoint().await;
     let attached = tray.gateway.state().await.is_none() && endpoint.is_some();
@@ -157,10 +157,9 @@ fn parse_aliases(text: &str) -> CommandResult<Option<std::collections::BTreeMap<
     Ok(Some(aliases).filter(|a| !a.is_empty()))
 }
 
-#[tauri::command]
-pub(crate) async fn save_settings(
-    app: AppHandle,
-    tray: State<'_, Arc<TrayApp>>,
+async fn save_settings(
+    app: &AppHandle,
+    tray: &TrayApp,
     form: SettingsForm,
 ) -> CommandResult<SaveResult> {
     let (before, mut file, path) = load()?;
@@ -228,7 +227,7 @@ pub(crate) async fn save_settings(
                 tray.set_gateway_line(super::menu::GatewayLine::Failed {
                     reason: reason.clone(),
                 });
-                super::render(&app);
+                super::render(app);
                 return Err(error(format!(
                     "Saved, but the gateway could not restart: {reason}"
                 )));
@@ -248,7 +247,7 @@ pub(crate) async fn save_settings(
             overridden.join(", ")
         )
     };
-    super::render(&app);
+    super::render(app);
     tray.refresh.notify_one();
     Ok(SaveResult {
         message,
@@ -256,17 +255,11 @@ pub(crate) async fn save_settings(
     })
 }
 
-#[tauri::command]
-pub(crate) fn generate_api_key() -> CommandResult<String> {
+fn generate_api_key() -> CommandResult<String> {
     Ok(ApiKey::generate()?.expose().to_owned())
 }
 
-#[tauri::command]
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "tauri commands take owned arguments"
-)]
-pub(crate) fn copy_text(app: AppHandle, text: String) -> CommandResult<()> {
+fn copy_text(app: &AppHandle, text: String) -> CommandResult<()> {
     app.clipboard().write_text(text)?;
     Ok(())
 }
@@ -282,10 +275,7 @@ pub(crate) struct RequestRow {
     tokens: String,
 }
 
-#[tauri::command]
-pub(crate) async fn recent_requests(
-    tray: State<'_, Arc<TrayApp>>,
-) -> CommandResult<Vec<RequestRow>> {
+async fn recent_requests(tray: &TrayApp) -> CommandResult<Vec<RequestRow>> {
     let Some(state) = tray.gateway.state().await else {
         return Ok(Vec::new());
     };
@@ -319,34 +309,25 @@ pub(crate) async fn sign_out(tray: &TrayApp) {
     }
 }
 
-/// "Continue with ChatGPT": the Sign in window itself loads the authorize page; its
-/// navigation to the redirect URL is caught by the window (see `windows::open_sign_in`).
-#[tauri::command]
-pub(crate) async fn sign_in_here(
-    app: AppHandle,
-    tray: State<'_, Arc<TrayApp>>,
-    signin: State<'_, Arc<super::signin::SignIn>>,
-) -> CommandResult<Option<String>> {
-    let pending = signin.begin(&app, &tray).await.map_err(error)?;
-    let window = tauri::Manager::get_webview_window(&app, "signin")
-        .ok_or_else(|| error("The Sign in window is closed."))?;
-    let url = pending
-        .request
-        .url
-        .parse()
-        .map_err(|_| error("The sign-in address is invalid."))?;
-    window.navigate(url)?;
-    Ok(None)
+/// "Continue with ChatGPT": starts (or continues) the attempt and answers the authorize URL,
+/// which the Sign in window loads; its navigation to the redirect URL comes back as
+/// `submit_redirect_url`.
+async fn sign_in_here(
+    app: &AppHandle,
+    tray: &Arc<TrayApp>,
+    signin: &SignIn,
+) -> CommandResult<String> {
+    let pending = signin.begin(app, tray).await.map_err(error)?;
+    Ok(pending.request.url.clone())
 }
 
 /// "Use my browser instead": the system browser, finished through the loopback listener.
-#[tauri::command]
-pub(crate) async fn sign_in_with_browser(
-    app: AppHandle,
-    tray: State<'_, Arc<TrayApp>>,
-    signin: State<'_, Arc<super::signin::SignIn>>,
+async fn sign_in_with_browser(
+    app: &AppHandle,
+    tray: &Arc<TrayApp>,
+    signin: &SignIn,
 ) -> CommandResult<Option<String>> {
-    let pending = signin.begin(&app, &tray).await.map_err(error)?;
+    let pending = signin.begin(app, tray).await.map_err(error)?;
     open::that_detached(&pending.request.url).map_err(|e| {
         error(format!(
             "Cannot open a browser ({e}). Open this address yourself: {}",
@@ -358,15 +339,55 @@ pub(crate) async fn sign_in_with_browser(
     ))
 }
 
-/// "Paste the redirect URL".
-#[tauri::command]
-pub(crate) async fn submit_redirect_url(
-    app: AppHandle,
-    tray: State<'_, Arc<TrayApp>>,
-    signin: State<'_, Arc<super::signin::SignIn>>,
-    url: String,
+/// "Paste the redirect URL", and the Sign in window's own navigation to it.
+async fn submit_redirect_url(
+    app: &AppHandle,
+    tray: &Arc<TrayApp>,
+    signin: &SignIn,
+    url: &str,
 ) -> CommandResult<Option<String>> {
-    signin.begin(&app, &tray).await.map_err(error)?;
-    signin.submit(&url).await.map_err(error)?;
+    signin.begin(app, tray).await.map_err(error)?;
+    signin.submit(url).await.map_err(error)?;
     Ok(Some("Signing in…".to_owned()))
+}
+
+/// The arguments a command takes, read from the forwarded call.
+fn arg<T: serde::de::DeserializeOwned>(args: &Value, name: &str) -> CommandResult<T> {
+    serde_json::from_value(args.get(name).cloned().unwrap_or(Value::Null))
+        .map_err(|e| error(format!("The page sent an unreadable {name}: {e}.")))
+}
+
+fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
+    result.and_then(|value| serde_json::to_value(value).map_err(CommandError::from))
+}
+
+/// Runs one page command forwarded by a window process.
+pub(crate) async fn dispatch(app: &AppHandle, command: &str, args: Value) -> Outcome {
+    let (Some(tray), Some(signin)) = (
+        app.try_state::<Arc<TrayApp>>().map(|s| Arc::clone(&s)),
+        app.try_state::<Arc<SignIn>>().map(|s| Arc::clone(&s)),
+    ) else {
+        return Outcome::Error("The tray app is still starting; try again.".to_owned());
+    };
+    let result = match command {
+        "get_settings" => answer(get_settings(app, &tray).await),
+        "save_settings" => match arg::<SettingsForm>(&args, "form") {
+            Ok(form) => answer(Box::pin(save_settings(app, &tray, form)).await),
+            Err(err) => Err(err),
+        },
+        "generate_api_key" => answer(generate_api_key()),
+        "copy_text" => arg::<String>(&args, "text").and_then(|text| answer(copy_text(app, text))),
+        "recent_requests" => answer(recent_requests(&tray).await),
+        "sign_in_here" => answer(sign_in_here(app, &tray, &signin).await),
+        "sign_in_with_browser" => answer(sign_in_with_browser(app, &tray, &signin).await),
+        "submit_redirect_url" => match arg::<String>(&args, "url") {
+            Ok(url) => answer(submit_redirect_url(app, &tray, &signin, &url).await),
+            Err(err) => Err(err),
+        },
+        other => Err(error(format!("Unknown command {other}."))),
+    };
+    match result {
+        Ok(value) => Outcome::Ok(value),
+        Err(err) => Outcome::Error(err.message),
+    }
 }

@@ -4,10 +4,15 @@
 
 mod commands;
 mod gateway;
+mod ipc;
 mod menu;
 mod signin;
 mod status;
+mod window_app;
 mod windows;
+
+pub use ipc::WindowKind;
+pub use window_app::run as run_window;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -53,6 +58,7 @@ impl TrayApp {
 
 /// Runs the tray app on the main thread until Quit; the gateway runs on `runtime`.
 pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    without_gdk_gl();
     // One tokio runtime for the whole process, shared with Tauri.
     tauri::async_runtime::set(runtime.handle().clone());
     let settings = Settings::resolve(&Overrides::default(), &Env::from_process())?;
@@ -63,7 +69,7 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             // A second launch: bring the running instance forward.
             tracing::info!("another launch was redirected to this instance");
-            windows::open_settings(app);
+            windows::open(app, WindowKind::Settings);
         }))
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
@@ -71,16 +77,6 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         ))
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
-        .invoke_handler(tauri::generate_handler![
-            commands::get_settings,
-            commands::save_settings,
-            commands::generate_api_key,
-            commands::copy_text,
-            commands::recent_requests,
-            commands::sign_in_here,
-            commands::sign_in_with_browser,
-            commands::submit_redirect_url,
-        ])
         .setup(move |app| {
             let tray_app = Arc::new(TrayApp {
                 gateway: GatewayControl::default(),
@@ -90,6 +86,7 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             });
             app.manage(Arc::clone(&tray_app));
             app.manage(Arc::new(signin::SignIn::default()));
+            app.manage(Arc::new(windows::WindowHost::default()));
             let handle = app.handle().clone();
             let entries = menu::entries(
                 &TrayView::unknown(),
@@ -129,6 +126,33 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     });
     Ok(())
 }
+
+/// Starts this process again with GDK's OpenGL support turned off, unless it already is.
+///
+/// The tray draws no window of its own (windows are separate processes), but GDK opening the
+/// display probes OpenGL, which loads the Mesa driver and LLVM: about 45 MB of the tray's
+/// resident memory, for nothing. `GDK_GL` must be set before GTK starts, and the environment
+/// of a running process is not changed safely, so the process replaces itself (same pid, same
+/// arguments); window processes get the variable removed again.
+#[cfg(target_os = "linux")]
+fn without_gdk_gl() {
+    use std::os::unix::process::CommandExt as _;
+    if std::env::var_os("GDK_GL").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("GDK_GL", "disable")
+        .env(windows::GL_OFF_MARKER, "1")
+        .exec();
+    tracing::debug!("cannot restart without GDK's OpenGL ({err}); going on with it");
+}
+
+#[cfg(not(target_os = "linux"))]
+fn without_gdk_gl() {}
 
 /// Starts (or attaches to) the gateway, then keeps the menu in step with its status.
 async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
@@ -301,8 +325,8 @@ fn on_menu_event(app: &AppHandle, id: &str) {
                 }
             });
         }
-        ids::SETTINGS => windows::open_settings(&app),
-        ids::SIGN_IN => windows::open_sign_in(&app),
+        ids::SETTINGS => windows::open(&app, WindowKind::Settings),
+        ids::SIGN_IN => windows::open(&app, WindowKind::SignIn),
         ids::SIGN_OUT => {
             tauri::async_runtime::spawn(async move {
                 commands::sign_out(&tray).await;

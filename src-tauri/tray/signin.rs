@@ -8,6 +8,7 @@ use tauri::{AppHandle, Manager};
 use tokio::sync::{Mutex, mpsc};
 
 use super::TrayApp;
+use super::ipc::{ToWindow, WindowKind};
 use crate::auth::callback::{self, Attempt, CallbackHit, CallbackParams, CallbackServer, Page};
 use crate::auth::oauth::{self, AuthorizeRequest};
 use crate::auth::pkce::{PkceCodes, generate_state};
@@ -103,9 +104,7 @@ impl SignIn {
             match outcome {
                 Ok(who) => {
                     tracing::info!("signed in as {who}");
-                    if let Some(window) = app.get_webview_window("signin") {
-                        let _ = window.close();
-                    }
+                    super::windows::send(&app, WindowKind::SignIn.label(), ToWindow::Close);
                     tray.refresh.notify_one();
                 }
                 Err(message) => show_error(&app, &message),
@@ -136,28 +135,6 @@ impl SignIn {
             })
             .await
             .map_err(|_| "That sign-in attempt has ended; start again.".to_owned())
-    }
-
-    /// Whether a navigation target is this attempt's redirect URI (checked without locking for
-    /// long: it runs on the UI thread).
-    pub(crate) fn is_redirect(&self, url: &url::Url) -> bool {
-        let is_callback = url.scheme() == "http"
-            && matches!(url.host_str(), Some("localhost" | "127.0.0.1"))
-            && url.path() == callback::CALLBACK_PATH;
-        if !is_callback {
-            return false;
-        }
-        self.pending
-            .try_lock()
-            .ok()
-            .and_then(|p| p.as_ref().map(|p| p.request.redirect_uri.clone()))
-            .is_none_or(|uri| {
-                uri.ends_with(&format!(
-                    ":{}{}",
-                    url.port().unwrap_or(80),
-                    callback::CALLBACK_PATH
-                ))
-            })
     }
 }
 
@@ -265,13 +242,11 @@ fn reply(to: Option<tokio::sync::oneshot::Sender<Page>>, page: Page) {
 /// Shows a message in the Sign in window (back on its own page).
 fn show_error(app: &AppHandle, message: &str) {
     tracing::warn!("sign-in: {message}");
-    let Some(window) = app.get_webview_window("signin") else {
-        return;
-    };
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("error", message)
-        .finish();
-    if let Ok(url) = format!("tauri://localhost/signin.html?{query}").parse() {
-        let _ = window.navigate(url);
-    }
+    super::windows::send(
+        app,
+        WindowKind::SignIn.label(),
+        ToWindow::Navigate {
+            url: super::window_app::sign_in_error_url(message),
+        },
+    );
 }

@@ -1,86 +1,161 @@
-//! The webview windows (`ui/`): Settings and Sign in. Closing one destroys its webview; the
-//! app stays in the tray.
+//! The tray's side of the windows: each window runs in its own process (`codexia window
+//! NAME`, see `window_app`), started here with piped stdin and stdout. The tray answers the
+//! page commands a window forwards and sends it events; when the window closes, its process
+//! ends and the web engine's memory goes with it.
 
-use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-/// Opens the window named by `CODEXIA_TRAY_OPEN` (`settings` or `signin`), for tests and
-/// for launching straight into a window.
-pub(crate) fn open_named(app: &AppHandle, which: &str) {
-    match which {
-        "settings" => open_settings(app),
-        "signin-auto" => open_sign_in_page(app, "signin.html?auto=1"),
-        w if w.starts_with("signin") => open_sign_in(app),
-        other => tracing::warn!("unknown window {other:?} in CODEXIA_TRAY_OPEN"),
+use tauri::{AppHandle, Manager};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use super::ipc::{self, FromWindow, ToWindow, WindowKind};
+
+/// Set in the tray's own environment when it turned GDK's GL off for itself (see
+/// `tray::run`); window processes get GL back.
+pub(crate) const GL_OFF_MARKER: &str = "CODEXIA_TRAY_GL_OFF";
+
+/// The open windows, by label.
+#[derive(Default)]
+pub(crate) struct WindowHost {
+    open: Mutex<HashMap<&'static str, Open>>,
+    generation: AtomicU64,
+}
+
+struct Open {
+    generation: u64,
+    events: mpsc::UnboundedSender<ToWindow>,
+}
+
+impl WindowHost {
+    /// Sends an event to the window with this label; false when it is not open.
+    pub(crate) fn send(&self, label: &str, event: ToWindow) -> bool {
+        self.open.lock().is_ok_and(|open| {
+            open.get(label)
+                .is_some_and(|w| w.events.send(event).is_ok())
+        })
+    }
+
+    fn forget(&self, label: &str, generation: u64) {
+        if let Ok(mut open) = self.open.lock()
+            && open.get(label).is_some_and(|w| w.generation == generation)
+        {
+            open.remove(label);
+        }
+    }
+
+    /// Brings the window forward, or starts its process and the two tasks that talk to it.
+    /// Runs on the async runtime (the process pipes need its reactor).
+    fn open(self: &Arc<Self>, app: &AppHandle, kind: WindowKind) -> std::io::Result<()> {
+        let label = kind.label();
+        // Held from the check to the insert, so two quick clicks open one window.
+        let Ok(mut open) = self.open.lock() else {
+            return Err(std::io::Error::other("the window list is unusable"));
+        };
+        if open
+            .get(label)
+            .is_some_and(|w| w.events.send(ToWindow::Focus).is_ok())
+        {
+            return Ok(());
+        }
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command
+            .arg("window")
+            .arg(kind.arg())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .env_remove("CODEXIA_TRAY_OPEN")
+            .kill_on_drop(true);
+        if std::env::var_os(GL_OFF_MARKER).is_some() {
+            command.env_remove("GDK_GL").env_remove(GL_OFF_MARKER);
+        }
+        let mut child = command.spawn()?;
+        let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(std::io::Error::other("the window process has no pipes"));
+        };
+        let (events, mut outgoing) = mpsc::unbounded_channel::<ToWindow>();
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        open.insert(
+            label,
+            Open {
+                generation,
+                events: events.clone(),
+            },
+        );
+        drop(open);
+
+        tauri::async_runtime::spawn(async move {
+            while let Some(event) = outgoing.recv().await {
+                let line = ipc::encode(&event);
+                if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+
+        let host = Arc::clone(self);
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Ok(request) = serde_json::from_str::<FromWindow>(&line) else {
+                    tracing::debug!("the {label} window wrote: {line}");
+                    continue;
+                };
+                let app = app.clone();
+                let events = events.clone();
+                tauri::async_runtime::spawn(async move {
+                    let outcome =
+                        super::commands::dispatch(&app, &request.command, request.args).await;
+                    let _ = events.send(ToWindow::Reply {
+                        id: request.id,
+                        outcome,
+                    });
+                });
+            }
+            host.forget(label, generation);
+            match child.wait().await {
+                Ok(status) if !status.success() => {
+                    tracing::warn!("the {label} window ended with {status}");
+                }
+                Err(err) => tracing::warn!("the {label} window: {err}"),
+                Ok(_) => tracing::debug!("the {label} window closed"),
+            }
+        });
+        Ok(())
     }
 }
 
-/// Focuses the window if it exists, else builds it.
-fn show(app: &AppHandle, label: &str, page: &str, title: &str, size: (f64, f64)) {
-    if let Some(window) = app.get_webview_window(label) {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-        return;
-    }
-    let built = WebviewWindowBuilder::new(app, label, WebviewUrl::App(page.into()))
-        .title(title)
-        .inner_size(size.0, size.1)
-        .min_inner_size(480.0, 420.0)
-        .center()
-        .build();
-    if let Err(err) = built {
-        tracing::error!("cannot open the {label} window: {err}");
-    }
-}
-
-pub(crate) fn open_settings(app: &AppHandle) {
-    show(
-        app,
-        "settings",
-        "settings.html",
-        "codexia Settings",
-        (760.0, 720.0),
-    );
-}
-
-pub(crate) fn open_sign_in(app: &AppHandle) {
-    open_sign_in_page(app, "signin.html");
-}
-
-/// The Sign in window. Its navigations to the sign-in redirect URL never load: they are
-/// handed to the pending sign-in, which exchanges the code itself.
-fn open_sign_in_page(app: &AppHandle, page: &str) {
-    if let Some(window) = app.get_webview_window("signin") {
-        let _ = window.show();
-        let _ = window.set_focus();
-        return;
-    }
-    let Some(signin) = app
-        .try_state::<std::sync::Arc<super::signin::SignIn>>()
-        .map(|s| std::sync::Arc::clone(&s))
-    else {
+/// Opens a window, or brings it forward when it is open.
+pub(crate) fn open(app: &AppHandle, kind: WindowKind) {
+    let Some(host) = app.try_state::<Arc<WindowHost>>().map(|h| Arc::clone(&h)) else {
         return;
     };
-    let built = WebviewWindowBuilder::new(app, "signin", WebviewUrl::App(page.into()))
-        .title("Sign in to ChatGPT — codexia")
-        .inner_size(520.0, 640.0)
-        .min_inner_size(420.0, 480.0)
-        .center()
-        .on_navigation(move |url| {
-            if !signin.is_redirect(url) {
-                return true;
-            }
-            let signin = std::sync::Arc::clone(&signin);
-            let url = url.to_string();
-            tauri::async_runtime::spawn(async move {
-                if let Err(message) = signin.submit(&url).await {
-                    tracing::warn!("sign-in redirect: {message}");
-                }
-            });
-            false
-        })
-        .build();
-    if let Err(err) = built {
-        tracing::error!("cannot open the sign-in window: {err}");
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(err) = host.open(&app, kind) {
+            tracing::error!("cannot open the {} window: {err}", kind.label());
+        }
+    });
+}
+
+/// Opens the window named by `CODEXIA_TRAY_OPEN` (`settings`, `signin` or `signin-auto`),
+/// for tests and for launching straight into a window.
+pub(crate) fn open_named(app: &AppHandle, which: &str) {
+    if let Some(kind) = WindowKind::parse(which) {
+        open(app, kind);
+    } else {
+        tracing::warn!("unknown window {which:?} in CODEXIA_TRAY_OPEN");
+    }
+}
+
+/// Sends an event to an open window (nothing happens when it is closed).
+pub(crate) fn send(app: &AppHandle, label: &str, event: ToWindow) {
+    if let Some(host) = app.try_state::<Arc<WindowHost>>() {
+        host.send(label, event);
     }
 }

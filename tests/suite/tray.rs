@@ -281,7 +281,10 @@ fn tray_pid_of(codexia_home: &std::path::Path) -> Option<u32> {
             let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
             let environ = std::fs::read(entry.path().join("environ")).ok()?;
             let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let is_tray = String::from_utf8_lossy(&cmdline).contains(binary());
+            // The tray itself, not one of its window processes (`codexia window NAME`).
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            let is_tray = String::from_utf8_lossy(args.first()?).contains(binary())
+                && args.get(1).is_some_and(|a| *a == b"tray");
             (is_tray
                 && String::from_utf8_lossy(&environ).contains(&format!("CODEXIA_HOME={needle}")))
             .then_some(pid)

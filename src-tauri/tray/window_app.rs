@@ -1,0 +1,303 @@
+//! A window process (`codexia window NAME`): one webview window from `ui/`, started by the
+//! tray app. The page's commands are forwarded to the tray over stdin/stdout (see `ipc`), so
+//! this process holds no state of its own; it ends when its window closes or the tray goes.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, Write as _};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tokio::sync::oneshot;
+
+use super::ipc::{self, FromWindow, Outcome, ToWindow, WindowKind};
+
+/// How long a page waits for the tray to answer (a gateway restart takes a few seconds).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The error a command answers: one sentence for the page to show.
+#[derive(Debug, Serialize)]
+struct CommandError {
+    message: String,
+}
+
+impl CommandError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// The connection to the tray: requests out on stdout, answers in on stdin.
+#[derive(Default)]
+struct Tray {
+    next_id: AtomicU64,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Outcome>>>,
+    out: Mutex<()>,
+}
+
+impl Tray {
+    async fn call(&self, command: &str, args: Value) -> Result<Value, CommandError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (answer, answered) = oneshot::channel();
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.insert(id, answer);
+        }
+        let line = ipc::encode(&FromWindow {
+            id,
+            command: command.to_owned(),
+            args,
+        });
+        let written = self.out.lock().map_err(|_| ()).and_then(|_guard| {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(line.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|_| ())
+        });
+        let gone = || CommandError::new("The codexia tray app is not running; start it again.");
+        if written.is_err() {
+            return Err(gone());
+        }
+        match tokio::time::timeout(ANSWER_TIMEOUT, answered).await {
+            Ok(Ok(Outcome::Ok(value))) => Ok(value),
+            Ok(Ok(Outcome::Error(message))) => Err(CommandError::new(message)),
+            Ok(Err(_)) => Err(gone()),
+            Err(_) => {
+                if let Ok(mut waiting) = self.waiting.lock() {
+                    waiting.remove(&id);
+                }
+                Err(CommandError::new(
+                    "The codexia tray app did not answer in time; try again.",
+                ))
+            }
+        }
+    }
+
+    fn answer(&self, id: u64, outcome: Outcome) {
+        let waiting = self.waiting.lock().ok().and_then(|mut w| w.remove(&id));
+        if let Some(waiting) = waiting {
+            let _ = waiting.send(outcome);
+        }
+    }
+}
+
+type Answer = Result<Value, CommandError>;
+
+#[tauri::command]
+async fn get_settings(tray: State<'_, Arc<Tray>>) -> Answer {
+    tray.call("get_settings", Value::Null).await
+}
+
+#[tauri::command]
+async fn save_settings(tray: State<'_, Arc<Tray>>, form: Value) -> Answer {
+    tray.call("save_settings", json!({ "form": form })).await
+}
+
+#[tauri::command]
+async fn generate_api_key(tray: State<'_, Arc<Tray>>) -> Answer {
+    tray.call("generate_api_key", Value::Null).await
+}
+
+#[tauri::command]
+async fn copy_text(tray: State<'_, Arc<Tray>>, text: String) -> Answer {
+    tray.call("copy_text", json!({ "text": text })).await
+}
+
+#[tauri::command]
+async fn recent_requests(tray: State<'_, Arc<Tray>>) -> Answer {
+    tray.call("recent_requests", Value::Null).await
+}
+
+/// "Continue with ChatGPT": the tray starts the attempt; this window loads its authorize page.
+#[tauri::command]
+async fn sign_in_here(window: WebviewWindow, tray: State<'_, Arc<Tray>>) -> Answer {
+    let url = tray.call("sign_in_here", Value::Null).await?;
+    let url = url
+        .as_str()
+        .and_then(|u| u.parse().ok())
+        .ok_or_else(|| CommandError::new("The sign-in address is invalid."))?;
+    window
+        .navigate(url)
+        .map_err(|e| CommandError::new(e.to_string()))?;
+    Ok(Value::Null)
+}
+
+#[tauri::command]
+async fn sign_in_with_browser(tray: State<'_, Arc<Tray>>) -> Answer {
+    tray.call("sign_in_with_browser", Value::Null).await
+}
+
+#[tauri::command]
+async fn submit_redirect_url(tray: State<'_, Arc<Tray>>, url: String) -> Answer {
+    tray.call("submit_redirect_url", json!({ "url": url }))
+        .await
+}
+
+/// Runs the window named `kind` until it closes or the tray goes away.
+pub fn run(runtime: &tokio::runtime::Runtime, kind: WindowKind) -> anyhow::Result<()> {
+    tauri::async_runtime::set(runtime.handle().clone());
+    let level = std::env::var("CODEXIA_LOG").unwrap_or_else(|_| "info".to_owned());
+    crate::cli::commands::init_logging(&level, 0);
+    let tray = Arc::new(Tray::default());
+    let app = tauri::Builder::default()
+        .invoke_handler(tauri::generate_handler![
+            get_settings,
+            save_settings,
+            generate_api_key,
+            copy_text,
+            recent_requests,
+            sign_in_here,
+            sign_in_with_browser,
+            submit_redirect_url,
+        ])
+        .setup(move |app| {
+            app.manage(Arc::clone(&tray));
+            build_window(app.handle(), kind, &tray)?;
+            let handle = app.handle().clone();
+            std::thread::Builder::new()
+                .name("tray-link".to_owned())
+                .spawn(move || listen(&handle, &tray))?;
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .context("cannot open the window")?;
+    // The process ends with its window (the default when the last window closes).
+    app.run(|_, _| {});
+    Ok(())
+}
+
+/// Reads the tray's messages until it goes away, then ends this process.
+fn listen(app: &AppHandle, tray: &Tray) {
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let Ok(message) = serde_json::from_str::<ToWindow>(&line) else {
+            tracing::debug!("unreadable message from the tray: {line}");
+            continue;
+        };
+        let window = app.webview_windows().into_values().next();
+        match message {
+            ToWindow::Reply { id, outcome } => tray.answer(id, outcome),
+            ToWindow::Focus => {
+                if let Some(window) = window {
+                    let _ = window.unminimize();
+                    let _ = window.show();
+                    let _ = window.set_focus();
+                }
+            }
+            ToWindow::Navigate { url } => {
+                if let (Some(window), Ok(url)) = (window, url.parse()) {
+                    let _ = window.navigate(url);
+                }
+            }
+            ToWindow::Close => {
+                if let Some(window) = window {
+                    let _ = window.close();
+                }
+            }
+        }
+    }
+    app.exit(0);
+}
+
+/// Whether a navigation goes to the sign-in redirect URI on this machine.
+fn is_sign_in_redirect(url: &url::Url) -> bool {
+    url.scheme() == "http"
+        && matches!(url.host_str(), Some("localhost" | "127.0.0.1"))
+        && url.path() == crate::auth::callback::CALLBACK_PATH
+}
+
+fn build_window(app: &AppHandle, kind: WindowKind, tray: &Arc<Tray>) -> tauri::Result<()> {
+    match kind {
+        WindowKind::Settings => {
+            WebviewWindowBuilder::new(app, kind.label(), WebviewUrl::App("settings.html".into()))
+                .title("codexia Settings")
+                .inner_size(760.0, 720.0)
+                .min_inner_size(480.0, 420.0)
+                .center()
+                .build()?;
+        }
+        WindowKind::SignIn | WindowKind::SignInAuto => {
+            let page = if kind == WindowKind::SignInAuto {
+                "signin.html?auto=1"
+            } else {
+                "signin.html"
+            };
+            let tray = Arc::clone(tray);
+            let handle = app.clone();
+            // The redirect never loads: it is handed to the tray's pending sign-in, which
+            // exchanges the code itself.
+            WebviewWindowBuilder::new(app, kind.label(), WebviewUrl::App(page.into()))
+                .title("Sign in to ChatGPT — codexia")
+                .inner_size(520.0, 640.0)
+                .min_inner_size(420.0, 480.0)
+                .center()
+                .on_navigation(move |url| {
+                    if !is_sign_in_redirect(url) {
+                        return true;
+                    }
+                    let tray = Arc::clone(&tray);
+                    let handle = handle.clone();
+                    let url = url.to_string();
+                    tauri::async_runtime::spawn(async move {
+                        if let Err(err) = tray
+                            .call("submit_redirect_url", json!({ "url": url }))
+                            .await
+                        {
+                            show_sign_in_error(&handle, &err.message);
+                        }
+                    });
+                    false
+                })
+                .build()?;
+        }
+    }
+    Ok(())
+}
+
+/// Back to the Sign in page, with a message.
+fn show_sign_in_error(app: &AppHandle, message: &str) {
+    if let Some(window) = app.get_webview_window(WindowKind::SignIn.label())
+        && let Ok(url) = sign_in_error_url(message).parse()
+    {
+        let _ = window.navigate(url);
+    }
+}
+
+/// The Sign in page showing `message` (what the tray sends after a failed attempt, too).
+pub(crate) fn sign_in_error_url(message: &str) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", message)
+        .finish();
+    format!("tauri://localhost/signin.html?{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_loopback_callback_counts_as_the_sign_in_redirect() {
+        let yes = |u: &str| is_sign_in_redirect(&u.parse().unwrap());
+        assert!(yes("http://localhost:1455/auth/callback?code=a&state=b"));
+        assert!(yes(
+            "http://127.0.0.1:1457/auth/callback?error=access_denied"
+        ));
+        assert!(!yes("https://auth.openai.com/oauth/authorize?x=1"));
+        assert!(!yes("http://localhost:1455/other"));
+        assert!(!yes("http://example.com/auth/callback"));
+    }
+
+    #[test]
+    fn error_pages_carry_the_message_encoded() {
+        assert_eq!(
+            sign_in_error_url("Sign-in was refused (denied). Try again."),
+            "tauri://localhost/signin.html?error=Sign-in+was+refused+%28denied%29.+Try+again."
+        );
+    }
+}
