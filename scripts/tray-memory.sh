@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Measures the tray app's memory (RSS of the app and of its WebKit child processes): idle with
-# no window, with the Settings window open, and after that window was closed.
+# Measures the tray app's memory (RSS of the app, and with its window processes and their WebKit
+# processes): idle with no window, with the Settings window open, and after it was closed.
 #   usage: scripts/tray-memory.sh [BINARY]     (default: target/release/codexia)
 # Runs inside its own Xvfb and D-Bus session; needs xvfb, dbus and python3.
 set -euo pipefail
@@ -55,32 +55,7 @@ echo "idle, no window:           $(rss "$PID")"
 "$BIN" tray >/dev/null 2>&1 # a second launch opens Settings in the running app
 settle
 echo "Settings window open:      $(rss "$PID")"
-python3 - <<'PY'
-# Close the Settings window the way a window manager does (WM_DELETE_WINDOW).
-import ctypes, ctypes.util, subprocess
-tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True).stdout
-win = next(int(l.split()[0], 16) for l in tree.splitlines() if '"codexia Settings"' in l)
-x = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11"))
-x.XOpenDisplay.restype = ctypes.c_void_p
-x.XOpenDisplay.argtypes = [ctypes.c_char_p]
-x.XInternAtom.restype = ctypes.c_ulong
-x.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-class ClientMessage(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
-                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
-                ("format", ctypes.c_int), ("l", ctypes.c_long * 5)]
-class XEvent(ctypes.Union):
-    _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
-x.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.POINTER(XEvent)]
-x.XFlush.argtypes = [ctypes.c_void_p]
-d = x.XOpenDisplay(None)
-ev = XEvent()
-ev.xclient.type, ev.xclient.window, ev.xclient.format = 33, win, 32
-ev.xclient.message_type = x.XInternAtom(d, b"WM_PROTOCOLS", 0)
-ev.xclient.l[0] = x.XInternAtom(d, b"WM_DELETE_WINDOW", 0)
-x.XSendEvent(d, win, 0, 0, ctypes.byref(ev))
-x.XFlush(d)
-PY
+python3 "$ROOT/tests/py/close_window.py" "codexia Settings"
 settle
 echo "after closing the window:  $(rss "$PID")"
 left=$(xwininfo -root -tree | grep -c '"codexia Settings"' || true)

@@ -438,3 +438,115 @@ async fn the_sign_in_window_signs_in_for_real_and_keeps_the_tokens_in_the_keycha
         .arg(pid.to_string())
         .status();
 }
+
+/// The processes whose parent is `pid`, with their command lines (arguments joined by spaces).
+fn children_of(pid: u32) -> Vec<(u32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let parent: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (parent == pid).then(|| (child, cmdline.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Whether `pid` has a shared library whose path contains `name` mapped.
+fn maps_library(pid: u32, name: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|maps| maps.contains(name))
+}
+
+/// Polls `check` until it holds (a bounded wait for another process, not a delay).
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn x_window_exists(title: &str) -> bool {
+    std::process::Command::new("xwininfo")
+        .args(["-root", "-tree"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("\"{title}\"")))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_runs_in_its_own_process_and_takes_the_web_engine_with_it_when_closed() {
+    if !gui_session_available() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    let home = tray_home(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    seed_file_credentials(&home, &fake);
+    let mut tray = Tray::start(&home).await;
+    let pid = tray.pid();
+    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    menu.wait_for("the menu", |labels| labels.iter().any(|l| l == "Settings…"));
+    // Idle, the tray has not loaded the web engine's GL stack (GDK's GL probe is off).
+    assert!(!maps_library(pid, "libLLVM"), "the idle tray loaded LLVM");
+    assert!(children_of(pid).is_empty(), "{:?}", children_of(pid));
+
+    // Settings… starts one window process; the web engine runs under it, not under the tray.
+    menu.click("Settings…");
+    until("the Settings window", || {
+        x_window_exists("codexia Settings")
+    })
+    .await;
+    let windows = children_of(pid);
+    assert_eq!(windows.len(), 1, "{windows:?}");
+    let (window_pid, cmdline) = windows[0].clone();
+    assert!(cmdline.ends_with("window settings"), "{cmdline}");
+    until("the window's web process", || {
+        children_of(window_pid)
+            .iter()
+            .any(|(_, c)| c.contains("WebKitWebProcess"))
+    })
+    .await;
+    assert!(!maps_library(pid, "libLLVM"), "the tray loaded LLVM");
+
+    // Asking again brings the same window forward: still one window process.
+    menu.click("Settings…");
+    let mut second = home.command(&["tray"]);
+    second
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    assert!(exited(&mut second.spawn().unwrap()).await.success());
+    assert_eq!(children_of(pid), windows, "one Settings window only");
+
+    // Closing the window ends its process and the web engine's; the tray keeps serving.
+    let closed = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/close_window.py"
+        ))
+        .arg("codexia Settings")
+        .status()
+        .unwrap();
+    assert!(closed.success());
+    until("the window process to end", || children_of(pid).is_empty()).await;
+    assert!(!std::path::Path::new(&format!("/proc/{window_pid}")).exists());
+    assert!(!x_window_exists("codexia Settings"));
+    assert!(health(&tray.url).await, "the gateway still answers");
+    assert!(!maps_library(pid, "libLLVM"), "the tray loaded LLVM");
+
+    menu.click("Quit codexia");
+    assert!(exited(&mut tray.child).await.success());
+}
