@@ -72,42 +72,39 @@ struct Tray {
 
 impl Tray {
     async fn start(home: &TestHome) -> Tray {
-        let mut command = home.command(&["tray"]);
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("start the tray app");
-        let url = gateway_url_from_log(&mut child).await;
+        let marker = "gateway listening on ";
+        let (child, line) = start_tray_logging(home, marker).await;
+        let url = line[line.find(marker).unwrap() + marker.len()..]
+            .trim()
+            .to_owned();
         Tray { child, url }
+    }
+
+    /// A signed-in tray (file credentials) and its menu, read over D-Bus.
+    async fn signed_in(fake: &FakeUpstream) -> (TestHome, Tray, TrayMenu) {
+        let home = tray_home(fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+        seed_file_credentials(&home, fake);
+        let tray = Tray::start(&home).await;
+        let pid = tray.pid();
+        let menu =
+            tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+                .await
+                .unwrap();
+        menu.wait_for("the account and limits", |labels| {
+            labels.iter().any(|l| l.starts_with("5h: 97% left"))
+        });
+        (home, tray, menu)
+    }
+
+    /// Quits through the menu and checks the app exits cleanly.
+    async fn quit(mut self, menu: &TrayMenu) {
+        menu.click("Quit codexia");
+        assert!(exited(&mut self.child).await.success());
     }
 
     fn pid(&self) -> u32 {
         self.child.id().expect("running")
     }
-}
-
-/// Reads the app's log until the gateway line, then keeps draining it in the background.
-async fn gateway_url_from_log(child: &mut Child) -> String {
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("read log") {
-            eprintln!("tray: {line}");
-            if let Some(at) = line.find("gateway listening on ") {
-                return line[at + "gateway listening on ".len()..].trim().to_owned();
-            }
-        }
-        panic!("the tray app exited before its gateway listened");
-    })
-    .await
-    .expect("the gateway did not start in time");
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("tray: {line}");
-        }
-    });
-    url
 }
 
 async fn health(url: &str) -> bool {
@@ -491,14 +488,8 @@ async fn a_window_runs_in_its_own_process_and_takes_the_web_engine_with_it_when_
     }
     let _serial = SERIAL.lock().await;
     let fake = FakeUpstream::start().await;
-    let home = tray_home(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
-    seed_file_credentials(&home, &fake);
-    let mut tray = Tray::start(&home).await;
+    let (home, tray, menu) = Tray::signed_in(&fake).await;
     let pid = tray.pid();
-    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
-        .await
-        .unwrap();
-    menu.wait_for("the menu", |labels| labels.iter().any(|l| l == "Settings…"));
     // Idle, the tray has not loaded the web engine's GL stack (GDK's GL probe is off).
     assert!(!maps_library(pid, "libLLVM"), "the idle tray loaded LLVM");
     assert!(children_of(pid).is_empty(), "{:?}", children_of(pid));
@@ -547,6 +538,166 @@ async fn a_window_runs_in_its_own_process_and_takes_the_web_engine_with_it_when_
     assert!(health(&tray.url).await, "the gateway still answers");
     assert!(!maps_library(pid, "libLLVM"), "the tray loaded LLVM");
 
+    tray.quit(&menu).await;
+}
+
+/// Starts the tray app next to a running gateway; returns it with the line it logged.
+async fn start_tray_logging(home: &TestHome, wanted: &str) -> (Child, String) {
+    let mut command = home.command(&["tray"]);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start the tray app");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read log") {
+            eprintln!("tray: {line}");
+            if line.contains(wanted) {
+                return line;
+            }
+        }
+        panic!("the tray app exited before logging {wanted:?}");
+    })
+    .await
+    .expect("the tray app did not start in time");
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("tray: {line}");
+        }
+    });
+    (child, line)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tray_attaches_to_a_running_gateway_and_leaves_it_running_on_quit() {
+    if !gui_session_available() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    let port = free_port();
+    let home = tray_home(&fake)
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_BIND", format!("127.0.0.1:{port}"));
+    seed_file_credentials(&home, &fake);
+    // A gateway of its own, as `codexia daemon` runs it.
+    let server = home.serve(&[]).await;
+    let (mut tray, line) = start_tray_logging(&home, "attached to the codexia gateway").await;
+    assert!(line.ends_with(&server.url), "{line}");
+
+    let pid = tray.id().unwrap();
+    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let labels = menu.wait_for("the account and limits", |labels| {
+        labels.iter().any(|l| l.starts_with("5h: 97% left"))
+    });
+    assert_eq!(labels[0], "user@example.com · Plus", "{labels:?}");
+    assert!(
+        labels.contains(&format!("Gateway: {} · daemon", server.url)),
+        "{labels:?}"
+    );
+    // Nothing listens twice: the only listener is the serve process.
+    assert!(health(&server.url).await);
+
+    // Quit leaves a gateway it did not start alone.
     menu.click("Quit codexia");
-    assert!(exited(&mut tray.child).await.success());
+    assert!(exited(&mut tray).await.success());
+    assert!(health(&server.url).await, "the daemon's gateway still runs");
+    server.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_at_login_writes_and_removes_the_autostart_entry() {
+    if !gui_session_available() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    let (home, tray, menu) = Tray::signed_in(&fake).await;
+    let entry = home.home().join(".config/autostart/codexia.desktop");
+    assert!(!entry.exists());
+
+    menu.click("Start at login");
+    until("the autostart entry", || entry.exists()).await;
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(text.contains(&format!("Exec={}", binary())), "{text}");
+    assert!(text.contains("[Desktop Entry]"), "{text}");
+
+    menu.click("Start at login");
+    until("the autostart entry to go", || !entry.exists()).await;
+
+    tray.quit(&menu).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_limit_falling_under_ten_percent_sends_a_desktop_notification() {
+    if !gui_session_available() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    let (_home, tray, menu) = Tray::signed_in(&fake).await;
+
+    // Watch the session bus for notifications, as a notification daemon would get them.
+    let mut monitor = Command::new("dbus-monitor")
+        .args([
+            "--session",
+            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("dbus-monitor (package dbus)");
+    let mut seen = BufReader::new(monitor.stdout.take().unwrap()).lines();
+    // dbus-monitor loses its own name once it is a monitor: from then on it sees every call.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = seen.next_line().await.unwrap() {
+            if line.contains("member=NameLost") {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("dbus-monitor did not start");
+
+    fake.set_usage(95.0, 81.0);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", tray.url))
+        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    menu.wait_for("the low limit", |labels| {
+        labels.iter().any(|l| l.starts_with("5h: 5% left"))
+    });
+    let body = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut strings = Vec::new();
+        while let Some(line) = seen.next_line().await.unwrap() {
+            let line = line.trim();
+            if line.starts_with("method call") {
+                strings.clear();
+            } else if let Some(text) = line.strip_prefix("string \"") {
+                strings.push(text.trim_end_matches('"').to_owned());
+                // app name, icon, summary, body
+                if strings.len() == 4 {
+                    return strings;
+                }
+            }
+        }
+        panic!("dbus-monitor ended");
+    })
+    .await
+    .expect("no desktop notification was sent");
+    assert_eq!(body[2], "codexia", "{body:?}");
+    assert_eq!(
+        body[3], "Your 5h ChatGPT limit is under 10% (5% left).",
+        "{body:?}"
+    );
+
+    tray.quit(&menu).await;
 }
