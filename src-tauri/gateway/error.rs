@@ -193,9 +193,18 @@ impl ApiError {
         }
     }
 
-    /// The full response in a dialect.
+    /// The full response in a dialect. Anthropic errors carry a request id, in the body and
+    /// in the `request-id` header, as Anthropic's do (the SDKs show it).
     pub fn to_response(&self, dialect: Dialect) -> Response {
-        let mut response = (self.status(dialect), axum::Json(self.body(dialect))).into_response();
+        let mut body = self.body(dialect);
+        let request_id = (dialect == Dialect::Anthropic).then(request_id);
+        if let (Some(id), Some(object)) = (&request_id, body.as_object_mut()) {
+            object.insert("request_id".to_owned(), json!(id));
+        }
+        let mut response = (self.status(dialect), axum::Json(body)).into_response();
+        if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            response.headers_mut().insert("request-id", value);
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -216,6 +225,15 @@ impl ApiError {
         response.extensions_mut().insert(self.clone());
         response
     }
+}
+
+/// A fresh `req_…` id (Anthropic sends one on every response).
+pub fn request_id() -> String {
+    let mut bytes = [0_u8; 12];
+    // Without randomness the id is still well-formed; it only identifies a request in logs.
+    let _ = getrandom::fill(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("req_{hex}")
 }
 
 impl IntoResponse for ApiError {
@@ -254,6 +272,8 @@ mod tests {
         let response = err.to_response(Dialect::Anthropic);
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "60");
+        let id = response.headers()["request-id"].to_str().unwrap();
+        assert!(id.starts_with("req_") && id.len() == 28, "{id}");
     }
 
     #[test]

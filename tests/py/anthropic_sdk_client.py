@@ -8,7 +8,7 @@ The Rust test queues the fake backend's replies in this order:
   2. a `lookup` function call {"q": "weather"}   (raw SSE, every event validated)
   3. reasoning + text "Hello from codexia"      (messages.stream + get_final_message)
   4. reasoning + text + `lookup` call            (non-streaming messages.create)
-then count_tokens (which must not reach the backend).
+then count_tokens (which must not reach the backend), then a request the gateway refuses.
 
 Raw events are read through the SDK's own transport (`with_streaming_response`) and each `data:`
 line is validated with pydantic over the `RawMessageStreamEvent` members, discriminated by
@@ -110,6 +110,16 @@ def main() -> int:
     )
     check(count.input_tokens > 10, f"count {count}")
     print(f"count_tokens: {count.input_tokens}")
+
+    # A refused request (no model field) surfaces as the SDK's own error, with its request id.
+    try:
+        client.messages.create(max_tokens=16, messages=[{"role": "user", "content": "x"}], model="")
+        check(False, "an empty model was accepted")
+    except anthropic.APIStatusError as err:
+        check(err.status_code in (400, 404), f"status {err.status_code}")
+        check(isinstance(err.request_id, str) and err.request_id.startswith("req_"), f"request_id {err.request_id!r}")
+        check(err.body["request_id"] == err.request_id, f"body {err.body}")
+        print(f"error {err.status_code} with request id: ok")
     return 0
 
 

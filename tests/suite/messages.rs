@@ -1273,6 +1273,10 @@ async fn a_malformed_body_is_a_400_naming_the_field() {
         .await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["error"]["type"], "invalid_request_error");
+    // Like Anthropic's errors: a request id in the body and the `request-id` header.
+    let id = answer.header("request-id").unwrap();
+    assert!(id.starts_with("req_"), "{id}");
+    assert_eq!(answer.json()["request_id"], id);
     assert!(
         answer.json()["error"]["message"]
             .as_str()

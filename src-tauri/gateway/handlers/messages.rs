@@ -182,9 +182,6 @@ fn translated(
 
 /// `request-id: req_…` (Anthropic sends one on every response; SDKs expose it).
 pub fn request_id_header() -> HeaderValue {
-    let mut bytes = [0_u8; 12];
-    // Without randomness the id is still well-formed; it only identifies a request in logs.
-    let _ = getrandom::fill(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    HeaderValue::from_str(&format!("req_{hex}")).unwrap_or(HeaderValue::from_static("req_codexia"))
+    HeaderValue::from_str(&crate::gateway::error::request_id())
+        .unwrap_or(HeaderValue::from_static("req_codexia"))
 }
