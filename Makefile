@@ -5,17 +5,19 @@
 #   make lint   rustfmt and clippy (both feature sets), as CI runs them
 #   make bench  translation cost per streamed event (criterion) and the time to first byte
 #               codexia adds over the fake backend at 1 and 32 concurrent streams
+#   make memory the tray app's resident memory: idle, with Settings open, after closing it
 
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint bench
+.PHONY: help run test lint bench memory
 
 help:
 	@echo "make run    build and run codexia (tray app with a display, else 'codexia serve')"
 	@echo "make test   run the whole test suite"
 	@echo "make lint   cargo fmt --check and clippy -D warnings (with and without the tray)"
 	@echo "make bench  per-event translation cost and added time to first byte (release)"
+	@echo "make memory the tray app's memory: idle, Settings open, after closing it (release)"
 
 run:
 	scripts/setup.sh run
@@ -41,3 +43,9 @@ lint:
 bench:
 	$(CARGO) bench --no-default-features --bench translate
 	$(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
+
+# The tray app's RSS under Xvfb (release build); reported, never asserted.
+memory:
+	scripts/setup.sh test
+	$(CARGO) build --release
+	scripts/tray-memory.sh target/release/codexia
