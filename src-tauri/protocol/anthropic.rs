@@ -212,12 +212,25 @@ pub struct ToolDefinition {
     pub description: Option<String>,
     #[serde(default)]
     pub input_schema: Option<Value>,
+    /// Web search: only these domains.
+    #[serde(default)]
+    pub allowed_domains: Option<Vec<String>>,
+    /// Web search: `{"type": "approximate", "city", "region", "country", "timezone"}`.
+    #[serde(default)]
+    pub user_location: Option<Value>,
 }
 
 impl ToolDefinition {
     /// Whether this is a client-executed tool (as opposed to an Anthropic server tool).
     pub fn is_custom(&self) -> bool {
         matches!(self.kind.as_deref(), None | Some("custom"))
+    }
+
+    /// Whether this is Anthropic's web search server tool (`web_search_20250305`, …).
+    pub fn is_web_search(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|kind| kind.starts_with("web_search_"))
     }
 }
 
@@ -340,6 +353,41 @@ pub enum ResponseBlock {
         name: String,
         input: Value,
     },
+    /// A search the backend ran (Anthropic's server tools are shown this way).
+    ServerToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    /// The results of the search `tool_use_id`.
+    WebSearchToolResult {
+        tool_use_id: String,
+        content: Vec<WebSearchResult>,
+    },
+}
+
+/// One result of a web search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebSearchResult {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub url: String,
+    pub title: String,
+    /// Anthropic's is opaque; the backend gives none.
+    pub encrypted_content: String,
+    pub page_age: Option<String>,
+}
+
+impl WebSearchResult {
+    pub fn new(url: String, title: String) -> Self {
+        Self {
+            kind: "web_search_result",
+            url,
+            title,
+            encrypted_content: String::new(),
+            page_age: None,
+        }
+    }
 }
 
 /// Why the model stopped.

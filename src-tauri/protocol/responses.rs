@@ -137,7 +137,8 @@ fn summary_text() -> String {
     "summary_text".to_owned()
 }
 
-/// A tool: flat function tools (the nested Chat shape is rejected by the backend).
+/// A tool: flat function tools (the nested Chat shape is rejected by the backend), or the
+/// backend's own web search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Tool {
@@ -149,6 +150,25 @@ pub enum Tool {
         #[serde(default)]
         strict: bool,
     },
+    /// Searched by the backend; the results come back as a `web_search_call` item.
+    WebSearch {
+        /// `{"allowed_domains": [...]}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filters: Option<Value>,
+        /// `{"type": "approximate", "city", "region", "country", "timezone"}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_location: Option<Value>,
+    },
+}
+
+impl Tool {
+    /// The name of a function tool.
+    pub fn function_name(&self) -> Option<&str> {
+        match self {
+            Self::Function { name, .. } => Some(name),
+            Self::WebSearch { .. } => None,
+        }
+    }
 }
 
 /// `tool_choice`: a mode, or one named function (flat form).
@@ -394,6 +414,16 @@ pub enum OutputItem {
         summary: Vec<SummaryPart>,
         #[serde(default)]
         encrypted_content: Option<String>,
+    },
+    /// A search the backend ran (`web_search` tool); `action` is `{"type": "search", "query",
+    /// "sources"?}` (other action types exist: `open_page`, `find`).
+    WebSearchCall {
+        #[serde(default)]
+        id: String,
+        #[serde(default)]
+        status: Option<String>,
+        #[serde(default)]
+        action: Option<Value>,
     },
     FunctionCall {
         #[serde(default)]

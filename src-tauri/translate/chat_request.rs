@@ -366,7 +366,7 @@ fn tool_choice(request: &ChatRequest, tools: &[Tool]) -> Result<ToolChoice, Tran
         Some(ChatToolChoice::Named { function }) => {
             let defined = tools
                 .iter()
-                .any(|Tool::Function { name, .. }| *name == function.name);
+                .any(|tool| tool.function_name() == Some(function.name.as_str()));
             if defined {
                 Ok(ToolChoice::function(function.name.clone()))
             } else {

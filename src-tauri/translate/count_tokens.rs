@@ -75,7 +75,11 @@ pub fn count_request_tokens(request: &ResponsesRequest) -> u64 {
             description,
             parameters,
             ..
-        } = tool;
+        } = tool
+        else {
+            total += PER_TOOL;
+            continue;
+        };
         total += PER_TOOL
             + count_text(name)
             + description.as_deref().map_or(0, count_text)

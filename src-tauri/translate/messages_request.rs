@@ -188,15 +188,31 @@ pub fn messages_to_responses(
         translate_message(message, index, &names, &mut input)?;
     }
     let input = pair_tool_calls(input);
+    // Client tools become functions; web search is the backend's own; other server tools
+    // (code execution, text editor, …) have no equivalent and are left out.
     let tools: Vec<Tool> = request
         .tools
         .iter()
-        .filter(|tool| tool.is_custom())
-        .map(|tool| Tool::Function {
-            name: names.short(&tool.name).to_owned(),
-            description: tool.description.clone().filter(|d| !d.is_empty()),
-            parameters: clean_schema(tool.input_schema.as_ref()),
-            strict: false,
+        .filter_map(|tool| {
+            if tool.is_custom() {
+                Some(Tool::Function {
+                    name: names.short(&tool.name).to_owned(),
+                    description: tool.description.clone().filter(|d| !d.is_empty()),
+                    parameters: clean_schema(tool.input_schema.as_ref()),
+                    strict: false,
+                })
+            } else if tool.is_web_search() {
+                Some(Tool::WebSearch {
+                    filters: tool
+                        .allowed_domains
+                        .as_ref()
+                        .filter(|d| !d.is_empty())
+                        .map(|domains| json!({ "allowed_domains": domains })),
+                    user_location: tool.user_location.clone(),
+                })
+            } else {
+                None
+            }
         })
         .collect();
     let tool_choice = match &request.tool_choice {
@@ -205,10 +221,20 @@ pub fn messages_to_responses(
         }
         Some(AnthropicToolChoice::Any { .. }) => ToolChoice::Mode("required".to_owned()),
         Some(AnthropicToolChoice::None) => ToolChoice::Mode("none".to_owned()),
+        Some(AnthropicToolChoice::Tool { name, .. })
+            if request
+                .tools
+                .iter()
+                .any(|t| t.is_web_search() && t.name == *name) =>
+        {
+            // "Use web search": the backend takes no named hosted tool here, so any tool use
+            // is required (Claude Code's WebSearch sends the search tool alone).
+            ToolChoice::Mode("required".to_owned())
+        }
         Some(AnthropicToolChoice::Tool { name, .. }) => {
             if !tools
                 .iter()
-                .any(|Tool::Function { name: n, .. }| n == names.short(name))
+                .any(|tool| tool.function_name() == Some(names.short(name)))
             {
                 return Err(TranslateError::Invalid(format!(
                     "tool_choice.name: no tool named {name:?} is defined in tools."

@@ -24,7 +24,7 @@ use super::messages_request::{ToolNameMap, encode_reasoning_signature};
 use crate::gateway::error::{ApiError, Dialect};
 use crate::protocol::anthropic::{
     BlockDelta, MessageDeltaBody, MessageResponse, MessageUsage, ResponseBlock, StopReason,
-    StreamEvent,
+    StreamEvent, WebSearchResult,
 };
 use crate::protocol::responses::{OutputContent, OutputItem, ResponseObject, ResponsesEvent};
 
@@ -61,6 +61,8 @@ enum Item {
         pending: String,
         done: bool,
     },
+    /// A web search, shown once it is done.
+    WebSearch,
 }
 
 /// The block currently open.
@@ -331,7 +333,7 @@ impl MessagesStream {
                         BlockDelta::SignatureDelta { signature: s },
                     ) => signature.clone_from(s),
                     (
-                        Some(ResponseBlock::ToolUse { .. }),
+                        Some(ResponseBlock::ToolUse { .. } | ResponseBlock::ServerToolUse { .. }),
                         BlockDelta::InputJsonDelta { partial_json },
                     ) => {
                         self.tool_json
@@ -343,8 +345,10 @@ impl MessagesStream {
                 }
             }
             StreamEvent::ContentBlockStop { index } => {
-                if let Some(ResponseBlock::ToolUse { input, .. }) =
-                    self.message.content.get_mut(*index as usize)
+                if let Some(
+                    ResponseBlock::ToolUse { input, .. }
+                    | ResponseBlock::ServerToolUse { input, .. },
+                ) = self.message.content.get_mut(*index as usize)
                 {
                     let json = self.tool_json.get(index).map_or("", String::as_str);
                     *input = if json.trim().is_empty() {
@@ -445,6 +449,12 @@ impl MessagesStream {
                 );
                 if !name.is_empty() {
                     self.open_tool(output_index, out);
+                }
+            }
+            OutputItem::WebSearchCall { .. } => {
+                // Shown when done; what was streamed before it ends here.
+                if self.open.is_some_and(|o| o.output_index != output_index) {
+                    self.close_open(out);
                 }
             }
             OutputItem::Unknown => {}
@@ -695,8 +705,75 @@ impl MessagesStream {
                 arguments,
                 ..
             } => self.call_done(output_index, call_id, name, arguments, out),
+            OutputItem::WebSearchCall { id, action, .. } => {
+                if !matches!(self.items.get(&output_index), Some(Item::WebSearch)) {
+                    self.items.insert(output_index, Item::WebSearch);
+                    self.web_search_done(output_index, id, action.as_ref(), out);
+                }
+            }
             OutputItem::Unknown => {}
         }
+    }
+
+    /// A finished backend search as Anthropic shows its own: a `server_tool_use` block with the
+    /// query, then a `web_search_tool_result` block with the sources the backend named (none
+    /// unless it lists them; the answer's text cites them too). Not a client tool call: the
+    /// stop reason stays `end_turn`.
+    fn web_search_done(
+        &mut self,
+        output_index: u32,
+        id: &str,
+        action: Option<&Value>,
+        out: &mut Vec<SseFrame>,
+    ) {
+        let field = |name: &str| action.and_then(|a| a.get(name));
+        // Opening a page or finding in it has no Anthropic counterpart: only searches show.
+        if field("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t != "search")
+        {
+            return;
+        }
+        let query = field("query")
+            .and_then(Value::as_str)
+            .or_else(|| field("queries")?.get(0)?.as_str())
+            .unwrap_or_default();
+        let tool_use_id = format!("srvtoolu_{}", sanitize_id(id));
+        let index = self.open_block(
+            output_index,
+            ResponseBlock::ServerToolUse {
+                id: tool_use_id.clone(),
+                name: "web_search".to_owned(),
+                input: json!({}),
+            },
+            out,
+        );
+        self.delta(
+            index,
+            BlockDelta::InputJsonDelta {
+                partial_json: json!({ "query": query }).to_string(),
+            },
+            out,
+        );
+        let content = field("sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|source| {
+                let url = source.get("url")?.as_str()?;
+                let title = source.get("title").and_then(Value::as_str).unwrap_or(url);
+                Some(WebSearchResult::new(url.to_owned(), title.to_owned()))
+            })
+            .collect();
+        self.open_block(
+            output_index,
+            ResponseBlock::WebSearchToolResult {
+                tool_use_id,
+                content,
+            },
+            out,
+        );
+        self.close_open(out);
     }
 
     fn reasoning_done(

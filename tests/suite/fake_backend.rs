@@ -804,6 +804,12 @@ async fn every_streamed_event_validates_against_the_openai_sdk_types() {
     let mut plain_body = valid_body();
     plain_body.as_object_mut().unwrap().remove("include");
     plain_body.as_object_mut().unwrap().remove("reasoning");
+    let mut search_body = valid_body();
+    search_body["tools"] = json!([{"type": "web_search"}]);
+    search_body["include"] = json!([
+        "reasoning.encrypted_content",
+        "web_search_call.action.sources"
+    ]);
     let replies = [
         ("text", &plain_body, Reply::text("Hello, wörld! 你好")),
         (
@@ -823,6 +829,13 @@ async fn every_streamed_event_validates_against_the_openai_sdk_types() {
                 .with_text("Let me check.")
                 .with_function_call("lookup", r#"{"q":"a"}"#)
                 .with_function_call("lookup", r#"{"q":"b"}"#),
+        ),
+        (
+            "web search + text",
+            &search_body,
+            Reply::reasoning("**Searching**")
+                .with_web_search("rust release", &["https://blog.rust-lang.org/"])
+                .with_text("Rust 1.95 is out."),
         ),
         (
             "empty completed output",

@@ -180,7 +180,7 @@ fn check_grammar(events: &[Value]) {
                 assert_eq!(event["index"], json!(index));
                 let allowed: &[&str] = match block.as_str() {
                     "text" => &["text_delta"],
-                    "tool_use" => &["input_json_delta"],
+                    "tool_use" | "server_tool_use" => &["input_json_delta"],
                     "thinking" => &["thinking_delta", "signature_delta"],
                     other => panic!("unexpected block {other}"),
                 };
@@ -1242,6 +1242,79 @@ async fn s31_count_tokens_counts_the_translated_request_locally() {
 }
 
 #[tokio::test]
+async fn s33_web_search_runs_on_the_backend_and_shows_as_server_tool_blocks() {
+    let h = Harness::start().await;
+    let reply = || {
+        Reply::reasoning("**Searching**")
+            .with_web_search("rust 1.95 release date", &["https://blog.rust-lang.org/"])
+            .with_text("Rust 1.95 was released in November.")
+    };
+    h.fake.push_reply(reply());
+    // What Claude Code's WebSearch tool sends: the server tool alone, chosen by name.
+    let mut body = simple("claude-sonnet-4-5");
+    body["tools"] = json!([{"type": "web_search_20250305", "name": "web_search", "max_uses": 8,
+        "allowed_domains": ["rust-lang.org"],
+        "user_location": {"type": "approximate", "city": "Berlin", "country": "DE"}}]);
+    body["tool_choice"] = json!({"type": "tool", "name": "web_search"});
+    let events = h.messages(&body).await.events();
+
+    let upstream = h.last_upstream();
+    assert_eq!(
+        upstream["tools"],
+        json!([{"type": "web_search", "filters": {"allowed_domains": ["rust-lang.org"]},
+                "user_location": {"type": "approximate", "city": "Berlin", "country": "DE"}}])
+    );
+    assert_eq!(upstream["tool_choice"], "required");
+
+    let started = blocks(&events);
+    let kinds: Vec<&str> = started
+        .iter()
+        .map(|b| b["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["server_tool_use", "web_search_tool_result", "text"]);
+    let search_id = started[0]["id"].as_str().unwrap();
+    assert!(search_id.starts_with("srvtoolu_"), "{search_id}");
+    assert_eq!(started[0]["name"], "web_search");
+    let query: Value =
+        serde_json::from_str(&joined(&events, "input_json_delta", "partial_json")).unwrap();
+    assert_eq!(query, json!({"query": "rust 1.95 release date"}));
+    // codexia does not ask for the source list, so the result block names none.
+    assert_eq!(
+        started[1],
+        json!({"type": "web_search_tool_result", "tool_use_id": search_id, "content": []})
+    );
+    assert_eq!(
+        joined(&events, "text_delta", "text"),
+        "Rust 1.95 was released in November."
+    );
+    assert_eq!(message_delta(&events)["delta"]["stop_reason"], "end_turn");
+    assert_valid_anthropic_events(&events).await;
+
+    // Non-streaming: the same blocks, the search input parsed.
+    h.fake.push_reply(reply());
+    body["stream"] = json!(false);
+    let message = h.messages(&body).await.json();
+    assert_eq!(
+        message["content"][0],
+        json!({"type": "server_tool_use", "id": message["content"][0]["id"], "name": "web_search",
+               "input": {"query": "rust 1.95 release date"}})
+    );
+    assert_eq!(message["content"][1]["type"], "web_search_tool_result");
+    assert_eq!(message["stop_reason"], "end_turn");
+
+    // Other server tools have no backend counterpart and are left out.
+    h.fake.push_reply(Reply::text("ok"));
+    body["stream"] = json!(true);
+    body["tools"] =
+        json!([bash_tool(), {"type": "code_execution_20250522", "name": "code_execution"}]);
+    body.as_object_mut().unwrap().remove("tool_choice");
+    h.messages(&body).await.events();
+    let tools = h.last_upstream()["tools"].clone();
+    assert_eq!(tools.as_array().unwrap().len(), 1, "{tools}");
+    assert_eq!(tools[0]["name"], "Bash");
+}
+
+#[tokio::test]
 async fn s34_s35_structured_output_and_orphaned_calls() {
     let h = Harness::start().await;
     let mut body = simple("claude-haiku-4-5");
@@ -1399,6 +1472,59 @@ async fn claude_code_runs_a_bash_tool_round_trip_with_replayed_thinking() {
             .starts_with("gAAAA")
     );
     assert!(reasoning.get("id").is_none());
+}
+
+#[tokio::test]
+async fn claude_code_web_search_runs_through_the_backend_search() {
+    let h = Harness::start().await;
+    // The model asks for WebSearch; Claude Code runs it as a request with the web_search server
+    // tool; the search result goes back to the model.
+    h.fake.push_reply(Reply::function_call_with_id(
+        "call_ws1",
+        "WebSearch",
+        r#"{"query":"rust 1.95 release date"}"#,
+    ));
+    h.fake.push_reply(
+        Reply::web_search("rust 1.95 release date", &[])
+            .with_text("Rust 1.95 was released on 2026-11-20."),
+    );
+    h.fake.push_reply(Reply::text(
+        "The search says Rust 1.95 came out on 2026-11-20.",
+    ));
+    let (rc, stdout, stderr) = claude(
+        &h,
+        &[
+            "--model",
+            "gpt-5.5",
+            "When was Rust 1.95 released? Search the web.",
+            "--allowedTools",
+            "WebSearch",
+        ],
+    )
+    .await;
+    assert_eq!(rc, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("came out on 2026-11-20"), "{stdout}");
+    let up = h.upstream();
+    assert_eq!(up.len(), 3, "the call, the search, the answer");
+    assert!(
+        up[1].body_json()["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["type"] == "web_search"),
+        "{}",
+        up[1].body_json()["tools"]
+    );
+    let input = up[2].body_json()["input"].as_array().unwrap().clone();
+    let output = input
+        .iter()
+        .find(|i| i["type"] == "function_call_output")
+        .expect("the tool output");
+    assert_eq!(output["call_id"], "call_ws1");
+    assert!(
+        output["output"].to_string().contains("2026-11-20"),
+        "{output}"
+    );
 }
 
 #[tokio::test]

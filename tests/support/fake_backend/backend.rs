@@ -137,6 +137,9 @@ fn stream_context(state: &mut FakeState, body: &Value) -> StreamContext {
     let include_encrypted = body["include"]
         .as_array()
         .is_some_and(|list| list.iter().any(|v| v == "reasoning.encrypted_content"));
+    let include_search_sources = body["include"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|v| v == "web_search_call.action.sources"));
     let summary = body["reasoning"]["summary"].as_str();
     let reasoning = match body.get("reasoning") {
         Some(r) if r.is_object() => {
@@ -181,6 +184,7 @@ fn stream_context(state: &mut FakeState, body: &Value) -> StreamContext {
         text,
         prompt_cache_key: body.get("prompt_cache_key").cloned().unwrap_or(Value::Null),
         include_encrypted_reasoning: include_encrypted,
+        include_search_sources,
         wants_reasoning_summary: summary.is_some_and(|s| s != "none"),
         input_tokens,
         cached_tokens,

@@ -212,6 +212,26 @@ pub fn function_call_item(
     })
 }
 
+/// A `web_search_call` output item (`ws_…`); `sources` only when the request included them.
+pub fn web_search_item(id: &str, status: &str, query: &str, sources: Option<&[String]>) -> Value {
+    let mut action = json!({"type": "search", "query": query});
+    if let Some(sources) = sources {
+        action["sources"] = sources
+            .iter()
+            .map(|url| json!({"type": "url", "url": url}))
+            .collect();
+    }
+    json!({"id": id, "type": "web_search_call", "status": status, "action": action})
+}
+
+/// `response.web_search_call.in_progress` / `.searching` / `.completed`.
+pub fn ev_web_search_call(stage: &str, item_id: &str, output_index: usize) -> Value {
+    json!({
+        "type": format!("response.web_search_call.{stage}"),
+        "item_id": item_id, "output_index": output_index,
+    })
+}
+
 /// Sets `sequence_number` on each event to its position (0, 1, 2, …), as the backend does.
 pub fn number_events(events: &mut [Value]) {
     for (index, event) in events.iter_mut().enumerate() {

@@ -19,8 +19,8 @@ use super::events::{
     ev_output_text_delta, ev_output_text_done, ev_reasoning_summary_part_added,
     ev_reasoning_summary_part_done, ev_reasoning_summary_text_delta,
     ev_reasoning_summary_text_done, ev_response_completed, ev_response_created, ev_response_failed,
-    ev_response_in_progress, ev_response_incomplete, function_call_item, message_item,
-    number_events, reasoning_item,
+    ev_response_in_progress, ev_response_incomplete, ev_web_search_call, function_call_item,
+    message_item, number_events, reasoning_item, web_search_item,
 };
 
 /// The message of a context-window overflow, as recorded in openai/codex tests (§3.5).
@@ -165,6 +165,10 @@ pub(crate) enum ItemSpec {
         name: String,
         deltas: Vec<String>,
     },
+    WebSearch {
+        query: String,
+        sources: Vec<String>,
+    },
 }
 
 /// The terminal event of a reply.
@@ -262,6 +266,16 @@ impl Reply {
         Self::empty().with_function_call(name, arguments)
     }
 
+    /// One function call with a chosen `call_id`.
+    pub fn function_call_with_id(call_id: &str, name: &str, arguments: &str) -> Self {
+        Self::empty().with_function_call_id(call_id, name, arguments)
+    }
+
+    /// One search by the backend's `web_search` tool (see `with_web_search`).
+    pub fn web_search(query: &str, sources: &[&str]) -> Self {
+        Self::empty().with_web_search(query, sources)
+    }
+
     /// Text streamed, then `response.incomplete` with `reason` (e.g. `max_output_tokens`).
     pub fn incomplete(text: &str, reason: &str) -> Self {
         let mut reply = Self::text(text);
@@ -346,6 +360,17 @@ impl Reply {
         self
     }
 
+    /// Appends a search by the backend's `web_search` tool (a `web_search_call` item). Its
+    /// sources are listed only when the request includes `web_search_call.action.sources`.
+    #[must_use]
+    pub fn with_web_search(mut self, query: &str, sources: &[&str]) -> Self {
+        self.items.push(ItemSpec::WebSearch {
+            query: query.to_owned(),
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        });
+        self
+    }
+
     /// Appends a function call with a chosen `call_id`.
     #[must_use]
     pub fn with_function_call_id(mut self, call_id: &str, name: &str, arguments: &str) -> Self {
@@ -418,6 +443,10 @@ impl Reply {
 
 /// What the renderer needs to know about the request.
 #[derive(Clone, Debug, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one flag per request field the reply depends on"
+)]
 pub struct StreamContext {
     /// `resp_…` id of this response.
     pub response_id: String,
@@ -434,6 +463,8 @@ pub struct StreamContext {
     pub(crate) prompt_cache_key: Value,
     /// The request's `include` has `reasoning.encrypted_content`.
     pub include_encrypted_reasoning: bool,
+    /// The request's `include` has `web_search_call.action.sources`.
+    pub include_search_sources: bool,
     /// The request's `reasoning.summary` asks for a summary.
     pub wants_reasoning_summary: bool,
     /// Estimated input tokens and the cached part.
@@ -588,6 +619,20 @@ pub(crate) fn render_reply(
                 events.push(ev_output_item_done(oi, &item));
                 output.push(item);
                 output_tokens += estimate_tokens(&arguments) + estimate_tokens(name);
+            }
+            ItemSpec::WebSearch { query, sources } => {
+                let id = ids.next_id("ws");
+                let sources = ctx.include_search_sources.then_some(sources.as_slice());
+                events.push(ev_output_item_added(
+                    oi,
+                    &web_search_item(&id, "in_progress", query, None),
+                ));
+                for stage in ["in_progress", "searching", "completed"] {
+                    events.push(ev_web_search_call(stage, &id, oi));
+                }
+                let item = web_search_item(&id, "completed", query, sources);
+                events.push(ev_output_item_done(oi, &item));
+                output.push(item);
             }
         }
     }
