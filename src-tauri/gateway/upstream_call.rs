@@ -322,6 +322,49 @@ fn header_seconds(headers: &reqwest::header::HeaderMap) -> Option<u64> {
 
 /// An SSE response whose body is written frame by frame as `frames` yields them; with `ping`,
 /// the ping frame is written whenever `ping.0` passes without a frame.
+/// Longest wait for the first content before committing the 200 (after that, pings or
+/// keep-alive comments cover the silence, and failures are written into the stream).
+pub const COMMIT_AFTER: Duration = Duration::from_secs(5);
+
+/// Interval of keep-alive frames while the upstream is silent (Claude Code shows "Waiting for
+/// API response" after ~20 s without bytes; LiteLLM pings after 15 s; proxies drop idle
+/// connections after 30–60 s).
+pub const PING_EVERY: Duration = Duration::from_secs(10);
+
+/// Reads upstream events into `machine` until it has something to show (`ready`) or until
+/// [`COMMIT_AFTER`] passes, so that a failure before any content is still a real HTTP error
+/// with its status. Answers the frames translated so far, to be sent first.
+pub async fn read_ahead<M, T>(
+    machine: &mut M,
+    events: &mut Pin<Box<dyn Stream<Item = Result<T, ApiError>> + Send>>,
+    push: impl Fn(&mut M, &T) -> Vec<SseFrame>,
+    ready: impl Fn(&M) -> bool,
+) -> Result<Vec<SseFrame>, ApiError> {
+    let mut buffered = Vec::new();
+    let deadline = tokio::time::Instant::now() + COMMIT_AFTER;
+    while !ready(machine) {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            // Waited long enough: commit; keep-alive frames cover the silence.
+            Err(_) => break,
+            // Ended without a terminal event and without content: an HTTP error.
+            Ok(None) => {
+                return Err(ApiError::upstream(
+                    "The ChatGPT backend ended the stream before the response was complete.",
+                ));
+            }
+            Ok(Some(Err(error))) => return Err(error),
+            Ok(Some(Ok(event))) => buffered.extend(push(machine, &event)),
+        }
+    }
+    Ok(buffered)
+}
+
+/// The SSE comment OpenAI streams carry while the backend is silent (OpenAI's stream has no
+/// ping event; every SSE reader, the OpenAI SDKs' included, skips comments).
+pub fn keep_alive() -> Option<(Duration, SseFrame)> {
+    Some((PING_EVERY, SseFrame::comment("keep-alive")))
+}
+
 pub fn sse_response(
     frames: impl Stream<Item = SseFrame> + Send + 'static,
     ping: Option<(Duration, SseFrame)>,

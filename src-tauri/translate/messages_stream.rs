@@ -38,6 +38,7 @@ fn frame(event: &StreamEvent) -> SseFrame {
         event: Some(event.name().to_owned()),
         // Serialising these plain structs cannot fail; an empty object keeps the frame valid SSE.
         data: serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned()),
+        comment: false,
     }
 }
 

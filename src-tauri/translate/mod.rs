@@ -17,8 +17,11 @@ pub mod responses_passthrough;
 pub struct SseFrame {
     /// The `event:` line; `None` writes a data-only event (OpenAI chat chunks).
     pub event: Option<String>,
-    /// The `data:` payload (one line of JSON, or `[DONE]`).
+    /// The `data:` payload (one line of JSON, or `[DONE]`); the text of a comment.
     pub data: String,
+    /// An SSE comment (`: text`) rather than an event: every SSE reader skips it, and it keeps
+    /// a silent connection from looking dead.
+    pub comment: bool,
 }
 
 impl SseFrame {
@@ -27,6 +30,16 @@ impl SseFrame {
         Self {
             event: Some(event.into()),
             data: data.to_string(),
+            comment: false,
+        }
+    }
+
+    /// A comment line (`: text`).
+    pub fn comment(text: impl Into<String>) -> Self {
+        Self {
+            event: None,
+            data: text.into(),
+            comment: true,
         }
     }
 
@@ -35,11 +48,15 @@ impl SseFrame {
         Self {
             event: None,
             data: data.into(),
+            comment: false,
         }
     }
 
     /// The bytes on the wire.
     pub fn to_bytes(&self) -> bytes::Bytes {
+        if self.comment {
+            return bytes::Bytes::from(format!(": {}\n\n", self.data));
+        }
         let mut out = String::with_capacity(self.data.len() + 32);
         if let Some(event) = &self.event {
             out.push_str("event: ");

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::support::codexia::{Server, TestHome, text};
 use crate::support::fake_backend::{
-    Failure, FakeUpstream, RecordedRequest, Reply, Usage, assert_valid_openai_stream_events,
+    Failure, FakeUpstream, Gate, RecordedRequest, Reply, Usage, assert_valid_openai_stream_events,
     parse_sse, python_for_tests,
 };
 
@@ -868,4 +868,74 @@ async fn the_node_openai_sdk_stream_helpers_accept_the_streams() {
         text(&output.stderr)
     );
     assert_eq!(h.upstream().len(), 3);
+}
+
+/// Reads a raw SSE body until `wanted` shows up (bounded), returning what was read.
+async fn read_until(response: &mut reqwest::Response, seen: &mut String, wanted: &str) {
+    while !seen.contains(wanted) {
+        let chunk = tokio::time::timeout(Duration::from_secs(30), response.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {wanted:?} within 30 s: {seen}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the stream ended before {wanted:?}: {seen}"));
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn streams_keep_the_connection_alive_while_the_backend_is_silent() {
+    let h = Harness::start().await;
+    let client = reqwest::Client::new();
+    let silent_stream = async |path: &str, body: Value| {
+        let gate = Gate::new();
+        // created + in_progress, then silence until the gate opens.
+        h.fake
+            .push_reply(Reply::text("late").gate_before_event(2, gate.clone()));
+        let mut response = client
+            .post(h.server.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let mut seen = String::new();
+        // A comment line every SSE reader skips, sent while nothing else is.
+        read_until(&mut response, &mut seen, "\n: keep-alive\n\n").await;
+        gate.release();
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        seen
+    };
+    let chat = silent_stream(
+        "/v1/chat/completions",
+        json!({"model": "gpt-5.5", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert!(chat.starts_with("data: {"), "{chat}");
+    let text: String = chat
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+        .filter_map(|chunk| {
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(text, "late", "{chat}");
+    assert!(chat.ends_with("data: [DONE]\n\n"), "{chat}");
+    let responses = silent_stream(
+        "/v1/responses",
+        json!({"model": "gpt-5.5", "stream": true, "input": "hi"}),
+    )
+    .await;
+    assert!(
+        responses.starts_with("event: response.created"),
+        "{responses}"
+    );
+    assert!(
+        responses.contains("event: response.completed"),
+        "{responses}"
+    );
 }

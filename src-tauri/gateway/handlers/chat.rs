@@ -5,11 +5,11 @@
 //!    look at the backend's live catalog);
 //! 2. open the backend stream (its HTTP failures come back with their real status and
 //!    `retry-after`);
-//! 3. streaming: read upstream events until the answer has content (or [`COMMIT_AFTER`]
+//! 3. streaming: read upstream events until the answer has content (or [`COMMIT_AFTER`](crate::gateway::upstream_call::COMMIT_AFTER)
 //!    passes), so that a failure before any content is still a real HTTP error; then commit
 //!    200 and write chunks as they come (a later failure is an `{"error":…}` chunk without
-//!    `[DONE]`). No keep-alive frames: OpenAI clients have no ping event, and SSE comments
-//!    are not representable as frames here;
+//!    `[DONE]`); while the backend is silent, `: keep-alive` SSE comments (OpenAI's stream has
+//!    no ping event; SSE readers skip comments);
 //! 4. non-streaming: read the whole upstream stream and answer one `chat.completion`.
 
 use axum::Json;
@@ -20,10 +20,11 @@ use futures_util::{Stream, StreamExt};
 use crate::gateway::catalog::translate_with_catalog;
 use crate::gateway::error::ApiError;
 use crate::gateway::extract::ApiJson;
-use crate::gateway::handlers::messages::COMMIT_AFTER;
 use crate::gateway::recent::{RequestInfo, UsageSlot};
 use crate::gateway::state::AppState;
-use crate::gateway::upstream_call::{EventStream, open_responses_stream, sse_response};
+use crate::gateway::upstream_call::{
+    EventStream, keep_alive, open_responses_stream, read_ahead, sse_response,
+};
 use crate::protocol::openai_chat::{ChatCompletion, ChatRequest};
 use crate::translate::SseFrame;
 use crate::translate::chat_request::chat_to_responses;
@@ -80,31 +81,23 @@ async fn collect_answer(
     assembler.finish()
 }
 
-/// Pre-reads until there is content (or [`COMMIT_AFTER`]), then streams.
+/// Pre-reads until there is content (or [`COMMIT_AFTER`](crate::gateway::upstream_call::COMMIT_AFTER)), then streams.
 async fn stream_answer(
     mut machine: ChatStream,
     mut events: EventStream,
     slot: UsageSlot,
 ) -> Result<Response, ApiError> {
-    let mut buffered: Vec<SseFrame> = Vec::new();
-    let deadline = tokio::time::Instant::now() + COMMIT_AFTER;
-    while !machine.has_content() && !machine.is_finished() {
-        match tokio::time::timeout_at(deadline, events.next()).await {
-            // Waited long enough: commit; the client sees the role chunk meanwhile.
-            Err(_) => break,
-            Ok(None) => {
-                return Err(ApiError::upstream(
-                    "The ChatGPT backend ended the stream before the response was complete.",
-                ));
-            }
-            Ok(Some(Err(error))) => return Err(error),
-            Ok(Some(Ok(event))) => buffered.extend(machine.push(&event)),
-        }
-    }
+    let buffered = read_ahead(
+        &mut machine,
+        &mut events,
+        ChatStream::push,
+        |m: &ChatStream| m.has_content() || m.is_finished(),
+    )
+    .await?;
     let head = futures_util::stream::iter(buffered);
     Ok(sse_response(
         head.chain(translated(machine, events, slot)),
-        None,
+        keep_alive(),
     ))
 }
 

@@ -6,14 +6,12 @@
 //! 2. open the backend stream (its HTTP failures come back with their real status) while the
 //!    input-token estimate is computed on the blocking pool (it is only needed for
 //!    `message_start`, so it adds no latency before the upstream call);
-//! 3. streaming: read upstream events until the answer has content (or [`COMMIT_AFTER`]
+//! 3. streaming: read upstream events until the answer has content (or [`COMMIT_AFTER`](crate::gateway::upstream_call::COMMIT_AFTER)
 //!    passes), so that a failure before any content is still a real HTTP error (compat-spec
 //!    §3.12); then commit 200 and write frames as they come, with `ping` frames while the
 //!    upstream is silent (the upstream idle timeout still ends a dead stream with an `error`
 //!    event);
 //! 4. non-streaming: read the whole upstream stream and answer one `Message`.
-
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -24,7 +22,9 @@ use futures_util::{Stream, StreamExt};
 use crate::gateway::error::ApiError;
 use crate::gateway::extract::ApiJson;
 use crate::gateway::state::AppState;
-use crate::gateway::upstream_call::{EventStream, open_responses_stream, sse_response};
+use crate::gateway::upstream_call::{
+    EventStream, PING_EVERY, open_responses_stream, read_ahead, sse_response,
+};
 use crate::protocol::anthropic::MessagesRequest;
 use crate::protocol::responses::ResponsesRequest;
 use crate::translate::SseFrame;
@@ -35,13 +35,6 @@ use crate::translate::messages_request::{
 };
 use crate::translate::messages_response::MessageAssembler;
 use crate::translate::messages_stream::{MessagesStream, ping_frame};
-
-/// Interval of `ping` frames while the upstream is silent (Claude Code shows "Waiting for API
-/// response" after ~20 s without bytes; LiteLLM pings after 15 s).
-pub const PING_EVERY: Duration = Duration::from_secs(10);
-/// Longest wait for the first content before committing the 200 (after that, pings keep the
-/// client's byte watchdog quiet and failures become `error` events).
-pub const COMMIT_AFTER: Duration = Duration::from_secs(5);
 
 /// The header Claude Code sends with its session id (stable across a session's turns).
 pub const SESSION_HEADER: &str = "x-claude-code-session-id";
@@ -128,28 +121,18 @@ async fn collect_answer(
     assembler.finish()
 }
 
-/// Pre-reads until there is content (or [`COMMIT_AFTER`]), then streams.
+/// Pre-reads until there is content (or [`COMMIT_AFTER`](crate::gateway::upstream_call::COMMIT_AFTER)), then streams.
 async fn stream_answer(
     mut machine: MessagesStream,
     mut events: EventStream,
 ) -> Result<Response, ApiError> {
-    let mut buffered: Vec<SseFrame> = Vec::new();
-    let deadline = tokio::time::Instant::now() + COMMIT_AFTER;
-    while !machine.has_content() && !machine.is_finished() {
-        match tokio::time::timeout_at(deadline, events.next()).await {
-            // Waited long enough: commit, and let pings cover the silence.
-            Err(_) => break,
-            Ok(None) => {
-                // Ended without a terminal event and without content: an HTTP error.
-                let error = ApiError::upstream(
-                    "The ChatGPT backend ended the stream before the response was complete.",
-                );
-                return Err(error);
-            }
-            Ok(Some(Err(error))) => return Err(error),
-            Ok(Some(Ok(event))) => buffered.extend(machine.push(&event)),
-        }
-    }
+    let mut buffered = read_ahead(
+        &mut machine,
+        &mut events,
+        MessagesStream::push,
+        |m: &MessagesStream| m.has_content() || m.is_finished(),
+    )
+    .await?;
     // Commit with message_start even if the upstream has not said anything yet.
     buffered.extend(machine.start());
     let head = futures_util::stream::iter(buffered);

@@ -6,7 +6,7 @@
 //! `previous_response_id` can continue them (the backend stores nothing).
 //!
 //! As for chat, the 200 is committed only once the answer has content (or after
-//! [`COMMIT_AFTER`]), so an early failure is a real HTTP error with its status.
+//! [`COMMIT_AFTER`](crate::gateway::upstream_call::COMMIT_AFTER)), so an early failure is a real HTTP error with its status.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,10 +17,12 @@ use serde_json::Value;
 use crate::gateway::catalog::translate_with_catalog;
 use crate::gateway::error::ApiError;
 use crate::gateway::extract::ApiJson;
-use crate::gateway::handlers::messages::COMMIT_AFTER;
 use crate::gateway::recent::{RequestInfo, UsageSlot};
 use crate::gateway::state::AppState;
-use crate::gateway::upstream_call::{RawEventStream, open_raw_stream, sse_response};
+use crate::gateway::upstream_call::{
+    RawEventStream, keep_alive, open_raw_stream, read_ahead, sse_response,
+};
+use crate::protocol::responses::ResponsesEvent;
 use crate::translate::SseFrame;
 use crate::translate::responses_passthrough::{ResponsesRelay, normalise_responses_request};
 
@@ -102,31 +104,24 @@ async fn collect_answer(
     relay.into_final_response()
 }
 
-/// Pre-reads until there is content (or [`COMMIT_AFTER`]), then relays.
+/// Pre-reads until there is content (or [`COMMIT_AFTER`](crate::gateway::upstream_call::COMMIT_AFTER)), then relays.
 async fn stream_answer(
     mut relay: ResponsesRelay,
     mut events: RawEventStream,
     mut memory: Option<Memory>,
 ) -> Result<Response, ApiError> {
-    let mut buffered: Vec<SseFrame> = Vec::new();
-    let deadline = tokio::time::Instant::now() + COMMIT_AFTER;
-    while !relay.has_content() && !relay.is_finished() {
-        match tokio::time::timeout_at(deadline, events.next()).await {
-            Err(_) => break,
-            Ok(None) => {
-                return Err(ApiError::upstream(
-                    "The ChatGPT backend ended the stream before the response was complete.",
-                ));
-            }
-            Ok(Some(Err(error))) => return Err(error),
-            Ok(Some(Ok((_, raw)))) => buffered.extend(relay.push(&raw)),
-        }
-    }
+    let buffered = read_ahead(
+        &mut relay,
+        &mut events,
+        |relay: &mut ResponsesRelay, (_, raw): &(ResponsesEvent, Value)| relay.push(raw),
+        |relay: &ResponsesRelay| relay.has_content() || relay.is_finished(),
+    )
+    .await?;
     remember_if_finished(&relay, &mut memory);
     let head = futures_util::stream::iter(buffered);
     Ok(sse_response(
         head.chain(relayed(relay, events, memory)),
-        None,
+        keep_alive(),
     ))
 }
 
