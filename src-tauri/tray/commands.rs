@@ -328,7 +328,7 @@ async fn sign_in_with_browser(
     signin: &SignIn,
 ) -> CommandResult<Option<String>> {
     let pending = signin.begin(app, tray).await.map_err(error)?;
-    open::that_detached(&pending.request.url).map_err(|e| {
+    open_in_browser(&pending.request.url).map_err(|e| {
         error(format!(
             "Cannot open a browser ({e}). Open this address yourself: {}",
             pending.request.url
@@ -337,6 +337,32 @@ async fn sign_in_with_browser(
     Ok(Some(
         "Finish signing in in your browser; this window closes by itself.".to_owned(),
     ))
+}
+
+/// Opens `url` in the default browser, without the GDK setting the tray gave itself (see
+/// `tray::without_gdk_gl`).
+fn open_in_browser(url: &str) -> std::io::Result<()> {
+    let mut failure = std::io::Error::other("no program to open a browser was found");
+    for mut command in open::commands(url) {
+        if std::env::var_os(super::windows::GL_OFF_MARKER).is_some() {
+            command
+                .env_remove("GDK_GL")
+                .env_remove(super::windows::GL_OFF_MARKER);
+        }
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        match command.spawn() {
+            Ok(mut child) => {
+                // Reaped when it ends (xdg-open hands over to the browser and exits).
+                std::thread::spawn(move || child.wait());
+                return Ok(());
+            }
+            Err(err) => failure = err,
+        }
+    }
+    Err(failure)
 }
 
 /// "Paste the redirect URL", and the Sign in window's own navigation to it.

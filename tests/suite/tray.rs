@@ -701,3 +701,76 @@ async fn a_limit_falling_under_ten_percent_sends_a_desktop_notification() {
 
     tray.quit(&menu).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_window_can_finish_in_the_system_browser() {
+    if !gui_session_available() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let fake = FakeUpstream::start().await;
+    // The system browser, played by a stand-in `xdg-open`: it notes what it was started with,
+    // then follows the sign-in page's redirect to the app's loopback listener, as a browser does.
+    let bin = tempfile::tempdir().unwrap();
+    let opener = bin.path().join("xdg-open");
+    std::fs::write(
+        &opener,
+        "#!/bin/sh\nenv > \"$HOME/browser-env.txt\"\nexec curl -sfL -o /dev/null \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let home = tray_home(&fake)
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "signin")
+        .env("PATH", path);
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    session
+        .wait_text("#browser", |t| t == "Use my browser instead")
+        .await;
+    session.click("#browser").await;
+
+    let home_dir = home.codexia_home();
+    let pid = tokio::task::spawn_blocking(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(pid) = tray_pid_of(&home_dir) {
+                return pid;
+            }
+            assert!(std::time::Instant::now() < until, "no tray app");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await
+    .unwrap();
+    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    menu.wait_for("the signed-in account", |labels| {
+        labels
+            .first()
+            .is_some_and(|l| l == "user@example.com · Plus")
+    });
+    assert!(home.codexia_home().join("auth.json").exists());
+    // The window closed itself once signed in.
+    until("the Sign in window to close", || {
+        children_of(pid).is_empty()
+    })
+    .await;
+    // The browser did not inherit the tray's own GDK setting.
+    let browser_env = std::fs::read_to_string(home.home().join("browser-env.txt")).unwrap();
+    assert!(!browser_env.contains("GDK_GL="), "{browser_env}");
+    assert!(
+        !browser_env.contains("CODEXIA_TRAY_GL_OFF"),
+        "{browser_env}"
+    );
+
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+}
