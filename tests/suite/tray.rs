@@ -381,24 +381,7 @@ async fn the_sign_in_window_signs_in_for_real_and_keeps_the_tokens_in_the_keycha
     // The real flow: the window loads the fake's authorize page, which redirects to the
     // loopback redirect URI; the app catches that navigation and exchanges the code.
     session.click("#here").await;
-    let pid = tokio::task::spawn_blocking({
-        let home_dir = home.codexia_home();
-        move || {
-            let until = std::time::Instant::now() + Duration::from_secs(30);
-            loop {
-                if let Some(pid) = tray_pid_of(&home_dir) {
-                    return pid;
-                }
-                assert!(
-                    std::time::Instant::now() < until,
-                    "the tray app is not running"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let pid = launched_tray(&home).await;
     let labels = tokio::task::spawn_blocking(move || {
         let menu = TrayMenu::find(pid, Duration::from_secs(30));
         menu.wait_for("the signed-in account", |labels| {
@@ -434,6 +417,16 @@ async fn the_sign_in_window_signs_in_for_real_and_keeps_the_tokens_in_the_keycha
     let _ = std::process::Command::new("kill")
         .arg(pid.to_string())
         .status();
+}
+
+/// The pid of the tray app WebDriver launched for `home` (waiting until it runs).
+async fn launched_tray(home: &TestHome) -> u32 {
+    let codexia_home = home.codexia_home();
+    until("the tray app to run", || {
+        tray_pid_of(&codexia_home).is_some()
+    })
+    .await;
+    tray_pid_of(&codexia_home).unwrap()
 }
 
 /// The processes whose parent is `pid`, with their command lines (arguments joined by spaces).
@@ -735,19 +728,7 @@ async fn the_sign_in_window_can_finish_in_the_system_browser() {
         .await;
     session.click("#browser").await;
 
-    let home_dir = home.codexia_home();
-    let pid = tokio::task::spawn_blocking(move || {
-        let until = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(pid) = tray_pid_of(&home_dir) {
-                return pid;
-            }
-            assert!(std::time::Instant::now() < until, "no tray app");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    })
-    .await
-    .unwrap();
+    let pid = launched_tray(&home).await;
     let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
         .await
         .unwrap();
