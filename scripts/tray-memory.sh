@@ -41,7 +41,16 @@ def rss(p):
 todo, total, n = [root], 0, 0
 while todo:
     p = todo.pop(); total += rss(p); n += 1; todo += kids.get(p, [])
-print(f"app {rss(root) / 1024:.1f} MB; app + {n - 1} child processes {total / 1024:.1f} MB")
+def pss(p):  # proportional: shared library pages divided among the processes using them
+    try:
+        for line in open(f'/proc/{p}/smaps_rollup'):
+            if line.startswith('Pss:'):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+print(f"app {rss(root) / 1024:.1f} MB (PSS {pss(root) / 1024:.1f} MB); "
+      f"app + {n - 1} child processes {total / 1024:.1f} MB")
 PY
 }
 
