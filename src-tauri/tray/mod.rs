@@ -28,8 +28,13 @@ use gateway::GatewayControl;
 use menu::{GatewayLine, ids};
 use status::{AccountState, StatusJson, TrayView};
 
-/// How often the tray asks the gateway for its status when nothing else prompts it.
+/// How often the tray asks its own gateway for its status when nothing else prompts it (every
+/// backend answer already updates the menu at once).
 const STATUS_POLL: Duration = Duration::from_secs(60);
+/// The same when attached to a daemon's gateway, whose answers the tray does not see: its
+/// `/v1/status` is local and cheap (the backend is asked at most every few minutes), so the
+/// menu follows the daemon's traffic within seconds.
+const ATTACHED_STATUS_POLL: Duration = Duration::from_secs(10);
 
 /// State shared by the menu, the windows and the background tasks.
 pub(crate) struct TrayApp {
@@ -176,6 +181,11 @@ async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
                 .map(|state| state.subscribe_limits());
         }
         refresh_status(&app, &tray).await;
+        let poll = if limits.is_some() {
+            STATUS_POLL
+        } else {
+            ATTACHED_STATUS_POLL
+        };
         // In-process, every backend answer with rate-limit headers updates the menu at once.
         let live_change = async {
             match limits.as_mut() {
@@ -186,7 +196,7 @@ async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
         tokio::select! {
             () = tray.refresh.notified() => {},
             open = live_change => if !open { limits = None; },
-            () = tokio::time::sleep(STATUS_POLL) => {},
+            () = tokio::time::sleep(poll) => {},
         }
     }
 }

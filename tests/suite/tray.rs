@@ -564,7 +564,7 @@ async fn start_tray_logging(home: &TestHome, wanted: &str) -> (Child, String) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_tray_attaches_to_a_running_gateway_and_leaves_it_running_on_quit() {
+async fn the_tray_attaches_to_a_running_gateway_follows_its_limits_and_leaves_it_running_on_quit() {
     if !gui_session_available() {
         return;
     }
@@ -592,8 +592,20 @@ async fn the_tray_attaches_to_a_running_gateway_and_leaves_it_running_on_quit() 
         labels.contains(&format!("Gateway: {} · daemon", server.url)),
         "{labels:?}"
     );
-    // Nothing listens twice: the only listener is the serve process.
-    assert!(health(&server.url).await);
+    // Traffic through the daemon's gateway reaches the menu too (the tray polls the daemon's
+    // status, which follows the rate-limit headers of its answers).
+    fake.set_usage(55.0, 81.0);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.url))
+        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    menu.wait_for("the daemon's new numbers", |labels| {
+        labels.iter().any(|l| l.starts_with("5h: 45% left"))
+            && labels.iter().any(|l| l.starts_with("Weekly: 19% left"))
+    });
 
     // Quit leaves a gateway it did not start alone.
     menu.click("Quit codexia");
