@@ -38,7 +38,6 @@ impl CommandError {
 struct Tray {
     next_id: AtomicU64,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Outcome>>>,
-    out: Mutex<()>,
 }
 
 impl Tray {
@@ -53,13 +52,7 @@ impl Tray {
             command: command.to_owned(),
             args,
         });
-        let written = self.out.lock().map_err(|_| ()).and_then(|_guard| {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(line.as_bytes())
-                .and_then(|()| stdout.flush())
-                .map_err(|_| ())
-        });
+        let written = write_line(&line);
         let gone = || CommandError::new("The codexia tray app is not running; start it again.");
         if written.is_err() {
             return Err(gone());
@@ -85,6 +78,13 @@ impl Tray {
             let _ = waiting.send(outcome);
         }
     }
+}
+
+/// Writes one whole line to the tray (the stdout lock is held for the write).
+fn write_line(line: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(line.as_bytes())?;
+    stdout.flush()
 }
 
 type Answer = Result<Value, CommandError>;
