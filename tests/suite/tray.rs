@@ -107,6 +107,23 @@ impl Tray {
     }
 }
 
+/// One chat completion through the gateway at `url` (its answer carries the fake's rate-limit
+/// headers).
+async fn one_request(url: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "{status}: {}",
+        response.text().await.unwrap_or_default()
+    );
+}
+
 async fn health(url: &str) -> bool {
     reqwest::get(format!("{url}/health"))
         .await
@@ -179,17 +196,7 @@ async fn the_tray_serves_shows_live_limits_stays_single_and_quits() {
 
     // The numbers change upstream; one request through the gateway carries the new headers.
     fake.set_usage(55.0, 81.0);
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/chat/completions", tray.url))
-        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
+    one_request(&tray.url).await;
     let labels = menu.wait_for("the new numbers", |labels| {
         labels.iter().any(|l| l.starts_with("5h: 45% left"))
             && labels.iter().any(|l| l.starts_with("Weekly: 19% left"))
@@ -595,13 +602,7 @@ async fn the_tray_attaches_to_a_running_gateway_follows_its_limits_and_leaves_it
     // Traffic through the daemon's gateway reaches the menu too (the tray polls the daemon's
     // status, which follows the rate-limit headers of its answers).
     fake.set_usage(55.0, 81.0);
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/chat/completions", server.url))
-        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    one_request(&server.url).await;
     menu.wait_for("the daemon's new numbers", |labels| {
         labels.iter().any(|l| l.starts_with("5h: 45% left"))
             && labels.iter().any(|l| l.starts_with("Weekly: 19% left"))
@@ -670,13 +671,7 @@ async fn a_limit_falling_under_ten_percent_sends_a_desktop_notification() {
     .expect("dbus-monitor did not start");
 
     fake.set_usage(95.0, 81.0);
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/chat/completions", tray.url))
-        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    one_request(&tray.url).await;
     menu.wait_for("the low limit", |labels| {
         labels.iter().any(|l| l.starts_with("5h: 5% left"))
     });
