@@ -146,6 +146,18 @@ fn write(frames: &[SseFrame]) -> usize {
     frames.iter().map(|frame| frame.to_bytes().len()).sum()
 }
 
+/// Parses every recorded event, translates it with `push` and writes the frames; the bytes
+/// written.
+fn translate_all(
+    stream: &[String],
+    mut push: impl FnMut(&ResponsesEvent) -> Vec<SseFrame>,
+) -> usize {
+    stream
+        .iter()
+        .map(|data| write(&push(&ResponsesEvent::parse(black_box(data)).unwrap())))
+        .sum()
+}
+
 fn bench_translate(c: &mut Criterion) {
     let stream = recorded_stream();
     let count = u64::try_from(stream.len()).unwrap();
@@ -170,12 +182,8 @@ fn bench_translate(c: &mut Criterion) {
         b.iter(|| {
             let mut machine =
                 MessagesStream::new("claude-sonnet-4-5", ToolNameMap::default(), 18_000);
-            let mut bytes = 0;
-            for data in &stream {
-                let event = ResponsesEvent::parse(black_box(data)).unwrap();
-                bytes += write(&machine.push(&event));
-            }
-            bytes += write(&machine.finish());
+            let bytes =
+                translate_all(&stream, |event| machine.push(event)) + write(&machine.finish());
             assert!(machine.is_finished());
             black_box(bytes)
         });
@@ -189,12 +197,8 @@ fn bench_translate(c: &mut Criterion) {
                 1_767_000_000,
                 true,
             );
-            let mut bytes = 0;
-            for data in &stream {
-                let event = ResponsesEvent::parse(black_box(data)).unwrap();
-                bytes += write(&machine.push(&event));
-            }
-            bytes += write(&machine.finish());
+            let bytes =
+                translate_all(&stream, |event| machine.push(event)) + write(&machine.finish());
             assert!(machine.is_finished());
             black_box(bytes)
         });

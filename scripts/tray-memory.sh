@@ -30,25 +30,19 @@ for p in os.listdir('/proc'):
             kids.setdefault(ppid, []).append(int(p))
         except OSError:
             pass
-def rss(p):
+def kib(p, file, key):  # a "Key:   N kB" line of /proc/PID/FILE, 0 once the process is gone
     try:
-        for line in open(f'/proc/{p}/status'):
-            if line.startswith('VmRSS:'):
+        for line in open(f'/proc/{p}/{file}'):
+            if line.startswith(key + ':'):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
+rss = lambda p: kib(p, 'status', 'VmRSS')
+pss = lambda p: kib(p, 'smaps_rollup', 'Pss')  # shared library pages divided among their users
 todo, total, n = [root], 0, 0
 while todo:
     p = todo.pop(); total += rss(p); n += 1; todo += kids.get(p, [])
-def pss(p):  # proportional: shared library pages divided among the processes using them
-    try:
-        for line in open(f'/proc/{p}/smaps_rollup'):
-            if line.startswith('Pss:'):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 print(f"app {rss(root) / 1024:.1f} MB (PSS {pss(root) / 1024:.1f} MB); "
       f"app + {n - 1} child processes {total / 1024:.1f} MB")
 PY

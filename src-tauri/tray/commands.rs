@@ -344,11 +344,7 @@ async fn sign_in_with_browser(
 fn open_in_browser(url: &str) -> std::io::Result<()> {
     let mut failure = std::io::Error::other("no program to open a browser was found");
     for mut command in open::commands(url) {
-        if std::env::var_os(super::windows::GL_OFF_MARKER).is_some() {
-            command
-                .env_remove("GDK_GL")
-                .env_remove(super::windows::GL_OFF_MARKER);
-        }
+        super::restore_gdk_gl(&mut command);
         command
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

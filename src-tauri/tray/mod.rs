@@ -151,13 +151,24 @@ fn without_gdk_gl() {
     let err = std::process::Command::new(exe)
         .args(std::env::args_os().skip(1))
         .env("GDK_GL", "disable")
-        .env(windows::GL_OFF_MARKER, "1")
+        .env(GL_OFF_MARKER, "1")
         .exec();
     tracing::debug!("cannot restart without GDK's OpenGL ({err}); going on with it");
 }
 
 #[cfg(not(target_os = "linux"))]
 fn without_gdk_gl() {}
+
+/// Set in the tray's environment when [`without_gdk_gl`] turned GDK's GL off.
+const GL_OFF_MARKER: &str = "CODEXIA_TRAY_GL_OFF";
+
+/// Gives a program the tray starts (a window process, the browser) the environment the tray
+/// was started with, without the GDK setting it gave itself.
+pub(crate) fn restore_gdk_gl(command: &mut std::process::Command) {
+    if std::env::var_os(GL_OFF_MARKER).is_some() {
+        command.env_remove("GDK_GL").env_remove(GL_OFF_MARKER);
+    }
+}
 
 /// Starts (or attaches to) the gateway, then keeps the menu in step with its status.
 async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {

@@ -14,10 +14,6 @@ use tokio::sync::mpsc;
 
 use super::ipc::{self, FromWindow, ToWindow, WindowKind};
 
-/// Set in the tray's own environment when it turned GDK's GL off for itself (see
-/// `tray::run`); window processes get GL back.
-pub(crate) const GL_OFF_MARKER: &str = "CODEXIA_TRAY_GL_OFF";
-
 /// The open windows, by label.
 #[derive(Default)]
 pub(crate) struct WindowHost {
@@ -70,9 +66,7 @@ impl WindowHost {
             .stderr(Stdio::inherit())
             .env_remove("CODEXIA_TRAY_OPEN")
             .kill_on_drop(true);
-        if std::env::var_os(GL_OFF_MARKER).is_some() {
-            command.env_remove("GDK_GL").env_remove(GL_OFF_MARKER);
-        }
+        super::restore_gdk_gl(command.as_std_mut());
         let mut child = command.spawn()?;
         let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(std::io::Error::other("the window process has no pipes"));

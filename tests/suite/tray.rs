@@ -19,6 +19,16 @@ use crate::support::tray::{TrayMenu, WebDriver, gui_session_available};
 /// One tray test at a time (single instance per session).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// What every tray test starts with: a graphical session (without one the test does nothing,
+/// and inside `make test`'s session its absence fails), the one-at-a-time lock, a fake backend.
+async fn gui_test() -> Option<(tokio::sync::MutexGuard<'static, ()>, FakeUpstream)> {
+    if !gui_session_available() {
+        return None;
+    }
+    let serial = SERIAL.lock().await;
+    Some((serial, FakeUpstream::start().await))
+}
+
 /// Where screenshots go (looked at by people, attached to the README).
 fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -140,11 +150,9 @@ async fn exited(child: &mut Child) -> std::process::ExitStatus {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tray_serves_shows_live_limits_stays_single_and_quits() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
+    };
     let home = tray_home(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
     seed_file_credentials(&home, &fake);
     let mut tray = Tray::start(&home).await;
@@ -297,11 +305,9 @@ fn tray_pid_of(codexia_home: &std::path::Path) -> Option<u32> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_settings_window_changes_the_port_and_fallback_and_the_gateway_follows() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
+    };
     // The bind address comes from config.json here: CODEXIA_BIND would outrank the page.
     let home = tray_home(&fake)
         .without("CODEXIA_BIND")
@@ -363,14 +369,12 @@ async fn the_settings_window_changes_the_port_and_fallback_and_the_gateway_follo
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sign_in_window_signs_in_for_real_and_keeps_the_tokens_in_the_keychain() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
+    };
     if !crate::support::secret_service_available() {
         return;
     }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
     let home = tray_home(&fake)
         .env("CODEXIA_CREDENTIAL_STORE", "keychain")
         .env("CODEXIA_TRAY_OPEN", "signin");
@@ -483,11 +487,9 @@ fn x_window_exists(title: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_window_runs_in_its_own_process_and_takes_the_web_engine_with_it_when_closed() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
+    };
     let (home, tray, menu) = Tray::signed_in(&fake).await;
     let pid = tray.pid();
     // Idle, the tray has not loaded the web engine's GL stack (GDK's GL probe is off).
@@ -572,11 +574,9 @@ async fn start_tray_logging(home: &TestHome, wanted: &str) -> (Child, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tray_attaches_to_a_running_gateway_follows_its_limits_and_leaves_it_running_on_quit() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
+    };
     let port = free_port();
     let home = tray_home(&fake)
         .env("CODEXIA_CREDENTIAL_STORE", "file")
@@ -617,11 +617,9 @@ async fn the_tray_attaches_to_a_running_gateway_follows_its_limits_and_leaves_it
 
 #[tokio::test(flavor = "multi_thread")]
 async fn start_at_login_writes_and_removes_the_autostart_entry() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
+    };
     let (home, tray, menu) = Tray::signed_in(&fake).await;
     let entry = home.home().join(".config/autostart/codexia.desktop");
     assert!(!entry.exists());
@@ -640,11 +638,9 @@ async fn start_at_login_writes_and_removes_the_autostart_entry() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_limit_falling_under_ten_percent_sends_a_desktop_notification() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
+    };
     let (_home, tray, menu) = Tray::signed_in(&fake).await;
 
     // Watch the session bus for notifications, as a notification daemon would get them.
@@ -704,11 +700,9 @@ async fn a_limit_falling_under_ten_percent_sends_a_desktop_notification() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sign_in_window_can_finish_in_the_system_browser() {
-    if !gui_session_available() {
+    let Some((_serial, fake)) = gui_test().await else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let fake = FakeUpstream::start().await;
+    };
     // The system browser, played by a stand-in `xdg-open`: it notes what it was started with,
     // then follows the sign-in page's redirect to the app's loopback listener, as a browser does.
     let bin = tempfile::tempdir().unwrap();
