@@ -3,8 +3,8 @@
 //! One recorded-style backend stream (reasoning summary, ~200 text deltas, a tool call with
 //! streamed arguments, `response.completed` with usage), built with the fake backend's `ev_*`
 //! helpers, is fed through what the gateway does for every upstream event: parse the `data:`
-//! JSON ([`ResponsesEvent::parse`]), push it through the state machine, render the frames as
-//! wire bytes. Throughput is reported in events, so criterion's `thrpt` is events per second
+//! JSON once into its typed form (`upstream::events::parse`, the upstream reader's own
+//! function), push it through the translator, render the frames as wire bytes. Throughput is reported in events, so criterion's `thrpt` is events per second
 //! and `time / events` is the cost per streamed event.
 
 // Benchmark code, not shipped: criterion's macros generate undocumented items, and a broken
@@ -19,10 +19,11 @@
 use std::hint::black_box;
 
 use codexia::protocol::responses::ResponsesEvent;
-use codexia::translate::SseFrame;
 use codexia::translate::chat_stream::ChatStream;
 use codexia::translate::messages_request::ToolNameMap;
 use codexia::translate::messages_stream::MessagesStream;
+use codexia::translate::{SseFrame, StreamTranslator};
+use codexia::upstream::events::parse;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
@@ -146,6 +147,13 @@ fn write(frames: &[SseFrame]) -> usize {
     frames.iter().map(|frame| frame.to_bytes().len()).sum()
 }
 
+/// The upstream reader's parse of one `data:` payload.
+fn parse_one(data: &str) -> ResponsesEvent {
+    parse::<ResponsesEvent>(data)
+        .expect("a payload")
+        .expect("a recorded event parses")
+}
+
 /// Parses every recorded event, translates it with `push` and writes the frames; the bytes
 /// written.
 fn translate_all(
@@ -154,7 +162,7 @@ fn translate_all(
 ) -> usize {
     stream
         .iter()
-        .map(|data| write(&push(&ResponsesEvent::parse(black_box(data)).unwrap())))
+        .map(|data| write(&push(&parse_one(black_box(data)))))
         .sum()
 }
 
@@ -163,7 +171,7 @@ fn bench_translate(c: &mut Criterion) {
     let count = u64::try_from(stream.len()).unwrap();
     // Sanity: every payload parses to a known event and both translators finish cleanly.
     for data in &stream {
-        let event = ResponsesEvent::parse(data).expect("a recorded event parses");
+        let event = parse_one(data);
         assert!(!matches!(event, ResponsesEvent::Unknown), "{data}");
     }
 
@@ -173,7 +181,7 @@ fn bench_translate(c: &mut Criterion) {
     group.bench_function("parse", |b| {
         b.iter(|| {
             for data in &stream {
-                black_box(ResponsesEvent::parse(black_box(data)).unwrap());
+                black_box(parse_one(black_box(data)));
             }
         });
     });

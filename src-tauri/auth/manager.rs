@@ -56,6 +56,20 @@ impl AuthError {
     }
 }
 
+/// How a sign-in failure reaches an API caller: not signed in / sign in again → 401 with the
+/// sentence; a sign-in server that failed → 502; a credential store that failed → 503.
+impl From<AuthError> for crate::protocol::error::ApiError {
+    fn from(err: AuthError) -> Self {
+        use crate::protocol::error::ErrorKind;
+        let message = err.to_string();
+        match err {
+            AuthError::NotSignedIn | AuthError::SignInAgain { .. } => Self::sign_in(message),
+            AuthError::Transient(_) => Self::upstream(format!("{message} Try again shortly.")),
+            AuthError::Store(_) => Self::new(ErrorKind::CredentialStore, message),
+        }
+    }
+}
+
 /// The sentence shown in `status`, API errors and the tray after a permanent refresh failure.
 pub fn sign_in_again_message(code: &str) -> String {
     let why = match code {

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::handlers::messages::translate_error;
 use super::state::AppState;
 use crate::models::ModelMap;
 use crate::translate::messages_request::TranslateError;
@@ -164,9 +163,9 @@ pub async fn translate_with_catalog<T>(
     match translate(&state.models()) {
         Err(TranslateError::UnknownModel(_)) => {
             refresh_catalog(state, UNKNOWN_MODEL_MAX_AGE).await;
-            translate(&state.models()).map_err(translate_error)
+            translate(&state.models()).map_err(ApiError::from)
         }
-        other => other.map_err(translate_error),
+        other => other.map_err(ApiError::from),
     }
 }
 

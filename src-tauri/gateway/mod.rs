@@ -2,6 +2,7 @@
 //! Codex backend. Loopback by default; Host/Origin guards always on; an API key is required
 //! before it may listen on a non-loopback address.
 
+pub mod backend;
 pub mod catalog;
 pub mod error;
 pub mod extract;
@@ -10,7 +11,7 @@ pub mod middleware;
 pub mod recent;
 pub mod response_store;
 pub mod state;
-pub mod upstream_call;
+pub mod stream;
 
 use std::future::Future;
 use std::net::SocketAddr;

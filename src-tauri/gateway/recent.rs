@@ -1,31 +1,77 @@
-//! The last requests the gateway answered (time, route, model, status, duration, tokens), for
-//! the tray's Settings window. Bounded; no bodies, no headers.
+//! The last requests the gateway answered (time, route, model, status, duration, tokens, time to
+//! the first content), for the tray's Settings window. Bounded; no bodies, no headers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
+
+use crate::protocol::responses::Usage;
+use crate::translate::StreamTranslator;
 
 /// How many requests are kept.
 pub const KEPT: usize = 50;
 
-/// Token usage of a request, filled in when the upstream reports it (at the end of a stream).
-pub type UsageSlot = Arc<OnceLock<(u64, u64)>>;
+/// What a request learns while its answer streams: filled in as the upstream reports it.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Input, cached input and output tokens from the backend's final usage.
+    tokens: OnceLock<Tokens>,
+    /// From the start of the handler to the first content the caller could see.
+    first_content: OnceLock<Duration>,
+}
+
+/// A request's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: u64,
+    pub cached: u64,
+    pub output: u64,
+}
 
 /// Set by a handler as a response extension: which model served the request, and where its
-/// usage will appear.
+/// usage and timing will appear.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
     pub model: String,
-    pub usage: UsageSlot,
+    started: Instant,
+    outcome: Arc<Outcome>,
 }
 
 impl RequestInfo {
     pub fn new(model: impl Into<String>) -> Self {
         Self {
             model: model.into(),
-            usage: Arc::new(OnceLock::new()),
+            started: Instant::now(),
+            outcome: Arc::default(),
         }
+    }
+
+    /// Notes the time of the first content, once the translator has some.
+    pub fn observe(&self, translator: &impl StreamTranslator) {
+        if translator.has_content() && self.outcome.first_content.get().is_none() {
+            let _first = self.outcome.first_content.set(self.started.elapsed());
+        }
+    }
+
+    /// Records the backend's final usage.
+    pub fn record_usage(&self, usage: &Usage) {
+        let _first = self.outcome.tokens.set(Tokens {
+            input: usage.input_tokens,
+            cached: usage.cached_tokens(),
+            output: usage.output_tokens,
+        });
+    }
+
+    /// The tokens, once known.
+    pub fn tokens(&self) -> Option<Tokens> {
+        self.outcome.tokens.get().copied()
+    }
+
+    /// The time to the first content, once known.
+    pub fn first_content(&self) -> Option<Duration> {
+        self.outcome.first_content.get().copied()
     }
 }
 
@@ -39,13 +85,15 @@ pub struct RequestRecord {
     pub status: u16,
     pub duration_ms: u64,
     pub input_tokens: Option<u64>,
+    pub cached_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
+    pub first_content_ms: Option<u64>,
 }
 
 #[derive(Debug)]
 struct Entry {
     record: RequestRecord,
-    usage: Option<UsageSlot>,
+    info: Option<RequestInfo>,
 }
 
 /// The ring of recent requests.
@@ -53,13 +101,14 @@ struct Entry {
 pub struct RecentRequests(Mutex<VecDeque<Entry>>);
 
 impl RecentRequests {
-    /// Adds a request, dropping the oldest beyond [`KEPT`].
-    pub fn push(&self, record: RequestRecord, usage: Option<UsageSlot>) {
+    /// Adds a request, dropping the oldest beyond [`KEPT`]; its usage may arrive later, through
+    /// `info`.
+    pub fn push(&self, record: RequestRecord, info: Option<RequestInfo>) {
         let Ok(mut ring) = self.0.lock() else { return };
         if ring.len() == KEPT {
             ring.pop_front();
         }
-        ring.push_back(Entry { record, usage });
+        ring.push_back(Entry { record, info });
     }
 
     /// Oldest first, with usage filled in where it has arrived.
@@ -70,9 +119,15 @@ impl RecentRequests {
         ring.iter()
             .map(|entry| {
                 let mut record = entry.record.clone();
-                if let Some((input, output)) = entry.usage.as_ref().and_then(|u| u.get()) {
-                    record.input_tokens = Some(*input);
-                    record.output_tokens = Some(*output);
+                if let Some(info) = &entry.info {
+                    if let Some(tokens) = info.tokens() {
+                        record.input_tokens = Some(tokens.input);
+                        record.cached_tokens = Some(tokens.cached);
+                        record.output_tokens = Some(tokens.output);
+                    }
+                    record.first_content_ms = info
+                        .first_content()
+                        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
                 }
                 record
             })
@@ -92,7 +147,9 @@ mod tests {
             status,
             duration_ms: 1,
             input_tokens: None,
+            cached_tokens: None,
             output_tokens: None,
+            first_content_ms: None,
         }
     }
 
@@ -105,10 +162,18 @@ mod tests {
         let all = recent.snapshot();
         assert_eq!(all.len(), KEPT);
         assert_eq!(all[0].status, 5);
-        let slot: UsageSlot = Arc::default();
-        recent.push(record(200), Some(Arc::clone(&slot)));
+        let info = RequestInfo::new("gpt-5.5");
+        recent.push(record(200), Some(info.clone()));
         assert_eq!(recent.snapshot().last().unwrap().input_tokens, None);
-        slot.set((12, 3)).unwrap();
-        assert_eq!(recent.snapshot().last().unwrap().output_tokens, Some(3));
+        info.record_usage(&Usage {
+            input_tokens: 12,
+            output_tokens: 3,
+            ..Usage::default()
+        });
+        let last = recent.snapshot().pop().unwrap();
+        assert_eq!(
+            (last.input_tokens, last.cached_tokens, last.output_tokens),
+            (Some(12), Some(0), Some(3))
+        );
     }
 }

@@ -439,9 +439,9 @@ pub enum StreamEvent {
     },
     MessageStop,
     Ping,
-    /// `error` is the Anthropic error object `{type, message}`.
+    /// The Anthropic error object `{type, message}`.
     Error {
-        error: Value,
+        error: super::error::AnthropicError,
     },
 }
 

@@ -1,5 +1,7 @@
-//! Wire types only (serde), one module per format. No logic beyond (de)serialisation.
+//! Wire types (serde), one module per format, and the error model every API answers with
+//! ([`error`]). No I/O.
 
 pub mod anthropic;
+pub mod error;
 pub mod openai_chat;
 pub mod responses;

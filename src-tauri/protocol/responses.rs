@@ -373,6 +373,84 @@ impl ResponsesEvent {
     }
 }
 
+/// Where an event leaves the response stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// More events follow.
+    Continues,
+    /// The terminal event of an answer: `response.completed` (or `done`), `response.incomplete`.
+    Ends,
+    /// The stream failed: `response.failed` or an `error` event, with its error object.
+    Fails(ErrorBody),
+}
+
+/// An upstream event in the form a consumer reads it, parsed once from its `data:` JSON: the
+/// typed [`ResponsesEvent`] for the translators, or the JSON itself for the `/v1/responses`
+/// pass-through, which relays what it does not know.
+pub trait BackendEvent: Sized + Send + 'static {
+    /// Parses one `data:` payload.
+    fn parse(data: &str) -> Result<Self, serde_json::Error>;
+    /// Whether this event ends the stream, and how.
+    fn end(&self) -> StreamEnd;
+}
+
+impl BackendEvent for ResponsesEvent {
+    fn parse(data: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(data)
+    }
+
+    fn end(&self) -> StreamEnd {
+        match self {
+            Self::Completed { .. } | Self::Incomplete { .. } => StreamEnd::Ends,
+            Self::Failed { response } => {
+                StreamEnd::Fails(response.error.clone().unwrap_or_default())
+            }
+            Self::Error {
+                code,
+                message,
+                error,
+            } => StreamEnd::Fails(error.clone().unwrap_or_else(|| ErrorBody {
+                code: code.clone(),
+                message: message.clone(),
+                ..ErrorBody::default()
+            })),
+            _ => StreamEnd::Continues,
+        }
+    }
+}
+
+impl BackendEvent for Value {
+    fn parse(data: &str) -> Result<Self, serde_json::Error> {
+        let value: Value = serde_json::from_str(data)?;
+        if value.get("type").and_then(Value::as_str).is_none() {
+            return Err(serde::de::Error::custom("an event without a type"));
+        }
+        Ok(value)
+    }
+
+    fn end(&self) -> StreamEnd {
+        let error_at = |pointer: &str| {
+            self.pointer(pointer)
+                .and_then(|error| ErrorBody::deserialize(error).ok())
+        };
+        match self.get("type").and_then(Value::as_str) {
+            Some("response.completed" | "response.done" | "response.incomplete") => StreamEnd::Ends,
+            Some("response.failed") => {
+                StreamEnd::Fails(error_at("/response/error").unwrap_or_default())
+            }
+            Some("error") => StreamEnd::Fails(error_at("/error").unwrap_or_else(|| {
+                let text = |key: &str| self.get(key).and_then(Value::as_str).map(str::to_owned);
+                ErrorBody {
+                    code: text("code"),
+                    message: text("message"),
+                    ..ErrorBody::default()
+                }
+            })),
+            _ => StreamEnd::Continues,
+        }
+    }
+}
+
 /// The `response` object inside created/completed/incomplete/failed events.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ResponseObject {

@@ -4,54 +4,20 @@
 //! refusal, finish reason and usage. Pure.
 
 use super::chat_stream::ChatStream;
-use crate::gateway::error::ApiError;
+use super::{Assembler, assemble};
+use crate::protocol::error::ApiError;
 use crate::protocol::openai_chat::ChatCompletion;
 use crate::protocol::responses::ResponsesEvent;
 
-/// Collects upstream events into one `chat.completion`.
-#[derive(Debug)]
-pub struct ChatAssembler {
-    stream: ChatStream,
-}
-
-impl ChatAssembler {
-    /// Assembles with a configured stream translator (model echo, id, created).
-    pub fn new(stream: ChatStream) -> Self {
-        Self { stream }
-    }
-
-    /// Feeds one upstream event.
-    pub fn push(&mut self, event: &ResponsesEvent) {
-        // The chunks are not needed: the state machine keeps the answer in step with them.
-        let _frames = self.stream.push(event);
-    }
-
-    /// The upstream usage, once the response ended normally.
-    pub fn usage(&self) -> Option<crate::protocol::responses::Usage> {
-        self.stream.usage()
-    }
-
-    /// The answer, once the upstream reached `response.completed` / `response.incomplete`;
-    /// otherwise the error to answer (no HTTP status has been sent yet).
-    pub fn finish(self) -> Result<ChatCompletion, ApiError> {
-        self.stream.completion().ok_or_else(|| {
-            ApiError::upstream(
-                "The ChatGPT backend ended the stream before the response was complete.",
-            )
-        })
-    }
-}
+/// Collects upstream events into one answer.
+pub type ChatAssembler = Assembler<ChatStream>;
 
 /// Assembles an answer from a complete list of events.
 pub fn assemble_completion<'a>(
     stream: ChatStream,
     events: impl IntoIterator<Item = &'a ResponsesEvent>,
 ) -> Result<ChatCompletion, ApiError> {
-    let mut assembler = ChatAssembler::new(stream);
-    for event in events {
-        assembler.push(event);
-    }
-    assembler.finish()
+    assemble(stream, events)
 }
 
 #[cfg(test)]

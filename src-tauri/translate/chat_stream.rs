@@ -21,16 +21,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::SseFrame;
-use crate::gateway::error::{ApiError, Dialect};
-use crate::gateway::upstream_call::map_stream_failure;
+use super::{SseFrame, StreamTranslator};
+use crate::protocol::error::ApiError;
 use crate::protocol::openai_chat::{
     ChatChoice, ChatCompletion, ChatCompletionChunk, ChatResponseFunction, ChatResponseMessage,
     ChatResponseToolCall, ChatUsage, ChunkChoice, ChunkDelta, ChunkFunction, ChunkToolCall,
     CompletionTokensDetails, FinishReason, PromptTokensDetails,
 };
 use crate::protocol::responses::{
-    ErrorBody, OutputContent, OutputItem, ResponseObject, ResponsesEvent, Usage,
+    OutputContent, OutputItem, ResponseObject, ResponsesEvent, Usage,
 };
 
 /// The end-of-stream marker.
@@ -114,28 +113,8 @@ impl ChatStream {
         }
     }
 
-    /// Whether the stream reached its end (finish + `[DONE]`, or an error chunk).
-    pub fn is_finished(&self) -> bool {
-        self.finished
-    }
-
-    /// Whether anything beyond the role chunk was written (after that, a failure can only be
-    /// reported in the stream, no longer as an HTTP status).
-    pub fn has_content(&self) -> bool {
-        !self.content.is_empty()
-            || !self.refusal.is_empty()
-            || !self.reasoning.is_empty()
-            || !self.tool_calls.is_empty()
-            || self.finish_reason.is_some()
-    }
-
-    /// The upstream usage, once the response ended normally.
-    pub fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
     /// Feeds one upstream event.
-    pub fn push(&mut self, event: &ResponsesEvent) -> Vec<SseFrame> {
+    fn translate(&mut self, event: &ResponsesEvent) -> Vec<SseFrame> {
         let mut out = Vec::new();
         if self.finished {
             return out;
@@ -237,48 +216,16 @@ impl ChatStream {
                 };
                 self.end(&mut out, reason, response.usage);
             }
-            ResponsesEvent::Failed { response } => {
-                // The gateway's upstream reader turns these into errors before they get here;
-                // stay correct if one slips through.
-                let error = response.error.clone().unwrap_or_default();
-                out.extend(self.fail(&map_stream_failure(&error)));
-            }
-            ResponsesEvent::Error {
-                code,
-                message,
-                error,
-            } => {
-                let body = error.clone().unwrap_or_else(|| ErrorBody {
-                    code: code.clone(),
-                    message: message.clone(),
-                    ..ErrorBody::default()
-                });
-                out.extend(self.fail(&map_stream_failure(&body)));
+            // The upstream reader turns failures into errors before they get here; stay correct
+            // if one slips through, with the same mapping.
+            ResponsesEvent::Failed { .. } | ResponsesEvent::Error { .. } => {
+                if let Some(error) = crate::upstream::failure::from_event(event) {
+                    out.extend(self.fail(&error));
+                }
             }
             _ => {}
         }
         out
-    }
-
-    /// Ends the stream with an OpenAI error chunk (no `[DONE]` after it).
-    pub fn fail(&mut self, error: &ApiError) -> Vec<SseFrame> {
-        if self.finished {
-            return Vec::new();
-        }
-        self.finished = true;
-        self.failed = true;
-        vec![SseFrame::data(error.body(Dialect::OpenAi).to_string())]
-    }
-
-    /// The end of the upstream stream: nothing when the stream already finished, otherwise
-    /// (no terminal event) an error chunk.
-    pub fn finish(&mut self) -> Vec<SseFrame> {
-        if self.finished {
-            return Vec::new();
-        }
-        self.fail(&ApiError::upstream(
-            "The ChatGPT backend ended the stream before the response was complete.",
-        ))
     }
 
     /// The non-streaming answer, once the stream ended normally.
@@ -562,6 +509,56 @@ impl ChatStream {
     }
 }
 
+impl StreamTranslator for ChatStream {
+    type Event = ResponsesEvent;
+    type Answer = ChatCompletion;
+
+    fn push(&mut self, event: &ResponsesEvent) -> Vec<SseFrame> {
+        self.translate(event)
+    }
+
+    /// Ends the stream with an OpenAI error chunk (no `[DONE]` after it).
+    fn fail(&mut self, error: &ApiError) -> Vec<SseFrame> {
+        if self.finished {
+            return Vec::new();
+        }
+        self.finished = true;
+        self.failed = true;
+        let body = serde_json::to_string(&error.openai_body()).unwrap_or_else(|_| "{}".to_owned());
+        vec![SseFrame::data(body)]
+    }
+
+    /// Whether anything beyond the role chunk was written (after that, a failure can only be
+    /// reported in the stream, no longer as an HTTP status).
+    fn has_content(&self) -> bool {
+        !self.content.is_empty()
+            || !self.refusal.is_empty()
+            || !self.reasoning.is_empty()
+            || !self.tool_calls.is_empty()
+            || self.finish_reason.is_some()
+    }
+
+    /// Whether the stream reached its end (finish + `[DONE]`, or an error chunk).
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// An SSE comment: OpenAI's stream has no ping event, and every SSE reader (the OpenAI
+    /// SDKs' included) skips comments.
+    fn keep_alive(&self) -> SseFrame {
+        SseFrame::comment("keep-alive")
+    }
+
+    /// The upstream usage, once the response ended normally.
+    fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
+    fn into_answer(self) -> Option<ChatCompletion> {
+        self.completion()
+    }
+}
+
 fn frame(chunk: &ChatCompletionChunk) -> SseFrame {
     // Serialising these plain structs cannot fail; an empty object keeps the frame valid SSE.
     SseFrame::data(serde_json::to_string(chunk).unwrap_or_else(|_| "{}".to_owned()))
@@ -826,11 +823,16 @@ mod tests {
 
         let mut machine = ChatStream::new("m".into(), "chatcmpl-1".into(), 1, false);
         let frames = machine.fail(&ApiError::rate_limited("slow down", Some(2)));
+        assert_eq!(frames.len(), 1);
         assert_eq!(
-            frames,
-            vec![SseFrame::data(
-                json!({"error": {"message": "slow down", "type": "rate_limit_error", "param": null, "code": "rate_limit_exceeded"}}).to_string()
-            )]
+            (
+                frames[0].event.as_deref(),
+                serde_json::from_str::<Value>(&frames[0].data).unwrap()
+            ),
+            (
+                None,
+                json!({"error": {"message": "slow down", "type": "rate_limit_error", "param": null, "code": "rate_limit_exceeded"}})
+            )
         );
         assert!(machine.finish().is_empty());
     }

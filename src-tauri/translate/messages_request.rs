@@ -61,6 +61,20 @@ pub enum TranslateError {
     Invalid(String),
 }
 
+impl From<TranslateError> for crate::protocol::error::ApiError {
+    /// 404 listing the served models, or 400 naming the field.
+    fn from(err: TranslateError) -> Self {
+        match err {
+            TranslateError::UnknownModel(unknown) => Self::not_found(format!(
+                "The model {:?} is not served by this gateway. Served models: {}.",
+                unknown.requested,
+                unknown.served.join(", ")
+            )),
+            TranslateError::Invalid(message) => Self::invalid_request(message),
+        }
+    }
+}
+
 /// Tool names as sent upstream ↔ as the client knows them (only names over 64 characters
 /// differ). Built per request; the stream translation maps names back with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

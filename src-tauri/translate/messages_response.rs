@@ -4,52 +4,20 @@
 //! blocks, stop reason and usage. Pure.
 
 use super::messages_stream::MessagesStream;
-use crate::gateway::error::ApiError;
+use super::{Assembler, assemble};
 use crate::protocol::anthropic::MessageResponse;
+use crate::protocol::error::ApiError;
 use crate::protocol::responses::ResponsesEvent;
 
-/// Collects upstream events into one `Message`.
-#[derive(Debug)]
-pub struct MessageAssembler {
-    stream: MessagesStream,
-}
+/// Collects upstream events into one answer.
+pub type MessageAssembler = Assembler<MessagesStream>;
 
-impl MessageAssembler {
-    /// Assembles with a configured stream translator (model echo, tool names, estimate).
-    pub fn new(stream: MessagesStream) -> Self {
-        Self { stream }
-    }
-
-    /// Feeds one upstream event.
-    pub fn push(&mut self, event: &ResponsesEvent) {
-        // The frames are not needed: the state machine keeps the message in step with them.
-        let _frames = self.stream.push(event);
-    }
-
-    /// The message, once the upstream reached `response.completed` / `response.incomplete`;
-    /// otherwise the error to answer (no HTTP status has been sent yet).
-    pub fn finish(self) -> Result<MessageResponse, ApiError> {
-        let message = self.stream.message();
-        if self.stream.is_finished() && message.stop_reason.is_some() {
-            Ok(message.clone())
-        } else {
-            Err(ApiError::upstream(
-                "The ChatGPT backend ended the stream before the response was complete.",
-            ))
-        }
-    }
-}
-
-/// Assembles a message from a complete list of events.
+/// Assembles an answer from a complete list of events.
 pub fn assemble_message<'a>(
     stream: MessagesStream,
     events: impl IntoIterator<Item = &'a ResponsesEvent>,
 ) -> Result<MessageResponse, ApiError> {
-    let mut assembler = MessageAssembler::new(stream);
-    for event in events {
-        assembler.push(event);
-    }
-    assembler.finish()
+    assemble(stream, events)
 }
 
 #[cfg(test)]
@@ -126,6 +94,9 @@ mod tests {
             &events,
         )
         .unwrap_err();
-        assert_eq!(err.kind, crate::gateway::error::ErrorKind::Upstream);
+        assert_eq!(
+            err.kind,
+            crate::protocol::error::ErrorKind::StreamEndedEarly
+        );
     }
 }

@@ -19,14 +19,17 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::SseFrame;
 use super::messages_request::{ToolNameMap, encode_reasoning_signature};
-use crate::gateway::error::{ApiError, Dialect};
+use super::{SseFrame, StreamTranslator};
 use crate::protocol::anthropic::{
     BlockDelta, MessageDeltaBody, MessageResponse, MessageUsage, ResponseBlock, StopReason,
     StreamEvent, WebSearchResult,
 };
-use crate::protocol::responses::{OutputContent, OutputItem, ResponseObject, ResponsesEvent};
+use crate::protocol::error::ApiError;
+use crate::protocol::responses::{
+    OutputContent, OutputItem, ResponseObject, ResponsesEvent, Usage,
+};
+use crate::upstream::failure;
 
 /// The Anthropic keep-alive frame.
 pub fn ping_frame() -> SseFrame {
@@ -94,6 +97,8 @@ pub struct MessagesStream {
     message: MessageResponse,
     /// Concatenated `partial_json` per tool block index.
     tool_json: BTreeMap<u32, String>,
+    /// The backend's usage, once the answer ended normally.
+    upstream_usage: Option<Usage>,
 }
 
 impl MessagesStream {
@@ -127,6 +132,7 @@ impl MessagesStream {
                 },
             },
             tool_json: BTreeMap::new(),
+            upstream_usage: None,
         }
     }
 
@@ -138,38 +144,13 @@ impl MessagesStream {
         self
     }
 
-    /// `message_start`, unless it was already produced (to commit a stream before the
-    /// upstream said anything).
-    pub fn start(&mut self) -> Vec<SseFrame> {
-        let mut out = Vec::new();
-        if !self.finished {
-            self.ensure_started(&mut out);
-        }
-        out
-    }
-
-    /// Whether `message_start` has been produced.
-    pub fn started(&self) -> bool {
-        self.started
-    }
-
-    /// Whether a content block has been produced (the client has seen part of the answer).
-    pub fn has_content(&self) -> bool {
-        self.next_index > 0
-    }
-
-    /// Whether the stream is over (`message_stop` or `error` produced).
-    pub fn is_finished(&self) -> bool {
-        self.finished
-    }
-
     /// The message assembled so far (complete once the stream finished normally).
     pub fn message(&self) -> &MessageResponse {
         &self.message
     }
 
     /// Translates one upstream event.
-    pub fn push(&mut self, event: &ResponsesEvent) -> Vec<SseFrame> {
+    fn translate(&mut self, event: &ResponsesEvent) -> Vec<SseFrame> {
         let mut out = Vec::new();
         if self.finished {
             return out;
@@ -248,24 +229,12 @@ impl MessagesStream {
                     .unwrap_or_default();
                 self.complete(response, Some(&reason), &mut out);
             }
-            ResponsesEvent::Failed { response } => {
-                // The gateway's upstream reader turns these into errors before they get here;
-                // stay correct if one slips through.
-                let message = response
-                    .error
-                    .as_ref()
-                    .and_then(|e| e.message.clone())
-                    .unwrap_or_else(|| {
-                        "The ChatGPT backend could not complete the response.".to_owned()
-                    });
-                out.extend(self.fail(&ApiError::upstream(message)));
-            }
-            ResponsesEvent::Error { message, error, .. } => {
-                let message = message
-                    .clone()
-                    .or_else(|| error.as_ref().and_then(|e| e.message.clone()))
-                    .unwrap_or_else(|| "The ChatGPT backend reported an error.".to_owned());
-                out.extend(self.fail(&ApiError::upstream(message)));
+            // The upstream reader turns failures into errors before they get here; stay correct
+            // if one slips through, with the same mapping.
+            ResponsesEvent::Failed { .. } | ResponsesEvent::Error { .. } => {
+                if let Some(error) = failure::from_event(event) {
+                    out.extend(self.fail(&error));
+                }
             }
             // Liveness only: in_progress, content_part.*, output_text.done, summary_part.done,
             // summary_text.done, raw reasoning text (the summary is what clients are shown),
@@ -273,32 +242,6 @@ impl MessagesStream {
             _ => {}
         }
         out
-    }
-
-    /// An `error` event (after closing an open block); nothing is produced after it. When
-    /// [`Self::has_content`] is false the handler may answer an HTTP error instead.
-    pub fn fail(&mut self, error: &ApiError) -> Vec<SseFrame> {
-        let mut out = Vec::new();
-        if self.finished {
-            return out;
-        }
-        self.close_open(&mut out);
-        let body = error.body(Dialect::Anthropic);
-        let error = body.get("error").cloned().unwrap_or_else(|| json!({}));
-        self.emit(&mut out, &StreamEvent::Error { error });
-        self.finished = true;
-        out
-    }
-
-    /// The end of the upstream stream: nothing when the stream already finished, otherwise
-    /// (no terminal event) an `error` event.
-    pub fn finish(&mut self) -> Vec<SseFrame> {
-        if self.finished {
-            return Vec::new();
-        }
-        self.fail(&ApiError::upstream(
-            "The ChatGPT backend ended the stream before the response was complete.",
-        ))
     }
 
     // -- helpers --------------------------------------------------------------------------
@@ -946,6 +889,7 @@ impl MessagesStream {
             _ if self.refusal => StopReason::Refusal,
             _ => StopReason::EndTurn,
         };
+        self.upstream_usage = response.usage;
         let usage = match &response.usage {
             Some(usage) => {
                 let cached = usage.cached_tokens();
@@ -978,6 +922,65 @@ impl MessagesStream {
     }
 }
 
+impl StreamTranslator for MessagesStream {
+    type Event = ResponsesEvent;
+    type Answer = MessageResponse;
+
+    fn push(&mut self, event: &ResponsesEvent) -> Vec<SseFrame> {
+        self.translate(event)
+    }
+
+    /// An `error` event (after closing an open block); nothing is produced after it.
+    fn fail(&mut self, error: &ApiError) -> Vec<SseFrame> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        self.close_open(&mut out);
+        self.emit(
+            &mut out,
+            &StreamEvent::Error {
+                error: error.anthropic_error(),
+            },
+        );
+        self.finished = true;
+        out
+    }
+
+    /// Whether a content block has been produced (the client has seen part of the answer).
+    fn has_content(&self) -> bool {
+        self.next_index > 0
+    }
+
+    /// Whether the stream is over (`message_stop` or `error` produced).
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    fn keep_alive(&self) -> SseFrame {
+        ping_frame()
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.upstream_usage
+    }
+
+    /// The message, once the upstream reached `response.completed` / `response.incomplete`.
+    fn into_answer(self) -> Option<MessageResponse> {
+        (self.finished && self.message.stop_reason.is_some()).then_some(self.message)
+    }
+
+    /// `message_start`, unless it was already produced (to commit a stream before the
+    /// upstream said anything).
+    fn commit(&mut self) -> Vec<SseFrame> {
+        let mut out = Vec::new();
+        if !self.finished {
+            self.ensure_started(&mut out);
+        }
+        out
+    }
+}
+
 /// Tool-use and message ids must match `^[a-zA-Z0-9_-]+$` for Anthropic clients.
 fn sanitize_id(id: &str) -> String {
     let cleaned: String = id
@@ -1000,7 +1003,7 @@ fn sanitize_id(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::error::ErrorKind;
+    use crate::protocol::error::ErrorKind;
     use pretty_assertions::assert_eq;
 
     fn ev(value: Value) -> ResponsesEvent {

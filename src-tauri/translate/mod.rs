@@ -12,6 +12,92 @@ pub mod messages_response;
 pub mod messages_stream;
 pub mod responses_passthrough;
 
+use crate::protocol::error::ApiError;
+use crate::protocol::responses::{BackendEvent, Usage};
+
+/// A stream translator: a synchronous state machine fed one upstream event at a time, turning
+/// the backend's answer into the caller's stream, and keeping the whole answer for callers that
+/// did not ask for a stream. Implemented by the Messages, Chat and Responses translators; the
+/// gateway's one stream pipeline drives any of them.
+pub trait StreamTranslator: Send + 'static {
+    /// The form of upstream event it reads (parsed once, by the upstream reader).
+    type Event: BackendEvent;
+    /// The whole answer of a non-streaming call.
+    type Answer: serde::Serialize + Send;
+
+    /// Translates one upstream event.
+    fn push(&mut self, event: &Self::Event) -> Vec<SseFrame>;
+    /// Ends the stream with an error in the caller's format; nothing is produced after it.
+    fn fail(&mut self, error: &ApiError) -> Vec<SseFrame>;
+    /// Whether the caller has seen part of the answer (after that, a failure can only be
+    /// reported inside the stream, no longer as an HTTP status).
+    fn has_content(&self) -> bool;
+    /// Whether the stream is over (terminal frames or an error produced).
+    fn is_finished(&self) -> bool;
+    /// The frame written while the backend is silent.
+    fn keep_alive(&self) -> SseFrame;
+    /// The backend's token usage, once the answer ended normally.
+    fn usage(&self) -> Option<Usage>;
+    /// The whole answer, once the stream ended normally.
+    fn into_answer(self) -> Option<Self::Answer>;
+
+    /// The frames that commit a stream before any content (Anthropic's `message_start`).
+    fn commit(&mut self) -> Vec<SseFrame> {
+        Vec::new()
+    }
+
+    /// The end of the upstream stream: nothing after a terminal event, otherwise the error of a
+    /// stream that ended early.
+    fn finish(&mut self) -> Vec<SseFrame> {
+        if self.is_finished() {
+            Vec::new()
+        } else {
+            self.fail(&ApiError::stream_ended_early())
+        }
+    }
+}
+
+/// Runs a translator over a whole upstream answer for a non-streaming caller.
+#[derive(Debug)]
+pub struct Assembler<T>(T);
+
+impl<T: StreamTranslator> Assembler<T> {
+    pub fn new(translator: T) -> Self {
+        Self(translator)
+    }
+
+    /// Feeds one upstream event (the frames are not needed: the translator keeps the answer in
+    /// step with them).
+    pub fn push(&mut self, event: &T::Event) {
+        let _frames = self.0.push(event);
+    }
+
+    /// The translator, e.g. for its usage.
+    pub fn translator(&self) -> &T {
+        &self.0
+    }
+
+    /// The answer, once the upstream reached its terminal event; otherwise the error to answer
+    /// (no HTTP status has been sent yet).
+    pub fn finish(self) -> Result<T::Answer, ApiError> {
+        self.0
+            .into_answer()
+            .ok_or_else(ApiError::stream_ended_early)
+    }
+}
+
+/// Assembles an answer from a complete list of events.
+pub fn assemble<'a, T: StreamTranslator>(
+    translator: T,
+    events: impl IntoIterator<Item = &'a T::Event>,
+) -> Result<T::Answer, ApiError> {
+    let mut assembler = Assembler::new(translator);
+    for event in events {
+        assembler.push(event);
+    }
+    assembler.finish()
+}
+
 /// One server-sent event to write to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseFrame {

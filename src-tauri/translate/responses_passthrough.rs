@@ -28,12 +28,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::SseFrame;
+use serde::Deserialize;
+
 use super::effort::clamp_effort;
 use super::messages_request::{DEFAULT_INSTRUCTIONS, TranslateError};
-use crate::gateway::error::{ApiError, ErrorKind};
+use super::{SseFrame, StreamTranslator};
 use crate::models::ModelMap;
-use crate::protocol::responses::INCLUDE_REASONING;
+use crate::protocol::error::{ApiError, ErrorKind};
+use crate::protocol::responses::{INCLUDE_REASONING, Usage};
 
 /// Top-level fields forwarded to the backend (the official client's set, codex-upstream §2.3).
 const FORWARDED_FIELDS: &[&str] = &[
@@ -375,32 +377,13 @@ impl ResponsesRelay {
         }
     }
 
-    /// Whether the stream ended (terminal event relayed, or failed).
-    pub fn is_finished(&self) -> bool {
-        self.finished
-    }
-
-    /// Whether an event beyond `response.created` / `in_progress` was relayed.
-    pub fn has_content(&self) -> bool {
-        self.content_seen
-    }
-
     /// The final response object (after `response.completed` / `response.incomplete`).
     pub fn final_response(&self) -> Option<&Value> {
         self.final_response.as_ref()
     }
 
-    /// The final response, or the error to answer a non-streaming client.
-    pub fn into_final_response(self) -> Result<Value, ApiError> {
-        self.final_response.ok_or_else(|| {
-            ApiError::upstream(
-                "The ChatGPT backend ended the stream before the response was complete.",
-            )
-        })
-    }
-
     /// Relays one upstream event (its raw `data:` JSON).
-    pub fn push(&mut self, raw: &Value) -> Vec<SseFrame> {
+    fn relay(&mut self, raw: &Value) -> Vec<SseFrame> {
         if self.finished {
             return Vec::new();
         }
@@ -451,9 +434,18 @@ impl ResponsesRelay {
         }
         vec![SseFrame::named(kind, &event)]
     }
+}
+
+impl StreamTranslator for ResponsesRelay {
+    type Event = Value;
+    type Answer = Value;
+
+    fn push(&mut self, event: &Value) -> Vec<SseFrame> {
+        self.relay(event)
+    }
 
     /// Ends the stream with a `response.failed` event built from what was relayed.
-    pub fn fail(&mut self, error: &ApiError) -> Vec<SseFrame> {
+    fn fail(&mut self, error: &ApiError) -> Vec<SseFrame> {
         if self.finished {
             return Vec::new();
         }
@@ -477,14 +469,29 @@ impl ResponsesRelay {
         vec![SseFrame::named("response.failed", &event)]
     }
 
-    /// The end of the upstream stream: nothing after a terminal event, otherwise a failure.
-    pub fn finish(&mut self) -> Vec<SseFrame> {
-        if self.finished {
-            return Vec::new();
-        }
-        self.fail(&ApiError::upstream(
-            "The ChatGPT backend ended the stream before the response was complete.",
-        ))
+    /// Whether an event beyond `response.created` / `in_progress` was relayed.
+    fn has_content(&self) -> bool {
+        self.content_seen
+    }
+
+    /// Whether the stream ended (terminal event relayed, or failed).
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// An SSE comment, as for chat: clients skip it.
+    fn keep_alive(&self) -> SseFrame {
+        SseFrame::comment("keep-alive")
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        let usage = self.final_response.as_ref()?.get("usage")?;
+        Usage::deserialize(usage).ok()
+    }
+
+    /// The final response object.
+    fn into_answer(self) -> Option<Value> {
+        self.final_response
     }
 }
 
@@ -672,7 +679,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            relay.into_final_response().unwrap(),
+            relay.into_answer().unwrap(),
             json!({"id": "resp_1", "model": "my-alias", "status": "completed", "output": [message]})
         );
     }
@@ -695,6 +702,6 @@ mod tests {
             ]
         );
         assert!(relay.finish().is_empty());
-        assert!(relay.into_final_response().is_err());
+        assert!(relay.into_answer().is_none());
     }
 }

@@ -2,6 +2,8 @@
 //! reader that yields events as they arrive.
 
 pub mod client;
+pub mod events;
+pub mod failure;
 pub mod rate_limits;
 pub mod sse;
 

@@ -250,6 +250,23 @@ pub fn from_usage(body: &Value, now: i64) -> RateLimitSnapshot {
     }
 }
 
+/// `2h 24m`, `5m 3s`, `40s`, `1d 7h` (negative values count as 0).
+pub fn countdown(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,10 @@
-//! `POST /v1/auth/refresh`, and how an [`AuthError`] reaches an API caller.
+//! `POST /v1/auth/refresh`.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::auth::AuthError;
-use crate::gateway::error::{ApiError, ErrorKind};
+use crate::gateway::error::ApiError;
 use crate::gateway::state::AppState;
 
 /// Refreshes the access token now. Answers the account id and the new expiry, never a token.
@@ -25,24 +23,4 @@ pub async fn refresh(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
         "expires_at_local": local,
         "remaining_seconds": credentials.expires_at - now,
     })))
-}
-
-/// Not signed in / sign in again → 401 with the sentence; a sign-in server that failed → 502;
-/// a credential store that failed → 503.
-impl From<AuthError> for ApiError {
-    fn from(err: AuthError) -> Self {
-        let message = err.to_string();
-        match err {
-            AuthError::NotSignedIn | AuthError::SignInAgain { .. } => {
-                ApiError::authentication(message)
-            }
-            AuthError::Transient(_) => {
-                ApiError::new(ErrorKind::Upstream, format!("{message} Try again shortly."))
-            }
-            AuthError::Store(_) => ApiError {
-                status: Some(StatusCode::SERVICE_UNAVAILABLE),
-                ..ApiError::internal(message)
-            },
-        }
-    }
 }

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::messages::{prepare, request_id_header};
-use crate::gateway::error::ApiError;
+use super::messages::prepare;
+use crate::gateway::error::{ApiError, request_id_header};
 use crate::gateway::extract::ApiJson;
 use crate::gateway::state::AppState;
 use crate::protocol::anthropic::{CountTokensRequest, CountTokensResponse};
@@ -20,7 +20,7 @@ pub async fn count_tokens(
     headers: HeaderMap,
     ApiJson(request): ApiJson<CountTokensRequest>,
 ) -> Result<Response, ApiError> {
-    let prepared = prepare(&state, &headers, &request)?;
+    let prepared = prepare(&state, &headers, &request).await?;
     // Large contexts take milliseconds to encode: keep them off the async workers.
     let input_tokens =
         tokio::task::spawn_blocking(move || count_request_tokens(&prepared.upstream))

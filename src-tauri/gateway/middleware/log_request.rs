@@ -11,6 +11,7 @@ use axum::response::Response;
 use crate::gateway::error::ApiError;
 use crate::gateway::recent::{RequestInfo, RequestRecord};
 use crate::gateway::state::AppState;
+use crate::protocol::error::Cause;
 
 /// Middleware: logs the request once it is answered and remembers it.
 pub async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -22,6 +23,9 @@ pub async fn log_request(State(state): State<AppState>, request: Request, next: 
     let elapsed = started.elapsed();
     let ms = elapsed.as_millis();
     match response.extensions().get::<ApiError>() {
+        Some(error) if error.cause() == Cause::Codexia => {
+            tracing::error!(%method, %path, status, ms, error = %error.message, "request failed");
+        }
         Some(error) if status >= 500 => {
             tracing::warn!(%method, %path, status, ms, error = %error.message, "request failed");
         }
@@ -40,9 +44,11 @@ pub async fn log_request(State(state): State<AppState>, request: Request, next: 
                 status,
                 duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
                 input_tokens: None,
+                cached_tokens: None,
                 output_tokens: None,
+                first_content_ms: None,
             },
-            info.map(|i| i.usage.clone()),
+            info.cloned(),
         );
     }
     response

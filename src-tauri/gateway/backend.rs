@@ -1,0 +1,65 @@
+//! Opens an answer from the backend for a handler: the signed-in credentials (refreshed when
+//! needed, and once more after a 401), the POST, the rate-limit headers of every answer, and the
+//! event stream that ends at the terminal event. Failures come back already mapped
+//! (`upstream/failure.rs`).
+
+use std::time::Duration;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::protocol::responses::BackendEvent;
+use crate::upstream::client::UpstreamError;
+use crate::upstream::events::{EventStream, until_terminal};
+use crate::upstream::{failure, sse};
+
+/// Longest silence tolerated from the backend mid-stream. Long reasoning without summaries can
+/// be quiet for minutes; a dead connection must still end.
+pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Sends a Responses request (typed, or the pass-through's JSON) and opens its event stream,
+/// each event parsed once into the form `E` its translator reads.
+pub async fn open_stream<E: BackendEvent>(
+    state: &AppState,
+    body: &(impl serde::Serialize + Sync),
+    session_id: Option<&str>,
+) -> Result<EventStream<E>, ApiError> {
+    let auth = state.auth();
+    let credentials = auth.credentials().await?;
+    let upstream = &state.0.upstream;
+    let first = upstream
+        .post_responses(credentials.backend_auth(), session_id, body)
+        .await;
+    let response = match first {
+        Ok(response) => response,
+        Err(UpstreamError::Status {
+            status: reqwest::StatusCode::UNAUTHORIZED,
+            headers,
+            ..
+        }) => {
+            // The token was refused although it looked valid: refresh once and retry once.
+            state.observe_upstream_headers(&headers);
+            tracing::info!("the backend refused the access token; refreshing it once");
+            let fresh = auth
+                .refresh_after_unauthorized(&credentials.access_token)
+                .await?;
+            upstream
+                .post_responses(fresh.backend_auth(), session_id, body)
+                .await
+                .map_err(|err| failed_answer(state, &err))?
+        }
+        Err(err) => return Err(failed_answer(state, &err)),
+    };
+    state.observe_upstream_headers(response.headers());
+    Ok(until_terminal(sse::response_events(
+        response,
+        UPSTREAM_IDLE_TIMEOUT,
+    )))
+}
+
+/// Records the headers of a failed answer and maps it.
+fn failed_answer(state: &AppState, err: &UpstreamError) -> ApiError {
+    if let UpstreamError::Status { headers, .. } = err {
+        state.observe_upstream_headers(headers);
+    }
+    failure::from_http(err)
+}

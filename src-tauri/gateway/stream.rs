@@ -1,0 +1,188 @@
+//! The one stream pipeline, shared by `/v1/messages`, `/v1/chat/completions` and
+//! `/v1/responses`: a [`StreamTranslator`] driven by the backend's event stream.
+//!
+//! Streaming callers: upstream events are read until the answer has content (or
+//! [`COMMIT_AFTER`] passes), so that a failure before any content is still a real HTTP error
+//! with its status; then the 200 is committed and every event is translated and written as it
+//! arrives, with the translator's keep-alive frame whenever the backend is silent for
+//! [`PING_EVERY`]; a later failure is written into the stream in the caller's format.
+//! Non-streaming callers get the assembled answer as one JSON body.
+//!
+//! Either way the request's [`RequestInfo`] learns the time to the first content and the
+//! backend's token usage.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, StreamExt};
+
+use super::error::ApiError;
+use super::recent::RequestInfo;
+use crate::translate::{Assembler, SseFrame, StreamTranslator};
+use crate::upstream::events::EventStream;
+
+/// Longest wait for the first content before committing the 200 (after that, keep-alive frames
+/// cover the silence, and failures are written into the stream).
+pub const COMMIT_AFTER: Duration = Duration::from_secs(5);
+
+/// Interval of keep-alive frames while the upstream is silent (Claude Code shows "Waiting for
+/// API response" after ~20 s without bytes; LiteLLM pings after 15 s; proxies drop idle
+/// connections after 30–60 s).
+pub const PING_EVERY: Duration = Duration::from_secs(10);
+
+/// Called once with the translator when its stream has ended (normally or not), e.g. to
+/// remember a finished answer.
+pub type OnEnd<T> = Box<dyn FnOnce(&T) + Send>;
+
+/// Answers a call: an SSE stream when `stream`, else the assembled answer as JSON. The
+/// response carries `info` for the request log.
+pub async fn answer<T: StreamTranslator>(
+    translator: T,
+    events: EventStream<T::Event>,
+    stream: bool,
+    info: RequestInfo,
+    on_end: Option<OnEnd<T>>,
+) -> Result<Response, ApiError> {
+    let mut response = if stream {
+        stream_answer(translator, events, info.clone(), on_end).await?
+    } else {
+        Json(collect_answer(translator, events, &info, on_end).await?).into_response()
+    };
+    response.extensions_mut().insert(info);
+    Ok(response)
+}
+
+/// Reads the whole upstream stream into one answer.
+async fn collect_answer<T: StreamTranslator>(
+    translator: T,
+    mut events: EventStream<T::Event>,
+    info: &RequestInfo,
+    on_end: Option<OnEnd<T>>,
+) -> Result<T::Answer, ApiError> {
+    let mut assembler = Assembler::new(translator);
+    while let Some(event) = events.next().await {
+        assembler.push(&event?);
+        info.observe(assembler.translator());
+    }
+    ended(assembler.translator(), info, on_end);
+    assembler.finish()
+}
+
+/// Pre-reads until there is content (or [`COMMIT_AFTER`]), then streams.
+async fn stream_answer<T: StreamTranslator>(
+    mut translator: T,
+    mut events: EventStream<T::Event>,
+    info: RequestInfo,
+    on_end: Option<OnEnd<T>>,
+) -> Result<Response, ApiError> {
+    let mut head = read_ahead(&mut translator, &mut events, &info).await?;
+    head.extend(translator.commit());
+    let keep_alive = translator.keep_alive();
+    let tail = translated(translator, events, info, on_end);
+    Ok(sse_response(
+        futures_util::stream::iter(head).chain(tail),
+        keep_alive,
+    ))
+}
+
+/// Reads upstream events into `translator` until it has something to show or until
+/// [`COMMIT_AFTER`] passes, so that a failure before any content is still a real HTTP error
+/// with its status. Answers the frames translated so far, to be sent first.
+async fn read_ahead<T: StreamTranslator>(
+    translator: &mut T,
+    events: &mut EventStream<T::Event>,
+    info: &RequestInfo,
+) -> Result<Vec<SseFrame>, ApiError> {
+    let mut buffered = Vec::new();
+    let deadline = tokio::time::Instant::now() + COMMIT_AFTER;
+    while !(translator.has_content() || translator.is_finished()) {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            // Waited long enough: commit; keep-alive frames cover the silence.
+            Err(_) => break,
+            // Ended without a terminal event and without content: an HTTP error.
+            Ok(None) => return Err(ApiError::stream_ended_early()),
+            Ok(Some(Err(error))) => return Err(error),
+            Ok(Some(Ok(event))) => {
+                buffered.extend(translator.push(&event));
+                info.observe(translator);
+            }
+        }
+    }
+    Ok(buffered)
+}
+
+/// The rest of the upstream stream, translated as each event arrives; ends after the
+/// translator's terminal frames or its error.
+fn translated<T: StreamTranslator>(
+    translator: T,
+    events: EventStream<T::Event>,
+    info: RequestInfo,
+    on_end: Option<OnEnd<T>>,
+) -> impl Stream<Item = SseFrame> + Send + 'static {
+    futures_util::stream::unfold(
+        Some((translator, events, info, on_end)),
+        |state| async move {
+            let (mut translator, mut events, info, on_end) = state?;
+            if translator.is_finished() {
+                ended(&translator, &info, on_end);
+                return None;
+            }
+            let frames = match events.next().await {
+                Some(Ok(event)) => translator.push(&event),
+                Some(Err(error)) => translator.fail(&error),
+                None => translator.finish(),
+            };
+            info.observe(&translator);
+            Some((
+                futures_util::stream::iter(frames),
+                Some((translator, events, info, on_end)),
+            ))
+        },
+    )
+    .flatten()
+}
+
+fn ended<T: StreamTranslator>(translator: &T, info: &RequestInfo, on_end: Option<OnEnd<T>>) {
+    info.observe(translator);
+    if let Some(usage) = translator.usage() {
+        info.record_usage(&usage);
+    }
+    if let Some(on_end) = on_end {
+        on_end(translator);
+    }
+}
+
+/// An SSE response whose body is written frame by frame as `frames` yields them, with
+/// `keep_alive` written whenever [`PING_EVERY`] passes without a frame.
+pub fn sse_response(
+    frames: impl Stream<Item = SseFrame> + Send + 'static,
+    keep_alive: SseFrame,
+) -> Response {
+    let frames = Box::pin(frames);
+    let body = futures_util::stream::unfold(
+        (frames, keep_alive),
+        |(mut frames, keep_alive)| async move {
+            let frame = match tokio::time::timeout(PING_EVERY, frames.next()).await {
+                Ok(next) => next?,
+                Err(_) => keep_alive.clone(),
+            };
+            Some((
+                Ok::<_, std::convert::Infallible>(frame.to_bytes()),
+                (frames, keep_alive),
+            ))
+        },
+    );
+    let mut response = Response::new(Body::from_stream(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Proxies such as nginx must not buffer the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
