@@ -7,10 +7,10 @@
 //!    input-token estimate is computed on the blocking pool (it is only needed for
 //!    `message_start`, so it adds no latency before the upstream call);
 //! 3. streaming: read upstream events until the answer has content (or [`COMMIT_AFTER`](crate::gateway::upstream_call::COMMIT_AFTER)
-//!    passes), so that a failure before any content is still a real HTTP error (compat-spec
-//!    §3.12); then commit 200 and write frames as they come, with `ping` frames while the
-//!    upstream is silent (the upstream idle timeout still ends a dead stream with an `error`
-//!    event);
+//!    passes), so that a failure before any content is still a real HTTP error
+//!    (docs/compatibility.md §1.5); then commit 200 and write frames as they come, with `ping`
+//!    frames while the upstream is silent (the upstream idle timeout still ends a dead stream
+//!    with an `error` event);
 //! 4. non-streaming: read the whole upstream stream and answer one `Message`.
 
 use axum::Json;
