@@ -35,7 +35,7 @@ die() {
 
 # Headless CLI/gateway (cargo build --no-default-features).
 HEADLESS_PKGS=(build-essential pkg-config file libssl-dev libdbus-1-dev)
-# Tray app (Tauri 2 / WebKitGTK), docs/tauri-on-linux.md §1.
+# Tray app (Tauri 2 on Linux): WebKitGTK 4.1, the tray-icon library, SVG icons, libxdo.
 TRAY_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
 # Running the test suite: virtual display, private session bus, keychain, inspection tools.
 # Not dbus-x11: it makes GLib autolaunch a dbus-daemon that outlives the tests.

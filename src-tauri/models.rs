@@ -173,7 +173,7 @@ impl ModelMap {
     }
 }
 
-/// The context window of a model in tokens (docs/codex-upstream.md §6.2).
+/// The context window of a model in tokens (docs/protocol.md §10.2).
 pub fn context_window(model: &str) -> u64 {
     match model {
         "gpt-5.3-codex-spark" => 128_000,

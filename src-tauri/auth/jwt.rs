@@ -1,4 +1,4 @@
-//! The claims codexia reads from ChatGPT's JWTs (docs/codex-upstream.md §1.5): account id,
+//! The claims codexia reads from ChatGPT's JWTs (docs/protocol.md §3.6): account id,
 //! plan, email and expiry. Signatures are not verified: the tokens come straight from the
 //! issuer over TLS and the backend checks them; every reference client decodes the same way.
 

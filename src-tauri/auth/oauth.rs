@@ -1,8 +1,8 @@
-//! The OAuth calls of ChatGPT sign-in (docs/codex-upstream.md §1): the authorize URL with every
-//! §1.2 parameter, the authorization-code exchange, the refresh grant (form-encoded, single-use
+//! The OAuth calls of ChatGPT sign-in (docs/protocol.md §3): the authorize URL with every
+//! §3.2 parameter, the authorization-code exchange, the refresh grant (form-encoded, single-use
 //! rotating refresh tokens) and the device-code flow.
 //!
-//! The device flow is not in the doc; it follows the official Codex CLI
+//! The device flow (docs/protocol.md §3.5) follows the official Codex CLI
 //! (`codex-rs/login/src/device_code_auth.rs`): `POST {issuer}/api/accounts/deviceauth/usercode`
 //! `{client_id}` → `{device_auth_id, user_code, interval}` (interval as a string), the user
 //! enters the code at `{issuer}/codex/device`, and `POST …/deviceauth/token`
@@ -20,15 +20,15 @@ use super::pkce::PkceCodes;
 use super::tokens::Credentials;
 use crate::upstream::UpstreamClient;
 
-/// The Codex CLI's public OAuth client id (§1.1).
+/// The Codex CLI's public OAuth client id (§3.1).
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
-/// Scopes of the authorize request (§1.1).
+/// Scopes of the authorize request (§3.1).
 pub const SCOPES: &str = "openid profile email offline_access";
 /// Scope sent with refresh grants (what the official client sends).
 pub const REFRESH_SCOPE: &str = "openid profile email";
 /// `originator` of the authorize URL: the official client's, like every backend call.
 pub const ORIGINATOR: &str = crate::upstream::client::ORIGINATOR;
-/// Refresh-failure codes after which only a new sign-in helps (§1.4).
+/// Refresh-failure codes after which only a new sign-in helps (§3.4).
 pub const PERMANENT_REFRESH_CODES: &[&str] = &[
     "refresh_token_reused",
     "refresh_token_expired",
@@ -66,7 +66,7 @@ pub struct AuthorizeRequest {
     pub pkce: PkceCodes,
 }
 
-/// Builds the authorize URL with every parameter of §1.2.
+/// Builds the authorize URL with every parameter of §3.2.
 pub fn authorize_request(
     client: &UpstreamClient,
     redirect_uri: &str,
@@ -180,7 +180,7 @@ fn credentials_from(
     Ok(credentials)
 }
 
-/// Exchanges an authorization code (§1.3).
+/// Exchanges an authorization code (§3.3).
 pub async fn exchange_code(
     client: &UpstreamClient,
     code: &str,

@@ -2,7 +2,7 @@
 //!
 //! The verifier is 32 random bytes in base64url without padding (43 characters), the challenge
 //! is base64url-no-pad(SHA-256(verifier)), exactly as the official Codex CLI does
-//! (docs/codex-upstream.md §1.1). The state is 32 random bytes in base64url: opaque to the
+//! (docs/protocol.md §3.1). The state is 32 random bytes in base64url: opaque to the
 //! server, unguessable for anyone who did not see the authorize URL.
 
 use base64::Engine as _;

@@ -2,7 +2,7 @@
 //! service `codexia`; Secret Service on Linux), a private file (0600 in a 0700 directory,
 //! replaced atomically), or memory (unit tests).
 //!
-//! Selection (PRODUCT.md "Credentials"), decided once per process in [`select_store`]:
+//! Selection (docs/architecture.md §7), decided once per process in [`select_store`]:
 //! `--auth-file`/`CODEXIA_AUTH_FILE` → that file; `CODEXIA_CREDENTIAL_STORE=file` →
 //! `$CODEXIA_HOME/auth.json`; `keychain` → the keychain or a clear error; `auto` → the keychain
 //! when it answers, else the file with a one-line warning.

@@ -7,7 +7,7 @@ use super::jwt::TokenClaims;
 use crate::upstream::client::BackendAuth;
 
 /// Signed-in credentials. `expires_at` is computed locally as `now + expires_in` at the last
-/// exchange or refresh (docs/codex-upstream.md §1.4), not read from the JWT.
+/// exchange or refresh (docs/protocol.md §3.3), not read from the JWT.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub access_token: String,

@@ -1,5 +1,5 @@
-//! The backend's live model catalog (`GET /codex/models`, codex-upstream §6.1), fetched with the
-//! signed-in credentials and cached: it decides which ids `/v1/models` lists and which GPT ids
+//! The backend's live model catalog (`GET /codex/models`, docs/protocol.md §10.1), fetched with
+//! the signed-in credentials and cached: it decides which ids `/v1/models` lists and which GPT ids
 //! requests may name (unless the configuration lists the models explicitly). When the backend
 //! does not answer, or nobody is signed in, the configured / built-in list stays in use.
 

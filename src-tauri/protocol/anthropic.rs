@@ -1,8 +1,8 @@
-//! The Anthropic Messages wire format (compat-spec §1–2): the request Claude Code and the SDKs
-//! send, the non-streaming `Message`, the stream event payloads and count_tokens.
+//! The Anthropic Messages wire format (docs/compatibility.md §3–§4): the request Claude Code and
+//! the SDKs send, the non-streaming `Message`, the stream event payloads and count_tokens.
 //!
-//! Parsing is lenient on purpose (compat-spec §1.3, §7.1): Claude Code adds request fields every
-//! few releases (`context_management`, `output_config`, `safeguards`, `defer_loading`,
+//! Parsing is lenient on purpose (docs/compatibility.md §1.3): Claude Code adds request fields
+//! every few releases (`context_management`, `output_config`, `safeguards`, `defer_loading`,
 //! `cache_control` on any block, …) and a strict schema turned whole releases into 400s for other
 //! gateways. So: unknown fields are ignored (no `deny_unknown_fields` anywhere), unknown block and
 //! choice types parse into `Unknown`, `null` is accepted wherever a value is optional. Only what
@@ -79,7 +79,8 @@ pub struct Message {
     pub content: MessageContent,
 }
 
-/// Message roles. `system` appears inside `messages` for non-Claude model ids (compat-spec §1.5).
+/// Message roles. `system` appears inside `messages` for non-Claude model ids
+/// (docs/compatibility.md §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageRole {
@@ -402,7 +403,7 @@ pub enum StopReason {
     Refusal,
 }
 
-/// Usage of a message: `input_tokens` excludes cache reads (compat-spec §3.11).
+/// Usage of a message: `input_tokens` excludes cache reads (docs/compatibility.md §4.4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MessageUsage {
     pub input_tokens: u64,

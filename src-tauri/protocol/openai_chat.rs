@@ -1,8 +1,8 @@
-//! OpenAI Chat Completions wire format (compat-spec §4.1–4.3): the request a client sends to
+//! OpenAI Chat Completions wire format (docs/compatibility.md §5): the request a client sends to
 //! `POST /v1/chat/completions`, and the `chat.completion` / `chat.completion.chunk` objects the
 //! gateway answers.
 //!
-//! Requests are parsed leniently (compat-spec §7 pitfall 1): unknown fields are ignored, and the
+//! Requests are parsed leniently (docs/compatibility.md §1.3): unknown fields are ignored, and the
 //! parameters the backend rejects (`temperature`, `max_tokens`, `stop`, …) are accepted here and
 //! never forwarded. Only what the translation needs is typed.
 
@@ -50,7 +50,7 @@ pub struct ChatRequest {
 }
 
 /// Request parameters that are accepted and dropped: the backend rejects them by name
-/// (codex-upstream §2.4) or has no equivalent. Serde ignores unknown fields, so they need no
+/// (docs/protocol.md §4.4) or has no equivalent. Serde ignores unknown fields, so they need no
 /// field; the list documents the policy (and the tests check a body carrying them).
 pub const IGNORED_PARAMETERS: &[&str] = &[
     "temperature",

@@ -1,4 +1,4 @@
-//! The ChatGPT Codex backend's Responses wire format (docs/codex-upstream.md §2–3): the request
+//! The ChatGPT Codex backend's Responses wire format (docs/protocol.md §4–§5): the request
 //! codexia sends and the stream events it reads. Every event and item type has an `Unknown`
 //! variant: the backend adds types over time and an unknown one must never break a stream.
 

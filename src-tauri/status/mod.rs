@@ -1,4 +1,4 @@
-//! The status JSON of PRODUCT.md ("Status JSON"), served by `GET /v1/status` and printed by
+//! The status JSON (docs/compatibility.md §11), served by `GET /v1/status` and printed by
 //! `codexia status --json`, and its readable form.
 //!
 //! [`collect`] does the I/O (credentials, `accounts/check` and `wham/usage` side by side);
@@ -57,7 +57,7 @@ pub struct AccountStatus {
 pub struct RateLimitStatus {
     pub name: String,
     pub remaining_percent: f64,
-    /// Unix seconds as a string (PRODUCT.md's shape).
+    /// Unix seconds as a string (docs/compatibility.md §11).
     pub reset_at: Option<String>,
     pub reset_at_local: Option<String>,
     pub reset_in_seconds: Option<i64>,
@@ -121,7 +121,7 @@ where
         .and_then(rate_limits::parse_time);
     AccountStatus {
         name: text(entry.pointer("/account/name")),
-        // accounts/check has no email in its real shape (§5.3): usage, then the token.
+        // The real accounts/check has no email (docs/protocol.md §9): usage, then the token.
         email: text(entry.get("email"))
             .or_else(|| usage.and_then(|u| text(u.get("email"))))
             .or_else(|| claims.email.clone()),

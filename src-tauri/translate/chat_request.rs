@@ -1,4 +1,4 @@
-//! Chat Completions request → Codex Responses request (compat-spec §4.1). Pure.
+//! Chat Completions request → Codex Responses request (docs/compatibility.md §5.1). Pure.
 //!
 //! | chat | responses |
 //! |---|---|

@@ -1,7 +1,7 @@
-//! The non-streaming `chat.completion` (compat-spec §4.3): the backend only streams, so the same
-//! [`ChatStream`] state machine runs over the whole upstream stream and its assembled answer is
-//! the response. Streaming and non-streaming clients therefore get the same text, tool calls,
-//! refusal, finish reason and usage. Pure.
+//! The non-streaming `chat.completion` (docs/compatibility.md §5.3): the backend only streams, so
+//! the same [`ChatStream`] state machine runs over the whole upstream stream and its assembled
+//! answer is the response. Streaming and non-streaming clients therefore get the same text, tool
+//! calls, refusal, finish reason and usage. Pure.
 
 use super::chat_stream::ChatStream;
 use super::{Assembler, assemble};

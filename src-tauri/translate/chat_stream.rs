@@ -1,6 +1,6 @@
-//! Codex Responses stream → `chat.completion.chunk` stream (compat-spec §4.2): a synchronous
-//! state machine fed one upstream event at a time. No I/O, no clock: the chunk id and `created`
-//! are given by the handler.
+//! Codex Responses stream → `chat.completion.chunk` stream (docs/compatibility.md §5.2): a
+//! synchronous state machine fed one upstream event at a time. No I/O, no clock: the chunk id and
+//! `created` are given by the handler.
 //!
 //! Guarantees of the frames it produces (data-only SSE, what the openai SDKs' stream helpers
 //! check):

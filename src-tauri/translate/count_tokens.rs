@@ -1,6 +1,6 @@
-//! Local token count of a translated request with the o200k_base encoding (compat-spec §5), for
-//! `POST /v1/messages/count_tokens` and the `message_start` estimate. Never calls the backend
-//! (it has no counting endpoint and every call costs quota). Pure.
+//! Local token count of a translated request with the o200k_base encoding, for
+//! `POST /v1/messages/count_tokens` and the `message_start` estimate (docs/compatibility.md §7).
+//! Never calls the backend (it has no counting endpoint and every call costs quota). Pure.
 //!
 //! Counted: `instructions`, every text part, function call names and arguments, function call
 //! outputs, reasoning summaries, and each tool's name, description and JSON schema; plus a small

@@ -1,4 +1,4 @@
-//! Reasoning effort levels each model accepts (docs/codex-upstream.md §6.3), and clamping a
+//! Reasoning effort levels each model accepts (docs/protocol.md §10.3), and clamping a
 //! requested level to the nearest one the model allows.
 
 /// Every level, weakest first.

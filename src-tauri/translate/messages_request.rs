@@ -1,6 +1,6 @@
-//! Anthropic Messages request → Codex Responses request (compat-spec §3.1–3.7). Pure.
+//! Anthropic Messages request → Codex Responses request (docs/compatibility.md §3). Pure.
 //!
-//! Invariants of every request produced here (the backend 400s otherwise, compat-spec §0):
+//! Invariants of every request produced here (the backend 400s otherwise, docs/protocol.md §4.4):
 //! `store:false`, `stream:true`, non-empty `instructions`, flat function tools with
 //! `strict:false`, no replayed item ids, no parameter outside the official client's field set,
 //! and every `function_call` paired with a later `function_call_output` (and no output without
@@ -36,7 +36,7 @@ use crate::protocol::responses::{
 
 /// Sent when the client gave no system prompt: the backend requires non-empty `instructions`.
 pub const DEFAULT_INSTRUCTIONS: &str = "You are a helpful assistant.";
-/// Claude Code's per-request attribution line (compat-spec §1.4), never forwarded.
+/// Claude Code's per-request attribution line (docs/compatibility.md §3.2), never forwarded.
 const BILLING_HEADER_PREFIX: &str = "x-anthropic-billing-header:";
 /// Prefix of `function_call_output` text for `is_error:true` results (the format has no flag).
 pub const TOOL_ERROR_PREFIX: &str = "[tool execution error]";
@@ -515,7 +515,7 @@ fn document_parts(
             };
             input_text(&text).into_iter().collect()
         }
-        // The backend is not known to fetch file URLs (compat-spec §8): name the document.
+        // The backend is not known to fetch URLs (docs/compatibility.md §9.1): name the document.
         DocumentSource::Url { url } => input_text(&format!("[Document: {url}]"))
             .into_iter()
             .collect(),
@@ -704,7 +704,8 @@ fn strip_key(value: &Value, key: &str) -> Value {
     }
 }
 
-/// `thinking` / `output_config.effort` → `reasoning.effort`, clamped to the model (§3.6).
+/// `thinking` / `output_config.effort` → `reasoning.effort`, clamped to the model
+/// (docs/compatibility.md §3.6).
 ///
 /// An explicit effort wins (`max` → `xhigh`); else a budget maps by CPA's thresholds; adaptive
 /// without effort is `high` (Anthropic's default effort); disabled or absent leaves the model's
@@ -730,7 +731,7 @@ fn reasoning_effort(request: &MessagesRequest, model: &str) -> Option<&'static s
     clamp_effort(model, &wanted)
 }
 
-/// CPA's budget thresholds (compat-spec §3.6).
+/// CLIProxyAPI's budget thresholds (docs/compatibility.md §3.6).
 fn budget_effort(budget: u64) -> &'static str {
     match budget {
         0..=512 => "minimal",

@@ -1,4 +1,4 @@
-//! The non-streaming Anthropic `Message` (compat-spec §2.5, §3.13): the backend only streams, so
+//! The non-streaming Anthropic `Message` (docs/compatibility.md §4.6): the backend only streams, so
 //! the same [`MessagesStream`] state machine runs over the whole upstream stream and its
 //! assembled message is the answer. Streaming and non-streaming clients therefore get the same
 //! blocks, stop reason and usage. Pure.

@@ -1,5 +1,5 @@
-//! Codex Responses stream → Anthropic Messages stream (compat-spec §2.2–2.3, §3.8, §3.10,
-//! §3.11): a synchronous state machine fed one upstream event at a time. No I/O, no clock.
+//! Codex Responses stream → Anthropic Messages stream (docs/compatibility.md §4.1–§4.4): a
+//! synchronous state machine fed one upstream event at a time. No I/O, no clock.
 //!
 //! Guarantees of the frames it produces (what Claude Code and the SDKs check):
 //! - `message_start` first (with the local input-token estimate), `message_delta` with the stop

@@ -1,6 +1,6 @@
-//! `POST /v1/responses` (compat-spec §4.4): clients already speak Responses, so the body passes
-//! through, normalised to the backend's contract; the answer's events pass through too, with the
-//! few repairs the backend's stream needs. Pure: the store of earlier responses is reached
+//! `POST /v1/responses` (docs/compatibility.md §6): clients already speak Responses, so the body
+//! passes through, normalised to the backend's contract; the answer's events pass through too, with
+//! the few repairs the backend's stream needs. Pure: the store of earlier responses is reached
 //! through a caller-provided lookup.
 //!
 //! Request ([`normalise_responses_request`]):
@@ -37,7 +37,7 @@ use crate::models::ModelMap;
 use crate::protocol::error::{ApiError, ErrorKind};
 use crate::protocol::responses::{INCLUDE_REASONING, Usage};
 
-/// Top-level fields forwarded to the backend (the official client's set, codex-upstream §2.3).
+/// Top-level fields forwarded to the backend (the official client's set, docs/protocol.md §4.3).
 const FORWARDED_FIELDS: &[&str] = &[
     "model",
     "instructions",

@@ -43,7 +43,7 @@ pub(crate) enum GatewayLine {
     Failed { reason: String },
 }
 
-/// The whole menu, top to bottom (PRODUCT.md "The tray application").
+/// The whole menu, top to bottom (docs/architecture.md §7).
 pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -> Vec<Entry> {
     let item = |id: &str, label: String, enabled: bool| Entry::Item {
         id: id.to_owned(),

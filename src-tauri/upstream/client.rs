@@ -1,6 +1,6 @@
 //! One `reqwest` client for the ChatGPT backend (`CODEXIA_BACKEND_URL`) and the OAuth issuer
 //! (`CODEXIA_AUTH_URL`), sending the headers the official Codex client sends
-//! (docs/codex-upstream.md §2.2). Client headers (`x-stainless-*`, `anthropic-*`, the caller's
+//! (docs/protocol.md §4.2). Client headers (`x-stainless-*`, `anthropic-*`, the caller's
 //! `Authorization`) are never forwarded.
 
 use std::time::Duration;
@@ -173,7 +173,7 @@ impl UpstreamClient {
         &self.auth_url
     }
 
-    /// Headers for a backend call (docs/codex-upstream.md §2.2).
+    /// Headers for a backend call (docs/protocol.md §4.2).
     pub fn backend_headers(&self, auth: BackendAuth<'_>, session_id: Option<&str>) -> HeaderMap {
         let mut headers = HeaderMap::new();
         if let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", auth.access_token)) {

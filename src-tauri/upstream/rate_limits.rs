@@ -1,7 +1,7 @@
 //! Rate-limit windows and credits, from the `x-codex-*` headers of every backend answer
-//! (docs/codex-upstream.md §5.1) and from `GET /wham/usage` (§5.2), in one shape.
+//! (docs/protocol.md §7) and from `GET /wham/usage` (§8), in one shape.
 //!
-//! Windows are named by their length, not their position (§5.2: Free/Plus accounts carry a
+//! Windows are named by their length, not their position (§7: Free/Plus accounts carry a
 //! lone 7-day window in `primary_window`): 18000 s → `5h`, 604800 s → `weekly`, other lengths
 //! `<n>d` / `<n>h`; additional limits are prefixed with their `limit_name`. Pure functions: the
 //! caller passes `now`.
@@ -79,7 +79,7 @@ fn clamp_percent(value: f64) -> f64 {
 
 /// Parses the `x-codex-*` headers; `None` when the answer carried none.
 pub fn from_headers(headers: &HeaderMap, now: i64) -> Option<RateLimitSnapshot> {
-    // Families: `x-codex` (the main limit) and `x-<limit id>` for others (§5.1).
+    // Families: `x-codex` (the main limit) and `x-<limit id>` for others (docs/protocol.md §7).
     let mut families: Vec<String> = headers
         .keys()
         .filter_map(|name| {

@@ -1,5 +1,5 @@
 // Drives codexia's Anthropic Messages API with the official Node SDK's stream helper, which
-// checks event order and truncation (docs/real-clients.md §3).
+// checks event order and truncation (docs/compatibility.md §1.4).
 // Usage (cwd tests/node so the package resolves): node anthropic_stream.mjs BASE_URL
 // The Rust test queues: 1. reasoning + text "Hello from codexia"; 2. a `lookup` call {"q":"weather"}.
 import Anthropic from "@anthropic-ai/sdk";

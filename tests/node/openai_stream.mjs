@@ -1,5 +1,5 @@
 // Drives codexia's OpenAI API with the official Node SDK's stream helpers, which check chunk
-// order, finish reasons and truncation (docs/real-clients.md §3).
+// order, finish reasons and truncation (docs/compatibility.md §1.4).
 // Usage (cwd tests/node so the package resolves): node openai_stream.mjs BASE_URL   (BASE_URL ends in /v1)
 // The Rust test queues: 1. text "Hello from node" (chat stream helper, include_usage);
 // 2. a get_weather call {"city":"Paris"} (chat stream helper with a tool);

@@ -12,7 +12,7 @@ then count_tokens (which must not reach the backend), then a request the gateway
 
 Raw events are read through the SDK's own transport (`with_streaming_response`) and each `data:`
 line is validated with pydantic over the `RawMessageStreamEvent` members, discriminated by
-`type` (docs/real-clients.md section 2); the `event:` name must equal `type`.
+`type` (docs/compatibility.md section 1.4); the `event:` name must equal `type`.
 Prints one line per step; exits non-zero (with the reason) on the first failure.
 """
 

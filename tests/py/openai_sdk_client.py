@@ -28,7 +28,7 @@ responses:
   6. text "partial" then response.failed        raw stream ends with a valid response.failed
 
 Raw Responses events are validated with pydantic over the members of ResponseStreamEvent,
-discriminated by `type` (docs/real-clients.md section 2); the `event:` name must equal `type`.
+discriminated by `type` (docs/compatibility.md section 1.4); the `event:` name must equal `type`.
 Prints one line per step; exits non-zero (with the reason) on the first failure.
 """
 

@@ -5,7 +5,7 @@ Usage: validate_anthropic_events.py FILE
 
 Each non-empty line of FILE is the JSON of one SSE `data:` field. Lines whose `type` is one of
 the `RawMessageStreamEvent` members are validated with pydantic over those members,
-discriminated by `type` (docs/real-clients.md section 2), so errors name the right event class.
+discriminated by `type` (docs/compatibility.md section 1.4), so errors name the right event class.
 `ping` must be exactly {"type": "ping"}; `error` is validated as the SDK's `ErrorResponse`
 (neither is in the union: the SDK handles them by SSE event name). Any other `type` fails.
 

@@ -5,11 +5,11 @@ Usage: validate_openai_events.py FILE
 
 Each non-empty line of FILE is the JSON of one SSE `data:` field. Every line is validated with
 pydantic over the members of `openai.types.responses.ResponseStreamEvent`, discriminated by
-`type` (docs/real-clients.md section 2), so errors point at the right event class and unknown
+`type` (docs/compatibility.md section 1.4), so errors point at the right event class and unknown
 `type`s fail with `union_tag_invalid`. Extra fields are allowed, as in the SDK.
 
 One documented allowance: the SDK's `ResponseError.code` is a closed list that lacks codes the
-Codex backend really sends in `response.failed` (docs/codex-upstream.md sections 3.5 and 4.3:
+Codex backend really sends in `response.failed` (docs/protocol.md section 6.2:
 `context_length_exceeded`, `insufficient_quota`, ...). For exactly those codes the check is run
 with `code` replaced by `server_error`, and a note is printed on stderr. Any other code fails.
 

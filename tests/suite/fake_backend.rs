@@ -1,5 +1,5 @@
 //! Tests of the fake upstream itself: it must reproduce every documented upstream behaviour
-//! (docs/codex-upstream.md) before other tests may trust it, and every SSE event it emits must
+//! (docs/protocol.md) before other tests may trust it, and every SSE event it emits must
 //! validate against the official `openai` Python SDK's pydantic types.
 #![allow(
     clippy::unwrap_used,

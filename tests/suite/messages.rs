@@ -1,7 +1,8 @@
 //! `POST /v1/messages` and `/v1/messages/count_tokens` end to end: the built binary against the
-//! fake backend, one test per compat-spec §6.1 scenario (what the fake received upstream and
-//! what the client got), then the real clients (Claude Code, the Python and Node Anthropic
-//! SDKs). Every upstream request recorded in these tests must pass the fake's strict validation.
+//! fake backend, one test per scenario of docs/compatibility.md §10 (what the fake received
+//! upstream and what the client got), then the real clients (Claude Code, the Python and Node
+//! Anthropic SDKs). Every upstream request recorded in these tests must pass the fake's strict
+//! validation.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -336,7 +337,7 @@ fn small_usage() -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §6.1 scenarios
+// Scenarios s01–s35 (docs/compatibility.md §10)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! The OpenAI API end to end: `POST /v1/chat/completions`, `POST /v1/responses` and
-//! `GET /v1/models` of the built binary against the fake backend, one test per compat-spec §6.2
-//! scenario (what the fake received upstream and what the client got), then the real clients
-//! (the Python and Node `openai` SDKs). Every upstream request recorded in these tests must pass
-//! the fake's strict validation.
+//! `GET /v1/models` of the built binary against the fake backend, one test per
+//! docs/compatibility.md §10 scenario (what the fake received upstream and what the client got),
+//! then the real clients (the Python and Node `openai` SDKs). Every upstream request recorded in
+//! these tests must pass the fake's strict validation.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -213,7 +213,7 @@ fn lookup_tool() -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
-// compat-spec §6.2 scenarios
+// Scenarios s36–s40 (docs/compatibility.md §10)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]

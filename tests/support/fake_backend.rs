@@ -1,5 +1,5 @@
 //! One faithful fake of the remote side: the OpenAI OAuth issuer **and** the ChatGPT Codex
-//! backend, on one axum server at `127.0.0.1:<random port>`, following docs/codex-upstream.md.
+//! backend, on one axum server at `127.0.0.1:<random port>`, following docs/protocol.md.
 //!
 //! ```ignore
 //! let fake = FakeUpstream::start().await;
@@ -12,16 +12,16 @@
 //! ```
 //!
 //! Routes (all requests are recorded, see [`RecordedRequest`]):
-//! - `GET /oauth/authorize`, `POST /oauth/token` (§1): PKCE S256, single-use codes, rotating
+//! - `GET /oauth/authorize`, `POST /oauth/token` (§3): PKCE S256, single-use codes, rotating
 //!   single-use refresh tokens (`refresh_token_reused` on reuse), form or JSON bodies.
 //! - Device code flow, modelled on the official Codex CLI (`codex-rs/login/src/device_code_auth.rs`)
-//!   because the doc leaves it open: `POST /api/accounts/deviceauth/usercode` `{client_id}` →
+//!   (docs/protocol.md §3.5): `POST /api/accounts/deviceauth/usercode` `{client_id}` →
 //!   `{device_auth_id, user_code, interval}` (interval is a *string*, as the CLI parses it);
 //!   `POST /api/accounts/deviceauth/token` `{device_auth_id, user_code}` → 403 while pending, then
 //!   200 `{authorization_code, code_challenge, code_verifier}`; the client exchanges that code at
 //!   `/oauth/token` with `redirect_uri = {issuer}/deviceauth/callback`. The user approves at
 //!   `{issuer}/codex/device` (a tiny form) or the test calls [`FakeUpstream::approve_device_code`].
-//! - `POST /backend-api/codex/responses` (§2–§5): auth, validation in the documented order
+//! - `POST /backend-api/codex/responses` (§4–§7): auth, validation in the documented order
 //!   ([`validate`]), scripted SSE replies ([`Reply`]), injected failures ([`Failure`]),
 //!   `x-codex-*` rate-limit headers.
 //! - `GET /backend-api/wham/usage`, `GET /backend-api/accounts/check/v4-2023-04-27`,
@@ -81,13 +81,13 @@ pub use validate::{REJECTED_PARAMETERS, Rejection, validate_responses_request};
 
 use reply::IdSource;
 
-/// The Codex CLI's OAuth client id (§1.1); the only one the fake issuer accepts.
+/// The Codex CLI's OAuth client id (§3.1); the only one the fake issuer accepts.
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
-/// Default access-token lifetime (`expires_in`, §1.3: "~10 days").
+/// Default access-token lifetime (`expires_in`, §3.3: 10 days).
 pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 864_000;
-/// The exact body of a reused refresh token (§1.4), answered with 401.
+/// The exact body of a reused refresh token (§3.4), answered with 401.
 pub const REFRESH_TOKEN_REUSED_BODY: &str = r#"{"error":{"message":"Your refresh token has already been used to generate a new access token. Please try signing in again.","type":"invalid_request_error","param":null,"code":"refresh_token_reused"}}"#;
-/// Scopes the authorize endpoint requires (in any order, §1.1).
+/// Scopes the authorize endpoint requires (in any order, §3.1).
 pub const REQUIRED_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// Path of the responses endpoint.
@@ -571,7 +571,7 @@ impl FakeUpstream {
         }
     }
 
-    /// An authorize URL for this issuer with the documented parameters (§1.2).
+    /// An authorize URL for this issuer with the documented parameters (§3.2).
     pub fn authorize_url(&self, redirect_uri: &str, code_challenge: &str, state: &str) -> String {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("response_type", "code")

@@ -1,6 +1,6 @@
-//! `GET /v1/status`: the status JSON of PRODUCT.md. Account and usage answers are reused for a
-//! few minutes; the live `x-codex-*` limits of later backend answers replace their windows, and
-//! stand in when the usage call fails.
+//! `GET /v1/status`: the status JSON (docs/compatibility.md §11). Account and usage answers are
+//! reused for a few minutes; the live `x-codex-*` limits of later backend answers replace their
+//! windows, and stand in when the usage call fails.
 
 use axum::Json;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! The fake ChatGPT backend (docs/codex-upstream.md §2–§5): auth of backend calls, injected
+//! The fake ChatGPT backend (docs/protocol.md §4–§7): auth of backend calls, injected
 //! failures, and the SSE writer of `POST /backend-api/codex/responses`.
 
 use std::sync::Arc;
@@ -61,7 +61,7 @@ fn check_auth(headers: &HeaderMap, require_account_header: bool) -> Result<Value
         .and_then(Value::as_i64)
         .is_none_or(|exp| exp <= now())
     {
-        // Exactly the documented pair (§4.1, from openai/codex api_bridge_tests.rs).
+        // Exactly the documented pair (docs/protocol.md §6.1; openai/codex api_bridge_tests.rs).
         return Err(unauthorized(
             "missing_authorization_header",
             "token_expired",
@@ -76,7 +76,8 @@ fn check_auth(headers: &HeaderMap, require_account_header: bool) -> Result<Value
     {
         Some(sent) if sent == account_id => Ok(claims),
         None if !require_account_header => Ok(claims),
-        // Behaviour of a missing/mismatching header is unverified (§2.2); the fake refuses it.
+        // Behaviour of a missing/mismatching header is unverified (docs/protocol.md §11); the
+        // fake refuses it.
         _ => Err(unauthorized("account_mismatch", "account_mismatch")),
     }
 }
@@ -155,7 +156,7 @@ fn stream_context(state: &mut FakeState, body: &Value) -> StreamContext {
     }
     let prefix = format!("{}{}", body["instructions"], body["input"]);
     let input_tokens = (prefix.len() as u64).div_ceil(4).max(1);
-    // §7.6: a repeated prompt_cache_key reports the previous prompt as cached.
+    // docs/protocol.md §4.6: a repeated prompt_cache_key reports the previous prompt as cached.
     let cached_tokens = match body.get("prompt_cache_key").and_then(Value::as_str) {
         Some(key) => {
             let previous = state

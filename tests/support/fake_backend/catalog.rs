@@ -1,5 +1,5 @@
-//! The fake account: identity, model catalog (§6.1), rate-limit windows (§5.1, §5.2) and the
-//! `accounts/check` shape (§5.3). The same [`RateLimits`] feed the `x-codex-*` headers and
+//! The fake account: identity, model catalog (docs/protocol.md §10.1), rate-limit windows (§7, §8)
+//! and the `accounts/check` shape (§9). The same [`RateLimits`] feed the `x-codex-*` headers and
 //! `wham/usage`, so tests see the same numbers in both places.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -67,7 +67,7 @@ impl FakeModel {
         }
     }
 
-    /// The catalog entry JSON (§6.1 field set).
+    /// The catalog entry JSON (docs/protocol.md §10.1 field set).
     pub fn to_json(&self, priority: usize) -> Value {
         let levels: Vec<Value> = self
             .reasoning_levels
@@ -98,7 +98,7 @@ impl FakeModel {
     }
 }
 
-/// The default catalog: what a Plus account could use in 2026 (§6.2, §6.3).
+/// The default catalog: what a Plus account could use in 2026 (docs/protocol.md §10.2, §10.3).
 pub fn default_models() -> Vec<FakeModel> {
     let all = ["none", "low", "medium", "high", "xhigh"];
     let no_none = ["low", "medium", "high", "xhigh"];
@@ -189,8 +189,8 @@ impl RateLimits {
             .find(|w| w.used_percent >= 100.0)
     }
 
-    /// Appends the `x-codex-*` headers (§5.1): both `-reset-after-seconds` and `-reset-at`,
-    /// Python-style booleans, empty values for unknown numbers.
+    /// Appends the `x-codex-*` headers (docs/protocol.md §7): both `-reset-after-seconds` and
+    /// `-reset-at`, Python-style booleans, empty values for unknown numbers.
     pub fn write_headers(&self, headers: &mut HeaderMap, plan_type: &str, now: i64) {
         let mut put = |name: &str, value: String| {
             if let (Ok(name), Ok(value)) =
@@ -239,7 +239,7 @@ impl RateLimits {
         put("x-codex-active-limit", "codex".to_owned());
     }
 
-    /// The `wham/usage` body (§5.2).
+    /// The `wham/usage` body (docs/protocol.md §8).
     pub fn usage_json(&self, account: &FakeAccount, now: i64) -> Value {
         let window = |w: Option<Window>| match w {
             Some(w) => json!({
@@ -282,7 +282,7 @@ impl RateLimits {
     }
 }
 
-/// The `accounts/check/v4-2023-04-27` body (§5.3).
+/// The `accounts/check/v4-2023-04-27` body (docs/protocol.md §9).
 pub fn accounts_check_json(account: &FakeAccount, subscription_expires_at: &str) -> Value {
     let entry = json!({
         "account": {

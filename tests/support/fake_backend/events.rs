@@ -1,4 +1,4 @@
-//! `ev_*` builders for Codex backend SSE events (docs/codex-upstream.md §3), in the style of
+//! `ev_*` builders for Codex backend SSE events (docs/protocol.md §5), in the style of
 //! openai/codex `core/tests/common/responses.rs`.
 //!
 //! Every builder returns the event JSON *without* `sequence_number`; [`number_events`] assigns
@@ -169,7 +169,8 @@ pub fn ev_response_failed(response: &Value) -> Value {
     json!({"type": "response.failed", "response": response})
 }
 
-/// The flat in-stream `error` event (§4.3): `{"type":"error","code":…,"message":…}`.
+/// The flat in-stream `error` event (docs/protocol.md §6.2):
+/// `{"type":"error","code":…,"message":…}`.
 pub fn ev_error(code: &str, message: &str) -> Value {
     json!({"type": "error", "code": code, "message": message, "param": null})
 }

@@ -1,6 +1,6 @@
 //! The fake issuer's JWTs: `base64url(header).base64url(claims).signature`.
 //!
-//! Real clients never verify the signature (docs/codex-upstream.md §1.5: everyone base64url-decodes
+//! Real clients never verify the signature (docs/protocol.md §3.6: everyone base64url-decodes
 //! the middle segment), so the fake signs with a SHA-256 over a fixed secret and the signing input.
 //! That is enough for the fake backend to recognise its own tokens and to reject tampered ones.
 

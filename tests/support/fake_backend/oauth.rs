@@ -1,4 +1,4 @@
-//! The fake OAuth issuer (docs/codex-upstream.md §1): authorize, token (authorization code with
+//! The fake OAuth issuer (docs/protocol.md §3): authorize, token (authorization code with
 //! PKCE, rotating single-use refresh tokens) and the device-code flow of the official Codex CLI.
 
 use axum::http::{StatusCode, header};

@@ -1,5 +1,5 @@
 //! Runs `tests/py/validate_openai_events.py` to check SSE `data:` JSON lines against the official
-//! `openai` Python SDK's pydantic event types (docs/real-clients.md §2).
+//! `openai` Python SDK's pydantic event types (docs/compatibility.md §1.4).
 //!
 //! The interpreter is `$CODEXIA_TEST_PYTHON`, else `<repo>/.venv/bin/python` when it exists, else
 //! `python3`. A missing interpreter or a missing `openai` package is a test failure, not a skip.

@@ -3,7 +3,7 @@
 //! (a test-controlled pause, no sleeps) and the renderer that turns a reply into numbered events.
 //!
 //! Rendering is a pure function of the reply and the request ([`StreamContext`]) so that the
-//! event lifecycle (§3.2–§3.4 of docs/codex-upstream.md) lives in one place:
+//! event lifecycle (docs/protocol.md §5.2–§5.3) lives in one place:
 //! `response.created` → `response.in_progress` → per item `output_item.added` … `output_item.done`
 //! → one terminal event (`response.completed` / `response.incomplete` / `response.failed` / `error`).
 
@@ -23,7 +23,8 @@ use super::events::{
     message_item, number_events, reasoning_item, web_search_item,
 };
 
-/// The message of a context-window overflow, as recorded in openai/codex tests (§3.5).
+/// The message of a context-window overflow, as openai/codex's tests record it
+/// (docs/protocol.md §6.2).
 pub const CONTEXT_LENGTH_EXCEEDED_MESSAGE: &str =
     "Your input exceeds the context window of this model. Please adjust your input and try again.";
 
@@ -89,7 +90,7 @@ impl Gate {
 /// Token accounting of `response.completed` / `response.incomplete`.
 ///
 /// `input_tokens_details.cache_write_tokens` is always sent because openai SDK 3.x requires it
-/// (docs/real-clients.md §2).
+/// (docs/protocol.md §5.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[allow(
     clippy::struct_field_names,
@@ -121,7 +122,7 @@ impl Usage {
     }
 }
 
-/// An HTTP-level failure answered instead of a stream (§4.1), queued with
+/// An HTTP-level failure answered instead of a stream (docs/protocol.md §6.1), queued with
 /// [`super::FakeUpstream::fail_next`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Failure {
@@ -174,7 +175,7 @@ pub(crate) enum ItemSpec {
 /// The terminal event of a reply.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Terminal {
-    /// `response.completed` (optionally with an empty `output`, §3.2 notes).
+    /// `response.completed` (optionally with an empty `output`, docs/protocol.md §5.3).
     Completed {
         /// Send `response.output: []` although items were streamed.
         empty_output: bool,
@@ -660,8 +661,8 @@ pub(crate) fn render_reply(
             events.push(ev_response_failed(&response));
         }
         Terminal::ErrorEvent { code, message } => {
-            // The flat error event replaces everything after `response.created` (§4.3 example has
-            // sequence_number 2 after created/in_progress).
+            // The flat error event replaces everything after `response.created` (a recorded
+            // example has sequence_number 2 after created/in_progress; docs/protocol.md §5.3).
             events.push(ev_error(code, message));
         }
     }

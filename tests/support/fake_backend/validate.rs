@@ -1,6 +1,6 @@
 //! The backend's request validation for `POST /backend-api/codex/responses`, as a pure function.
 //!
-//! Order (docs/codex-upstream.md §2.4, §4.1, §7): body is JSON → `stream` true → `store` false →
+//! Order (docs/protocol.md §4.4): body is JSON → `stream` true → `store` false →
 //! `instructions` present → no rejected parameter → model allowed for the account → reasoning
 //! effort supported by the model → flat tools → flat `tool_choice` → input item ids and
 //! reasoning blobs → paired `function_call` / `function_call_output` → no `previous_response_id`.
@@ -23,7 +23,7 @@ pub struct Rejection {
     pub body: Value,
 }
 
-/// Parameters the backend refuses by name (§2.4 and compat-spec §0), checked in this order.
+/// Parameters the backend refuses by name (docs/protocol.md §4.4), checked in this order.
 pub const REJECTED_PARAMETERS: &[&str] = &[
     "max_output_tokens",
     "temperature",
@@ -122,7 +122,8 @@ fn check_reasoning_effort(reasoning: Option<&Value>, model: &FakeModel) -> Resul
     if model.reasoning_levels.iter().any(|level| level == effort) {
         return Ok(());
     }
-    // The backend's answer is unverified (§6.3); this is the public API's unsupported_value text.
+    // The backend's answer is unverified (docs/protocol.md §10.3, §11); this is the public API's
+    // unsupported_value text.
     let quoted: Vec<String> = model
         .reasoning_levels
         .iter()
