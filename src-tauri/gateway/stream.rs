@@ -63,9 +63,14 @@ async fn collect_answer<T: StreamTranslator>(
     on_end: Option<OnEnd<T>>,
 ) -> Result<T::Answer, ApiError> {
     let mut assembler = Assembler::new(translator);
+    // Stops reading as soon as the answer is complete (a stop sequence may end it early);
+    // dropping the stream closes the backend's response.
     while let Some(event) = events.next().await {
         assembler.push(&event?);
         info.observe(assembler.translator());
+        if assembler.translator().is_finished() {
+            break;
+        }
     }
     ended(assembler.translator(), info, on_end);
     assembler.finish()

@@ -26,7 +26,7 @@ where
 // ---------------------------------------------------------------------------------------------
 
 /// `POST /v1/messages` body. Fields not listed (`max_tokens`, `temperature`, `top_p`, `top_k`,
-/// `stop_sequences`, `context_management`, `container`, `safeguards`, `service_tier`,
+/// `context_management`, `container`, `safeguards`, `service_tier`,
 /// `mcp_servers`, `betas`, …) are accepted and ignored: the backend refuses most of them.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct MessagesRequest {
@@ -55,6 +55,10 @@ pub struct MessagesRequest {
     pub max_tokens: Option<u64>,
     #[serde(default)]
     pub stream: Option<bool>,
+    /// Text that ends the answer: emulated by the translator, never forwarded (the backend has
+    /// no such parameter).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub stop_sequences: Vec<String>,
 }
 
 /// `POST /v1/messages/count_tokens` body: the Messages body minus generation fields, which are

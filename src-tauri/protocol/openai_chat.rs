@@ -47,6 +47,28 @@ pub struct ChatRequest {
     /// Used as the prompt cache key when none is given (stable per end user).
     #[serde(default)]
     pub user: Option<String>,
+    /// Up to four sequences that end the answer: emulated by the translator, never forwarded
+    /// (the backend has no such parameter).
+    #[serde(default)]
+    pub stop: Option<StopSequences>,
+}
+
+/// `stop`: one string or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum StopSequences {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl StopSequences {
+    /// The sequences as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Self::One(one) => vec![one.clone()],
+            Self::Many(many) => many.clone(),
+        }
+    }
 }
 
 /// Request parameters that are accepted and dropped: the backend rejects them by name
@@ -57,7 +79,6 @@ pub const IGNORED_PARAMETERS: &[&str] = &[
     "top_p",
     "max_tokens",
     "max_completion_tokens",
-    "stop",
     "presence_penalty",
     "frequency_penalty",
     "seed",

@@ -15,7 +15,8 @@
 //! | `verbosity` | `text.verbosity` |
 //! | `prompt_cache_key`, else `user` | `prompt_cache_key` |
 //! | `n > 1`, `logprobs: true`, `top_logprobs > 0`, audio input, file ids | 400 naming the field |
-//! | `temperature`, `max_tokens`, `stop`, … ([`IGNORED_PARAMETERS`]) | dropped |
+//! | `temperature`, `max_tokens`, … ([`IGNORED_PARAMETERS`]) | dropped |
+//! | `stop` | not forwarded; emulated by the stream translator |
 //!
 //! Every `function_call` sent has a `function_call_output` and the reverse (the backend answers
 //! "No tool output found" otherwise): an unanswered call gets a placeholder output, an output

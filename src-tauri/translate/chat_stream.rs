@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use super::stop_sequences::{Scan, StopScanner};
 use super::{SseFrame, StreamTranslator};
 use crate::protocol::error::ApiError;
 use crate::protocol::openai_chat::{
@@ -86,6 +87,8 @@ pub struct ChatStream {
     tool_calls: Vec<Assembled>,
     finish_reason: Option<FinishReason>,
     usage: Option<Usage>,
+    /// The client's `stop` sequences, emulated on the content.
+    stop: Option<StopScanner>,
 }
 
 impl ChatStream {
@@ -110,7 +113,16 @@ impl ChatStream {
             tool_calls: Vec::new(),
             finish_reason: None,
             usage: None,
+            stop: None,
         }
+    }
+
+    /// Cuts the content at the first of `sequences` and ends the answer there with
+    /// `finish_reason: "stop"` (the backend has no stop parameter).
+    #[must_use]
+    pub fn with_stop_sequences(mut self, sequences: &[String]) -> Self {
+        self.stop = StopScanner::new(sequences);
+        self
     }
 
     /// Feeds one upstream event.
@@ -300,6 +312,18 @@ impl ChatStream {
 
     fn write_content(&mut self, out: &mut Vec<SseFrame>, text: &str) {
         self.ensure_started(out);
+        match self.stop.as_mut().map(|stop| stop.feed(text)) {
+            None => self.send_content(out, text),
+            Some(Scan::Pass(text)) => self.send_content(out, &text),
+            Some(Scan::Stop { before, .. }) => {
+                self.send_content(out, &before);
+                // The rest of the answer is not wanted: end here; the pipeline stops reading.
+                self.end(out, FinishReason::Stop, None);
+            }
+        }
+    }
+
+    fn send_content(&mut self, out: &mut Vec<SseFrame>, text: &str) {
         if text.is_empty() {
             return;
         }
@@ -490,6 +514,9 @@ impl ChatStream {
 
     fn end(&mut self, out: &mut Vec<SseFrame>, reason: FinishReason, usage: Option<Usage>) {
         self.ensure_started(out);
+        if let Some(held) = self.stop.as_mut().map(StopScanner::flush) {
+            self.send_content(out, &held);
+        }
         self.finish_reason = Some(reason);
         self.usage = usage;
         out.push(self.chunk(ChunkDelta::default(), Some(reason)));
@@ -835,5 +862,65 @@ mod tests {
             )
         );
         assert!(machine.finish().is_empty());
+    }
+
+    #[test]
+    fn a_stop_sequence_split_across_deltas_ends_the_answer_with_finish_reason_stop() {
+        let mut machine =
+            ChatStream::new("gpt-5.5".into(), "chatcmpl-1".into(), 1_767_000_000, false)
+                .with_stop_sequences(&["Observation:".to_owned()]);
+        let frames = run(
+            &mut machine,
+            &[
+                json!({"type": "response.created", "response": {"id": "resp_1"}}),
+                json!({"type": "response.output_text.delta", "output_index": 0, "item_id": "m", "delta": "Thought: go\nObs"}),
+                json!({"type": "response.output_text.delta", "output_index": 0, "item_id": "m", "delta": "ervation: 42"}),
+                json!({"type": "response.output_text.delta", "output_index": 0, "item_id": "m", "delta": "never sent"}),
+            ],
+        );
+        let content: String = frames
+            .iter()
+            .filter_map(|f| {
+                f.pointer("/choices/0/delta/content")
+                    .and_then(Value::as_str)
+            })
+            .collect();
+        assert_eq!(content, "Thought: go\n");
+        let reasons: Vec<&Value> = frames
+            .iter()
+            .filter_map(|f| f.pointer("/choices/0/finish_reason"))
+            .filter(|r| !r.is_null())
+            .collect();
+        assert_eq!(reasons, vec![&json!("stop")]);
+        assert_eq!(frames.last(), Some(&json!(DONE)));
+        assert!(machine.is_finished());
+        assert_eq!(
+            machine.into_answer().unwrap().choices[0]
+                .message
+                .content
+                .as_deref(),
+            Some("Thought: go\n")
+        );
+    }
+
+    #[test]
+    fn text_held_back_for_a_stop_sequence_is_released_when_the_answer_ends() {
+        let mut machine = ChatStream::new("gpt-5.5".into(), "chatcmpl-1".into(), 1, false)
+            .with_stop_sequences(&["STOP".to_owned()]);
+        let frames = run(
+            &mut machine,
+            &[
+                json!({"type": "response.output_text.delta", "output_index": 0, "item_id": "m", "delta": "Almost ST"}),
+                json!({"type": "response.completed", "response": {"id": "r", "usage": usage()}}),
+            ],
+        );
+        let content: String = frames
+            .iter()
+            .filter_map(|f| {
+                f.pointer("/choices/0/delta/content")
+                    .and_then(Value::as_str)
+            })
+            .collect();
+        assert_eq!(content, "Almost ST");
     }
 }

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::messages_request::{ToolNameMap, encode_reasoning_signature};
+use super::stop_sequences::{Scan, StopScanner};
 use super::{SseFrame, StreamTranslator};
 use crate::protocol::anthropic::{
     BlockDelta, MessageDeltaBody, MessageResponse, MessageUsage, ResponseBlock, StopReason,
@@ -99,6 +100,8 @@ pub struct MessagesStream {
     tool_json: BTreeMap<u32, String>,
     /// The backend's usage, once the answer ended normally.
     upstream_usage: Option<Usage>,
+    /// The client's `stop_sequences`, emulated on text blocks.
+    stop: Option<StopScanner>,
 }
 
 impl MessagesStream {
@@ -133,7 +136,16 @@ impl MessagesStream {
             },
             tool_json: BTreeMap::new(),
             upstream_usage: None,
+            stop: None,
         }
+    }
+
+    /// Cuts text at the first of `sequences` and ends the message there with
+    /// `stop_reason: "stop_sequence"` (the backend has no stop parameter).
+    #[must_use]
+    pub fn with_stop_sequences(mut self, sequences: &[String]) -> Self {
+        self.stop = StopScanner::new(sequences);
+        self
     }
 
     /// Whether reasoning items become thinking blocks (default true). Clients that did not ask
@@ -317,6 +329,12 @@ impl MessagesStream {
     }
 
     fn close_open(&mut self, out: &mut Vec<SseFrame>) {
+        // Text held back for a possible stop sequence belongs to the block being closed.
+        if let (Some(open), Some(held)) = (self.open, self.stop.as_mut().map(StopScanner::flush))
+            && !held.is_empty()
+        {
+            self.delta(open.index, BlockDelta::TextDelta { text: held }, out);
+        }
         if let Some(open) = self.open.take() {
             self.emit(out, &StreamEvent::ContentBlockStop { index: open.index });
         }
@@ -530,13 +548,56 @@ impl MessagesStream {
                 out,
             ),
         };
-        self.delta(
-            index,
-            BlockDelta::TextDelta {
-                text: delta.to_owned(),
-            },
+        self.text_out(index, delta, out);
+    }
+
+    /// Writes text into block `index`, cut at a stop sequence.
+    fn text_out(&mut self, index: u32, text: &str, out: &mut Vec<SseFrame>) {
+        let (text, stop) = match self.stop.as_mut().map(|stop| stop.feed(text)) {
+            None => (text.to_owned(), None),
+            Some(Scan::Pass(text)) => (text, None),
+            Some(Scan::Stop { before, sequence }) => (before, Some(sequence)),
+        };
+        if !text.is_empty() {
+            self.delta(index, BlockDelta::TextDelta { text }, out);
+        }
+        if let Some(sequence) = stop {
+            self.stop_at(sequence, out);
+        }
+    }
+
+    /// Ends the message at a stop sequence: the rest of the answer is not wanted, so the
+    /// pipeline stops reading the backend. Its usage never arrives; the output count is an
+    /// estimate (about four characters a token).
+    fn stop_at(&mut self, sequence: String, out: &mut Vec<SseFrame>) {
+        self.close_open(out);
+        let characters: usize = self
+            .message
+            .content
+            .iter()
+            .map(|block| match block {
+                ResponseBlock::Text { text } => text.chars().count(),
+                _ => 0,
+            })
+            .sum();
+        let usage = MessageUsage {
+            input_tokens: self.input_estimate,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            output_tokens: u64::try_from(characters.div_ceil(4)).unwrap_or(u64::MAX),
+        };
+        self.emit(
             out,
+            &StreamEvent::MessageDelta {
+                delta: MessageDeltaBody {
+                    stop_reason: Some(StopReason::StopSequence),
+                    stop_sequence: Some(sequence),
+                },
+                usage,
+            },
         );
+        self.emit(out, &StreamEvent::MessageStop);
+        self.finished = true;
     }
 
     fn arguments_delta(&mut self, output_index: u32, delta: &str, out: &mut Vec<SseFrame>) {
@@ -636,7 +697,10 @@ impl MessagesStream {
                             },
                             out,
                         );
-                        self.delta(index, BlockDelta::TextDelta { text }, out);
+                        self.text_out(index, &text, out);
+                        if self.finished {
+                            return;
+                        }
                     }
                 }
                 if self.open_for(output_index).is_some() {
@@ -1415,5 +1479,48 @@ mod tests {
             &ping_frame().to_bytes()[..],
             b"event: ping\ndata: {\"type\":\"ping\"}\n\n"
         );
+    }
+
+    #[test]
+    fn a_stop_sequence_ends_the_message_with_stop_reason_and_sequence() {
+        let mut machine = MessagesStream::new("claude-sonnet-4-5", ToolNameMap::default(), 10)
+            .with_stop_sequences(&["K".to_owned()]);
+        let frames = run(
+            &mut machine,
+            &[
+                ev(json!({"type": "response.created", "response": {"id": "resp_abc"}})),
+                ev(
+                    json!({"type": "response.output_item.added", "output_index": 0, "item": {"type": "message", "id": "m", "content": []}}),
+                ),
+                ev(
+                    json!({"type": "response.output_text.delta", "output_index": 0, "item_id": "m", "delta": "O"}),
+                ),
+                ev(
+                    json!({"type": "response.output_text.delta", "output_index": 0, "item_id": "m", "delta": "K, done"}),
+                ),
+                ev(
+                    json!({"type": "response.output_text.delta", "output_index": 0, "item_id": "m", "delta": "never sent"}),
+                ),
+            ],
+        );
+        let types: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        assert_eq!(frames[2]["delta"]["text"], "O");
+        assert_eq!(
+            frames[4]["delta"],
+            json!({"stop_reason": "stop_sequence", "stop_sequence": "K"})
+        );
+        let message = machine.into_answer().unwrap();
+        assert_eq!(message.stop_sequence.as_deref(), Some("K"));
     }
 }

@@ -11,6 +11,7 @@ pub mod messages_request;
 pub mod messages_response;
 pub mod messages_stream;
 pub mod responses_passthrough;
+pub mod stop_sequences;
 
 use crate::protocol::error::ApiError;
 use crate::protocol::responses::{BackendEvent, Usage};

@@ -8,5 +8,6 @@ mod messages;
 mod openai;
 mod serve;
 mod status;
+mod stop_sequences;
 #[cfg(feature = "tray")]
 mod tray;

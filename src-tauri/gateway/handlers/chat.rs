@@ -13,7 +13,7 @@ use crate::gateway::extract::ApiJson;
 use crate::gateway::recent::RequestInfo;
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
-use crate::protocol::openai_chat::ChatRequest;
+use crate::protocol::openai_chat::{ChatRequest, StopSequences};
 use crate::protocol::responses::ResponsesEvent;
 use crate::translate::chat_request::chat_to_responses;
 use crate::translate::chat_stream::ChatStream;
@@ -41,6 +41,13 @@ pub async fn chat_completions(
         random_id("chatcmpl-"),
         chrono::Utc::now().timestamp(),
         include_usage,
+    )
+    .with_stop_sequences(
+        &request
+            .stop
+            .as_ref()
+            .map(StopSequences::to_vec)
+            .unwrap_or_default(),
     );
     stream::answer(
         translator,

@@ -77,7 +77,8 @@ pub async fn create_message(
     // A failed count only loses the estimate; the real usage arrives with the answer.
     let estimate = estimate.await.unwrap_or(0);
     let translator = MessagesStream::new(request.model.clone(), prepared.names, estimate)
-        .with_thinking(thinking_requested(&request));
+        .with_thinking(thinking_requested(&request))
+        .with_stop_sequences(&request.stop_sequences);
     let mut response = stream::answer(
         translator,
         events,

@@ -292,7 +292,12 @@ async fn write_stream(
     };
     for index in 0..=limit {
         for (_, gate) in reply.event_gates.iter().filter(|(at, _)| *at == index) {
-            gate.pass().await;
+            // A client that hung up while the stream was held ends the stream (and so counts as
+            // a closed stream in `open_streams`).
+            tokio::select! {
+                () = gate.pass() => {}
+                () = tx.closed() => return,
+            }
         }
         let Some(event) = events.get(index).filter(|_| index < limit) else {
             break;
