@@ -2,7 +2,13 @@
 //! needed, and once more after a 401), the POST, the rate-limit headers of every answer, and the
 //! event stream that ends at the terminal event. Failures come back already mapped
 //! (`upstream/failure.rs`).
+//!
+//! The call starts at once, in a task of its own ([`Opening`]), so the handler can prepare its
+//! translator meanwhile and the stream pipeline can commit a streaming answer while the backend
+//! has not even sent its headers yet.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::error::ApiError;
@@ -16,9 +22,43 @@ use crate::upstream::{failure, sse};
 /// be quiet for minutes; a dead connection must still end.
 pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Sends a Responses request (typed, or the pass-through's JSON) and opens its event stream,
-/// each event parsed once into the form `E` its translator reads.
-pub async fn open_stream<E: BackendEvent>(
+/// Longest wait for the backend's response headers by default (`upstream_first_byte_timeout`):
+/// the backend starts its stream within seconds, even before long reasoning.
+pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A backend call under way: resolves to its event stream once the backend's headers arrived.
+/// Dropping it cancels the call.
+pub struct Opening<E>(tokio::task::JoinHandle<Result<EventStream<E>, ApiError>>);
+
+impl<E> Drop for Opening<E> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<E> Future for Opening<E> {
+    type Output = Result<EventStream<E>, ApiError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|_| Err(ApiError::internal("The backend call was lost.")))
+        })
+    }
+}
+
+/// Starts a Responses call (typed, or the pass-through's JSON) now; each event of its stream
+/// will be parsed once into the form `E` its translator reads.
+pub fn open_stream<E: BackendEvent>(
+    state: AppState,
+    body: impl serde::Serialize + Send + Sync + 'static,
+    session_id: Option<String>,
+) -> Opening<E> {
+    Opening(tokio::spawn(async move {
+        open(&state, &body, session_id.as_deref()).await
+    }))
+}
+
+async fn open<E: BackendEvent>(
     state: &AppState,
     body: &(impl serde::Serialize + Sync),
     session_id: Option<&str>,

@@ -67,6 +67,11 @@ impl AppState {
         self.0.settings.api_key.value.as_ref()
     }
 
+    /// Longest wait for the backend's headers (`upstream_first_byte_timeout`).
+    pub fn first_byte_timeout(&self) -> std::time::Duration {
+        super::backend::FIRST_BYTE_TIMEOUT
+    }
+
     pub fn allowed_origins(&self) -> &[String] {
         &self.0.settings.allowed_origins.value
     }

@@ -1,12 +1,14 @@
 //! The one stream pipeline, shared by `/v1/messages`, `/v1/chat/completions` and
 //! `/v1/responses`: a [`StreamTranslator`] driven by the backend's event stream.
 //!
-//! Streaming callers: upstream events are read until the answer has content (or
-//! [`COMMIT_AFTER`] passes), so that a failure before any content is still a real HTTP error
-//! with its status; then the 200 is committed and every event is translated and written as it
-//! arrives, with the translator's keep-alive frame whenever the backend is silent for
-//! [`PING_EVERY`]; a later failure is written into the stream in the caller's format.
-//! Non-streaming callers get the assembled answer as one JSON body.
+//! Streaming callers: the backend's headers and then its events are awaited until the answer has
+//! content (or [`COMMIT_AFTER`] passes), so that a failure before any content is still a real
+//! HTTP error with its status; then the 200 is committed and every event is translated and
+//! written as it arrives, with the translator's keep-alive frame whenever the backend is silent
+//! for [`PING_EVERY`]; a later failure is written into the stream in the caller's format. A
+//! backend that has not sent its headers within the first-byte bound
+//! (`upstream_first_byte_timeout`) ends the answer with a timeout error, in the stream or as the
+//! HTTP status. Non-streaming callers get the assembled answer as one JSON body.
 //!
 //! Either way the request's [`RequestInfo`] learns the time to the first content and the
 //! backend's token usage.
@@ -19,7 +21,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 
-use super::error::ApiError;
+use super::backend::Opening;
+use super::error::{ApiError, ErrorKind};
 use super::recent::RequestInfo;
 use crate::translate::{Assembler, SseFrame, StreamTranslator};
 use crate::upstream::events::EventStream;
@@ -37,22 +40,67 @@ pub const PING_EVERY: Duration = Duration::from_secs(10);
 /// remember a finished answer.
 pub type OnEnd<T> = Box<dyn FnOnce(&T) + Send>;
 
-/// Answers a call: an SSE stream when `stream`, else the assembled answer as JSON. The
-/// response carries `info` for the request log.
+/// How a call is answered.
+pub struct Answer<T: StreamTranslator> {
+    /// An SSE stream, or the assembled answer as JSON.
+    pub stream: bool,
+    /// Longest wait for the backend's headers.
+    pub first_byte_timeout: Duration,
+    /// For the request log: model, tokens, time to the first content.
+    pub info: RequestInfo,
+    pub on_end: Option<OnEnd<T>>,
+}
+
+/// Answers a call whose backend request is `opening`.
 pub async fn answer<T: StreamTranslator>(
     translator: T,
-    events: EventStream<T::Event>,
-    stream: bool,
-    info: RequestInfo,
-    on_end: Option<OnEnd<T>>,
+    opening: Opening<T::Event>,
+    how: Answer<T>,
 ) -> Result<Response, ApiError> {
+    let Answer {
+        stream,
+        first_byte_timeout,
+        info,
+        on_end,
+    } = how;
     let mut response = if stream {
-        stream_answer(translator, events, info.clone(), on_end).await?
+        stream_answer(
+            translator,
+            opening,
+            first_byte_timeout,
+            info.clone(),
+            on_end,
+        )
+        .await?
     } else {
+        let deadline = tokio::time::Instant::now() + first_byte_timeout;
+        let events = first_byte(opening, deadline, first_byte_timeout).await?;
         Json(collect_answer(translator, events, &info, on_end).await?).into_response()
     };
     response.extensions_mut().insert(info);
     Ok(response)
+}
+
+/// The backend's event stream, once its headers arrived before `deadline`.
+async fn first_byte<E>(
+    opening: Opening<E>,
+    deadline: tokio::time::Instant,
+    bound: Duration,
+) -> Result<EventStream<E>, ApiError> {
+    tokio::time::timeout_at(deadline, opening)
+        .await
+        .unwrap_or_else(|_| Err(first_byte_timed_out(bound)))
+}
+
+fn first_byte_timed_out(bound: Duration) -> ApiError {
+    ApiError::new(
+        ErrorKind::Timeout,
+        format!(
+            "The ChatGPT backend did not start answering within {} seconds \
+             (upstream_first_byte_timeout); the request was abandoned.",
+            bound.as_secs()
+        ),
+    )
 }
 
 /// Reads the whole upstream stream into one answer.
@@ -76,16 +124,47 @@ async fn collect_answer<T: StreamTranslator>(
     assembler.finish()
 }
 
-/// Pre-reads until there is content (or [`COMMIT_AFTER`]), then streams.
+/// Waits for the backend's headers and pre-reads until there is content (or [`COMMIT_AFTER`]),
+/// then streams.
 async fn stream_answer<T: StreamTranslator>(
     mut translator: T,
-    mut events: EventStream<T::Event>,
+    mut opening: Opening<T::Event>,
+    first_byte_timeout: Duration,
     info: RequestInfo,
     on_end: Option<OnEnd<T>>,
 ) -> Result<Response, ApiError> {
-    let mut head = read_ahead(&mut translator, &mut events, &info).await?;
-    head.extend(translator.commit());
+    let started = tokio::time::Instant::now();
+    let commit_at = started + COMMIT_AFTER;
+    let first_byte_deadline = started + first_byte_timeout;
     let keep_alive = translator.keep_alive();
+    let mut events =
+        match tokio::time::timeout_at(commit_at.min(first_byte_deadline), &mut opening).await {
+            Ok(opened) => opened?,
+            Err(_) if first_byte_deadline <= commit_at => {
+                return Err(first_byte_timed_out(first_byte_timeout));
+            }
+            Err(_) => {
+                // The backend has not answered yet: commit now, say so with a keep-alive, and
+                // go on waiting for it inside the stream.
+                let mut head = translator.commit();
+                head.push(keep_alive.clone());
+                let rest = futures_util::stream::once(async move {
+                    match first_byte(opening, first_byte_deadline, first_byte_timeout).await {
+                        Ok(events) => translated(translator, events, info, on_end).left_stream(),
+                        Err(error) => {
+                            futures_util::stream::iter(translator.fail(&error)).right_stream()
+                        }
+                    }
+                })
+                .flatten();
+                return Ok(sse_response(
+                    futures_util::stream::iter(head).chain(rest),
+                    keep_alive,
+                ));
+            }
+        };
+    let mut head = read_ahead(&mut translator, &mut events, commit_at, &info).await?;
+    head.extend(translator.commit());
     let tail = translated(translator, events, info, on_end);
     Ok(sse_response(
         futures_util::stream::iter(head).chain(tail),
@@ -99,10 +178,10 @@ async fn stream_answer<T: StreamTranslator>(
 async fn read_ahead<T: StreamTranslator>(
     translator: &mut T,
     events: &mut EventStream<T::Event>,
+    deadline: tokio::time::Instant,
     info: &RequestInfo,
 ) -> Result<Vec<SseFrame>, ApiError> {
     let mut buffered = Vec::new();
-    let deadline = tokio::time::Instant::now() + COMMIT_AFTER;
     while !(translator.has_content() || translator.is_finished()) {
         match tokio::time::timeout_at(deadline, events.next()).await {
             // Waited long enough: commit; keep-alive frames cover the silence.

@@ -116,10 +116,7 @@ mod tests {
     fn a_sequence_split_across_deltas_is_caught_and_only_its_length_minus_one_is_held() {
         let mut s = scanner(&["Observation:"]);
         // 25 characters in: the last 11 are held ("Observation:" has 12).
-        assert_eq!(
-            s.feed("Thought: look it up\nObser"),
-            pass("Thought: look ")
-        );
+        assert_eq!(s.feed("Thought: look it up\nObser"), pass("Thought: look "));
         assert_eq!(
             s.feed("vation: 42"),
             Scan::Stop {

@@ -26,37 +26,27 @@ pub async fn chat_completions(
     let upstream =
         translate_with_catalog(&state, |models| chat_to_responses(&request, models)).await?;
     let info = RequestInfo::new(upstream.model.clone());
-    let events = backend::open_stream::<ResponsesEvent>(
-        &state,
-        &upstream,
-        upstream.prompt_cache_key.as_deref(),
-    )
-    .await?;
+    let session_id = upstream.prompt_cache_key.clone();
+    let opening = backend::open_stream::<ResponsesEvent>(state.clone(), upstream, session_id);
     let include_usage = request
         .stream_options
         .and_then(|options| options.include_usage)
         .unwrap_or(false);
+    let stop = request.stop.as_ref().map(StopSequences::to_vec);
     let translator = ChatStream::new(
         request.model.clone(),
         random_id("chatcmpl-"),
         chrono::Utc::now().timestamp(),
         include_usage,
     )
-    .with_stop_sequences(
-        &request
-            .stop
-            .as_ref()
-            .map(StopSequences::to_vec)
-            .unwrap_or_default(),
-    );
-    stream::answer(
-        translator,
-        events,
-        request.stream.unwrap_or(false),
+    .with_stop_sequences(&stop.unwrap_or_default());
+    let how = stream::Answer {
+        stream: request.stream.unwrap_or(false),
+        first_byte_timeout: state.first_byte_timeout(),
         info,
-        None,
-    )
-    .await
+        on_end: None,
+    };
+    stream::answer(translator, opening, how).await
 }
 
 /// `prefix` + 24 random hex digits (`chatcmpl-…`).

@@ -68,25 +68,23 @@ pub async fn create_message(
     let info = RequestInfo::new(prepared.upstream.model.clone());
     let for_count = prepared.upstream.clone();
     let estimate = tokio::task::spawn_blocking(move || count_request_tokens(&for_count));
-    let events = backend::open_stream::<ResponsesEvent>(
-        &state,
-        &prepared.upstream,
-        prepared.session_id.as_deref(),
-    )
-    .await?;
+    let opening = backend::open_stream::<ResponsesEvent>(
+        state.clone(),
+        prepared.upstream,
+        prepared.session_id,
+    );
     // A failed count only loses the estimate; the real usage arrives with the answer.
     let estimate = estimate.await.unwrap_or(0);
     let translator = MessagesStream::new(request.model.clone(), prepared.names, estimate)
         .with_thinking(thinking_requested(&request))
         .with_stop_sequences(&request.stop_sequences);
-    let mut response = stream::answer(
-        translator,
-        events,
-        request.stream.unwrap_or(false),
+    let how = stream::Answer {
+        stream: request.stream.unwrap_or(false),
+        first_byte_timeout: state.first_byte_timeout(),
         info,
-        None,
-    )
-    .await?;
+        on_end: None,
+    };
+    let mut response = stream::answer(translator, opening, how).await?;
     response
         .headers_mut()
         .insert("request-id", request_id_header());

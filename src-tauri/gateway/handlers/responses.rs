@@ -27,8 +27,9 @@ pub async fn create_response(
     .await?;
     let served = prepared.upstream.get("model").and_then(Value::as_str);
     let info = RequestInfo::new(served.unwrap_or_default());
-    let events =
-        backend::open_stream::<Value>(&state, &prepared.upstream, prepared.session_id()).await?;
+    let session_id = prepared.session_id().map(str::to_owned);
+    let opening =
+        backend::open_stream::<Value>(state.clone(), prepared.upstream.clone(), session_id);
     // Unless the client said `store: false`, a finished answer is remembered with the input
     // that produced it.
     let remember = prepared.remember.then(|| {
@@ -48,5 +49,11 @@ pub async fn create_response(
         on_end
     });
     let relay = ResponsesRelay::new(prepared.requested_model.clone());
-    stream::answer(relay, events, prepared.stream, info, remember).await
+    let how = stream::Answer {
+        stream: prepared.stream,
+        first_byte_timeout: state.first_byte_timeout(),
+        info,
+        on_end: remember,
+    };
+    stream::answer(relay, opening, how).await
 }
