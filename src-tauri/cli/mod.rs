@@ -7,8 +7,6 @@ pub mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub use args::Cli;
 use args::Command;
 use output::Printer;
@@ -39,7 +37,7 @@ impl UserError {
 
 /// Runs the CLI and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_flags() {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints usage errors and --help/--version itself.
