@@ -225,46 +225,16 @@ impl ConfigFile {
 }
 
 impl ConfigFile {
-    /// Writes the file atomically (temporary file, then rename), mode 0600 because it may hold
-    /// the API key, in a directory created 0700 when missing.
+    /// Writes the file with [`crate::files::write_private`] (mode 0600, because it may hold
+    /// the API key), after checking the home directory it lives in.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         text.push('\n');
-        crate::settings::write_private_file(path, text.as_bytes())
+        if let Some(home) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::files::check_home(home)?;
+        }
+        crate::files::write_private(path, text.as_bytes())
     }
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600, creating the parent directory (0700).
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-        && !dir.exists()
-    {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    }
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Values given on the command line (`serve`, `daemon install`, …). `None` means "not given".
@@ -301,6 +271,8 @@ pub enum SettingsError {
     },
     #[error("cannot find a home directory; set {var}")]
     NoHome { var: &'static str },
+    #[error(transparent)]
+    UnsafeHome(#[from] crate::files::UnsafeHome),
 }
 
 /// Every setting, resolved.
@@ -438,9 +410,11 @@ impl Settings {
         Self::config_path(&self.home)
     }
 
-    /// Resolves every setting from flags, environment and `config.json`.
+    /// Resolves every setting from flags, environment and `config.json`, after checking that
+    /// the home directory is safe to read from ([`crate::files::check_home`]).
     pub fn resolve(flags: &Overrides, env: &Env) -> Result<Self, SettingsError> {
         let home = Self::home_dir(env)?;
+        crate::files::check_home(&home)?;
         let config_path = Self::config_path(&home);
         let file = ConfigFile::load(&config_path)?;
         Self::resolve_with_file(flags, env, home, &file)

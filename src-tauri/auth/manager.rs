@@ -20,9 +20,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::oauth::{self, OAuthError};
-use super::store::{
-    CredentialStore, StoreChoice, StoreError, StoreSpec, ensure_private_dir, select_store,
-};
+use super::store::{CredentialStore, StoreChoice, StoreError, StoreSpec, select_store};
 use super::tokens::{Credentials, StoredAuth};
 use crate::upstream::UpstreamClient;
 
@@ -235,14 +233,8 @@ impl AuthManager {
                 path: path.clone(),
                 message: err.to_string(),
             };
-            if let Some(dir) = path.parent() {
-                ensure_private_dir(dir, false).map_err(io)?;
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.read(true).write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let file = options.open(&path).map_err(io)?;
+            // O_NOFOLLOW: a link planted at auth.lock is refused, not followed.
+            let file = crate::files::open_lock(&path).map_err(io)?;
             file.lock().map_err(io)?;
             Ok(file)
         })

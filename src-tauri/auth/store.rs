@@ -124,12 +124,17 @@ impl CredentialStore for KeychainStore {
     }
 }
 
-/// A private JSON file.
+/// A private JSON file, written by [`crate::files::write_private`] (never through a symbolic
+/// link).
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
-    /// Tighten an existing parent directory to 0700 (only for codexia's own home).
+    /// The parent is codexia's own home: checked and kept at 0700 ([`crate::files::prepare_home`]).
     own_dir: bool,
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent().unwrap_or_else(|| Path::new(""))
 }
 
 impl FileStore {
@@ -182,8 +187,10 @@ impl CredentialStore for FileStore {
     fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
         let mut text = auth.to_json();
         text.push('\n');
-        write_private_atomically(&self.path, text.as_bytes(), self.own_dir)
-            .map_err(|err| self.error(&err))
+        if self.own_dir {
+            crate::files::prepare_home(parent(&self.path)).map_err(|err| self.error(&err))?;
+        }
+        crate::files::write_private(&self.path, text.as_bytes()).map_err(|err| self.error(&err))
     }
 
     fn delete(&self) -> Result<bool, StoreError> {
@@ -197,71 +204,6 @@ impl CredentialStore for FileStore {
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
-}
-
-/// Creates `dir` (and parents) with mode 0700 when missing; with `tighten`, also sets an
-/// existing directory to 0700.
-pub fn ensure_private_dir(dir: &Path, tighten: bool) -> std::io::Result<()> {
-    if dir.as_os_str().is_empty() {
-        return Ok(());
-    }
-    if !dir.exists() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    } else if tighten {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-            if mode != 0o700 {
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Writes `bytes` to a new 0600 file next to `path`, syncs it and renames it over `path`, so a
-/// reader sees either the old or the new file, never a half-written one.
-fn write_private_atomically(path: &Path, bytes: &[u8], tighten_dir: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new(""));
-    ensure_private_dir(dir, tighten_dir)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "auth.json".into(), |n| n.to_string_lossy().into_owned());
-    let mut nonce = [0u8; 6];
-    getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = path.with_file_name(format!(".{name}.{}.{suffix}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        #[cfg(unix)]
-        if let Ok(dir) = std::fs::File::open(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        }) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Credentials in memory (unit tests, and a place to keep nothing).
