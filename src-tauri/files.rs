@@ -154,6 +154,31 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Renames a complete temporary file of [`write_private`] (left by a crash) over `path`, with
+/// the same care: a symbolic link at `path` is refused, the directory is synced.
+pub fn promote(tmp: &Path, path: &Path) -> io::Result<()> {
+    refuse_symlink(path)?;
+    #[cfg(unix)]
+    {
+        // Whoever wrote it, it ends up private and on disk before it replaces anything.
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::open(
+            tmp,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|errno| match errno {
+            rustix::io::Errno::LOOP => symlink_error(),
+            errno => errno.into(),
+        })?;
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o600))?;
+        File::from(fd).sync_all()?;
+    }
+    std::fs::rename(tmp, path)?;
+    sync_dir(parent(path));
+    Ok(())
+}
+
 /// Opens (creating it 0600 when missing) a lock file, refusing a symbolic link.
 pub fn open_lock(path: &Path) -> io::Result<File> {
     create_private_dir(parent(path))?;

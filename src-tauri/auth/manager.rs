@@ -115,6 +115,9 @@ pub struct AuthManager {
     lock_path: PathBuf,
     snapshot: RwLock<AuthSnapshot>,
     refresh_lock: Mutex<()>,
+    /// Set once the store has recovered what an interrupted save left behind (done the first
+    /// time the process lock is taken, under it, so that no other process is mid-save).
+    recovered: OnceCell<()>,
 }
 
 impl AuthManager {
@@ -129,6 +132,7 @@ impl AuthManager {
             lock_path,
             snapshot: RwLock::new(AuthSnapshot::Unknown),
             refresh_lock: Mutex::new(()),
+            recovered: OnceCell::new(),
         }
     }
 
@@ -142,6 +146,7 @@ impl AuthManager {
             lock_path: home.join(LOCK_FILE_NAME),
             snapshot: RwLock::new(AuthSnapshot::Unknown),
             refresh_lock: Mutex::new(()),
+            recovered: OnceCell::new(),
         }
     }
 
@@ -217,6 +222,10 @@ impl AuthManager {
     }
 
     async fn load(&self) -> Result<Option<StoredAuth>, AuthError> {
+        if !self.recovered.initialized() {
+            // Taking the lock once runs the recovery (see `lock_processes`).
+            drop(self.lock_processes().await?);
+        }
         let store = self.store().await?;
         Ok(run_blocking(move || store.load()).await?)
     }
@@ -239,7 +248,15 @@ impl AuthManager {
             Ok(file)
         })
         .await?;
-        Ok(ProcessLock(file))
+        let lock = ProcessLock(file);
+        if !self.recovered.initialized() {
+            let store = self.store().await?;
+            if let Err(err) = run_blocking(move || store.recover()).await {
+                tracing::warn!("cannot recover from an interrupted save: {err}");
+            }
+            let _ = self.recovered.set(());
+        }
+        Ok(lock)
     }
 
     /// The stored credentials as they are, without refreshing (reads the store when the
