@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod daemon;
+pub mod files;
 pub mod gateway;
 pub mod models;
 pub mod protocol;

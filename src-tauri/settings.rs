@@ -225,46 +225,16 @@ impl ConfigFile {
 }
 
 impl ConfigFile {
-    /// Writes the file atomically (temporary file, then rename), mode 0600 because it may hold
-    /// the API key, in a directory created 0700 when missing.
+    /// Writes the file with [`crate::files::write_private`] (mode 0600, because it may hold
+    /// the API key), after checking the home directory it lives in.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         text.push('\n');
-        crate::settings::write_private_file(path, text.as_bytes())
+        if let Some(home) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::files::check_home(home)?;
+        }
+        crate::files::write_private(path, text.as_bytes())
     }
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600, creating the parent directory (0700).
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-        && !dir.exists()
-    {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    }
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Values given on the command line (`serve`, `daemon install`, …). `None` means "not given".
@@ -301,6 +271,8 @@ pub enum SettingsError {
     },
     #[error("cannot find a home directory; set {var}")]
     NoHome { var: &'static str },
+    #[error(transparent)]
+    UnsafeHome(#[from] crate::files::UnsafeHome),
 }
 
 /// Every setting, resolved.
@@ -322,22 +294,97 @@ pub struct Settings {
     pub log: Sourced<String>,
 }
 
-/// Where a value for one setting was found, before parsing.
-enum Raw<'a> {
-    Flag(&'a str),
-    Env(&'static str, &'a str),
-    File(&'a str),
+/// One setting resolved by precedence. Each layer is offered in order (flag, environment,
+/// config.json); the first that holds a value is parsed and wins, later layers are not even
+/// parsed, and a bad value is reported naming its layer. Nothing held: the default.
+#[must_use]
+struct Pick<'p, T> {
+    config_path: &'p Path,
+    found: Option<Result<Sourced<T>, SettingsError>>,
 }
 
-fn pick<'a>(
-    flag: Option<&'a str>,
-    env: &'a Env,
-    var: &'static str,
-    file: Option<&'a str>,
-) -> Option<Raw<'a>> {
-    flag.map(Raw::Flag)
-        .or_else(|| env.get(var).map(|v| Raw::Env(var, v)))
-        .or_else(|| file.map(Raw::File))
+impl<'p, T> Pick<'p, T> {
+    fn new(config_path: &'p Path) -> Self {
+        Self {
+            config_path,
+            found: None,
+        }
+    }
+
+    fn offer<V>(
+        mut self,
+        value: Option<V>,
+        source: Source,
+        parse: impl FnOnce(V) -> Result<T, String>,
+        error: impl FnOnce(String) -> SettingsError,
+    ) -> Self {
+        if self.found.is_none()
+            && let Some(value) = value
+        {
+            self.found = Some(
+                parse(value)
+                    .map(|value| Sourced::new(value, source))
+                    .map_err(error),
+            );
+        }
+        self
+    }
+
+    /// A command-line flag (`flag` names it in errors).
+    fn flag<V>(
+        self,
+        flag: &'static str,
+        value: Option<V>,
+        parse: impl FnOnce(V) -> Result<T, String>,
+    ) -> Self {
+        self.offer(value, Source::Flag, parse, |message| SettingsError::Flag {
+            flag,
+            message,
+        })
+    }
+
+    /// An environment variable; an empty one counts as unset.
+    fn env(
+        self,
+        env: &Env,
+        var: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Self {
+        self.offer(env.get(var), Source::Env, parse, |message| {
+            SettingsError::Env { var, message }
+        })
+    }
+
+    /// A value that an environment variable led to and that is already checked (the lists of
+    /// `CODEXIA_MODELS_FILE`).
+    fn env_checked(self, value: Option<T>) -> Self {
+        self.offer(value, Source::Env, Ok, |message| SettingsError::Env {
+            var: EnvVars::MODELS_FILE,
+            message,
+        })
+    }
+
+    /// A field of config.json.
+    fn file<V>(
+        self,
+        field: &'static str,
+        value: Option<V>,
+        parse: impl FnOnce(V) -> Result<T, String>,
+    ) -> Self {
+        let path = self.config_path.to_owned();
+        self.offer(value, Source::File, parse, |message| {
+            SettingsError::ConfigField {
+                path,
+                field,
+                message,
+            }
+        })
+    }
+
+    fn or(self, default: T) -> Result<Sourced<T>, SettingsError> {
+        self.found
+            .unwrap_or_else(|| Ok(Sourced::new(default, Source::Default)))
+    }
 }
 
 impl Settings {
@@ -363,9 +410,11 @@ impl Settings {
         Self::config_path(&self.home)
     }
 
-    /// Resolves every setting from flags, environment and `config.json`.
+    /// Resolves every setting from flags, environment and `config.json`, after checking that
+    /// the home directory is safe to read from ([`crate::files::check_home`]).
     pub fn resolve(flags: &Overrides, env: &Env) -> Result<Self, SettingsError> {
         let home = Self::home_dir(env)?;
+        crate::files::check_home(&home)?;
         let config_path = Self::config_path(&home);
         let file = ConfigFile::load(&config_path)?;
         Self::resolve_with_file(flags, env, home, &file)
@@ -379,215 +428,104 @@ impl Settings {
         file: &ConfigFile,
     ) -> Result<Self, SettingsError> {
         let config_path = Self::config_path(&home);
-        let field_error = |field: &'static str, message: String| SettingsError::ConfigField {
-            path: config_path.clone(),
-            field,
-            message,
-        };
 
-        let bind = match pick(
-            flags.bind.as_deref(),
-            env,
-            EnvVars::BIND,
-            file.bind.as_deref(),
-        ) {
-            None => Sourced::new(DEFAULT_BIND, Source::Default),
-            Some(Raw::Flag(v)) => Sourced::new(
-                parse_bind(v).map_err(|message| SettingsError::Flag {
-                    flag: "--bind",
-                    message,
-                })?,
-                Source::Flag,
-            ),
-            Some(Raw::Env(var, v)) => Sourced::new(
-                parse_bind(v).map_err(|message| SettingsError::Env { var, message })?,
-                Source::Env,
-            ),
-            Some(Raw::File(v)) => Sourced::new(
-                parse_bind(v).map_err(|m| field_error("bind", m))?,
-                Source::File,
-            ),
-        };
+        let bind = Pick::new(&config_path)
+            .flag("--bind", flags.bind.as_deref(), parse_bind)
+            .env(env, EnvVars::BIND, parse_bind)
+            .file("bind", file.bind.as_deref(), parse_bind)
+            .or(DEFAULT_BIND)?;
 
-        let api_key = match pick(
-            flags.api_key.as_deref(),
-            env,
-            EnvVars::API_KEY,
-            file.api_key.as_deref(),
-        ) {
-            None => Sourced::new(None, Source::Default),
-            Some(Raw::Flag(v)) => Sourced::new(
-                Some(parse_api_key(v).map_err(|message| SettingsError::Flag {
-                    flag: "--api-key",
-                    message,
-                })?),
-                Source::Flag,
-            ),
-            Some(Raw::Env(var, v)) => Sourced::new(
-                Some(parse_api_key(v).map_err(|message| SettingsError::Env { var, message })?),
-                Source::Env,
-            ),
-            Some(Raw::File(v)) => Sourced::new(
-                Some(parse_api_key(v).map_err(|m| field_error("api_key", m))?),
-                Source::File,
-            ),
-        };
+        let some_key = |text: &str| parse_api_key(text).map(Some);
+        let api_key = Pick::new(&config_path)
+            .flag("--api-key", flags.api_key.as_deref(), some_key)
+            .env(env, EnvVars::API_KEY, some_key)
+            .file("api_key", file.api_key.as_deref(), some_key)
+            .or(None)?;
 
+        // Read whenever it is named, so that a broken file is reported even when a flag wins.
         let models_file = match env.get(EnvVars::MODELS_FILE) {
             Some(path) => Some(load_models_file(Path::new(path))?),
             None => None,
         };
-        let models = if let Some(list) = flags.models.as_deref() {
-            Sourced::new(
-                ModelList::Explicit(parse_model_list(list).map_err(|message| {
-                    SettingsError::Flag {
-                        flag: "--models",
-                        message,
-                    }
-                })?),
-                Source::Flag,
+        let (file_models, file_extra_models) = models_file
+            .map(|f| (f.models, f.extra_models))
+            .unwrap_or_default();
+        let explicit = |text: &str| parse_model_list(text).map(ModelList::Explicit);
+        let models = Pick::new(&config_path)
+            .flag("--models", flags.models.as_deref(), explicit)
+            .env(env, EnvVars::MODELS, explicit)
+            .env_checked(file_models.map(ModelList::Explicit))
+            .file("models", file.models.as_ref(), |list| {
+                clean_model_ids(list).map(ModelList::Explicit)
+            })
+            .or(ModelList::Catalog)?;
+        let extra_models = Pick::new(&config_path)
+            .env(env, EnvVars::EXTRA_MODELS, parse_model_list)
+            .env_checked(file_extra_models)
+            .file("extra_models", file.extra_models.as_ref(), clean_model_ids)
+            .or(Vec::new())?;
+
+        let some_model = |text: &str| parse_model_id(text).map(Some);
+        let model_fallback = Pick::new(&config_path)
+            .flag(
+                "--model-fallback",
+                flags.model_fallback.as_deref(),
+                some_model,
             )
-        } else if let Some(list) = env.get(EnvVars::MODELS) {
-            Sourced::new(
-                ModelList::Explicit(parse_model_list(list).map_err(|message| {
-                    SettingsError::Env {
-                        var: EnvVars::MODELS,
-                        message,
-                    }
-                })?),
-                Source::Env,
+            .env(env, EnvVars::MODEL_FALLBACK, some_model)
+            .file("model_fallback", file.model_fallback.as_deref(), some_model)
+            .or(None)?;
+
+        let model_aliases = Pick::new(&config_path)
+            .file("model_aliases", file.model_aliases.as_ref(), check_aliases)
+            .or(BTreeMap::new())?;
+
+        let allowed_origins = Pick::new(&config_path)
+            .file(
+                "allowed_origins",
+                file.allowed_origins.as_ref(),
+                |origins| {
+                    Ok(origins
+                        .iter()
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .collect())
+                },
             )
-        } else if let Some(list) = models_file.as_ref().and_then(|f| f.models.clone()) {
-            Sourced::new(ModelList::Explicit(list), Source::Env)
-        } else if let Some(list) = &file.models {
-            Sourced::new(
-                ModelList::Explicit(clean_model_ids(list).map_err(|m| field_error("models", m))?),
-                Source::File,
-            )
-        } else {
-            Sourced::new(ModelList::Catalog, Source::Default)
-        };
+            .or(Vec::new())?;
 
-        let extra_models = if let Some(list) = env.get(EnvVars::EXTRA_MODELS) {
-            Sourced::new(
-                parse_model_list(list).map_err(|message| SettingsError::Env {
-                    var: EnvVars::EXTRA_MODELS,
-                    message,
-                })?,
-                Source::Env,
-            )
-        } else if let Some(list) = models_file.as_ref().and_then(|f| f.extra_models.clone()) {
-            Sourced::new(list, Source::Env)
-        } else if let Some(list) = &file.extra_models {
-            Sourced::new(
-                clean_model_ids(list).map_err(|m| field_error("extra_models", m))?,
-                Source::File,
-            )
-        } else {
-            Sourced::new(Vec::new(), Source::Default)
-        };
+        let auth_file = Pick::new(&config_path)
+            .flag("--auth-file", flags.auth_file.clone(), |path| {
+                Ok(Some(path))
+            })
+            .env(env, EnvVars::AUTH_FILE, |path| {
+                Ok(Some(PathBuf::from(path)))
+            })
+            .file("auth_file", file.auth_file.clone(), |path| Ok(Some(path)))
+            .or(None)?;
 
-        let model_fallback = match pick(
-            flags.model_fallback.as_deref(),
-            env,
-            EnvVars::MODEL_FALLBACK,
-            file.model_fallback.as_deref(),
-        ) {
-            None => Sourced::new(None, Source::Default),
-            Some(Raw::Flag(v)) => Sourced::new(
-                Some(parse_model_id(v).map_err(|message| SettingsError::Flag {
-                    flag: "--model-fallback",
-                    message,
-                })?),
-                Source::Flag,
-            ),
-            Some(Raw::Env(var, v)) => Sourced::new(
-                Some(parse_model_id(v).map_err(|message| SettingsError::Env { var, message })?),
-                Source::Env,
-            ),
-            Some(Raw::File(v)) => Sourced::new(
-                Some(parse_model_id(v).map_err(|m| field_error("model_fallback", m))?),
-                Source::File,
-            ),
-        };
+        let credential_store = Pick::new(&config_path)
+            .env(env, EnvVars::CREDENTIAL_STORE, |text| {
+                CredentialStoreKind::parse(text)
+                    .ok_or_else(|| format!("{text:?} is not one of auto, keychain, file"))
+            })
+            .file("credential_store", file.credential_store, Ok)
+            .or(CredentialStoreKind::Auto)?;
 
-        let model_aliases = match &file.model_aliases {
-            Some(aliases) => {
-                for (from, to) in aliases {
-                    parse_model_id(from).map_err(|m| field_error("model_aliases", m))?;
-                    parse_model_id(to)
-                        .map_err(|m| field_error("model_aliases", format!("alias {from}: {m}")))?;
-                }
-                Sourced::new(aliases.clone(), Source::File)
-            }
-            None => Sourced::new(BTreeMap::new(), Source::Default),
-        };
+        let auth_url = Pick::new(&config_path)
+            .env(env, EnvVars::AUTH_URL, parse_url)
+            .or(DEFAULT_AUTH_URL.to_owned())?;
+        let backend_url = Pick::new(&config_path)
+            .env(env, EnvVars::BACKEND_URL, |text| {
+                parse_url(text).map(|url| normalize_backend_url(&url))
+            })
+            .or(DEFAULT_BACKEND_URL.to_owned())?;
 
-        let allowed_origins = match &file.allowed_origins {
-            Some(origins) => Sourced::new(
-                origins
-                    .iter()
-                    .map(|o| o.trim().trim_end_matches('/').to_owned())
-                    .collect(),
-                Source::File,
-            ),
-            None => Sourced::new(Vec::new(), Source::Default),
-        };
-
-        let auth_file = if let Some(path) = &flags.auth_file {
-            Sourced::new(Some(path.clone()), Source::Flag)
-        } else if let Some(path) = env.get(EnvVars::AUTH_FILE) {
-            Sourced::new(Some(PathBuf::from(path)), Source::Env)
-        } else if let Some(path) = &file.auth_file {
-            Sourced::new(Some(path.clone()), Source::File)
-        } else {
-            Sourced::new(None, Source::Default)
-        };
-
-        let credential_store = if let Some(v) = env.get(EnvVars::CREDENTIAL_STORE) {
-            Sourced::new(
-                CredentialStoreKind::parse(v).ok_or_else(|| SettingsError::Env {
-                    var: EnvVars::CREDENTIAL_STORE,
-                    message: format!("{v:?} is not one of auto, keychain, file"),
-                })?,
-                Source::Env,
-            )
-        } else if let Some(kind) = file.credential_store {
-            Sourced::new(kind, Source::File)
-        } else {
-            Sourced::new(CredentialStoreKind::Auto, Source::Default)
-        };
-
-        let auth_url = match env.get(EnvVars::AUTH_URL) {
-            Some(v) => Sourced::new(
-                parse_url(v).map_err(|message| SettingsError::Env {
-                    var: EnvVars::AUTH_URL,
-                    message,
-                })?,
-                Source::Env,
-            ),
-            None => Sourced::new(DEFAULT_AUTH_URL.to_owned(), Source::Default),
-        };
-        let backend_url = match env.get(EnvVars::BACKEND_URL) {
-            Some(v) => Sourced::new(
-                normalize_backend_url(&parse_url(v).map_err(|message| SettingsError::Env {
-                    var: EnvVars::BACKEND_URL,
-                    message,
-                })?),
-                Source::Env,
-            ),
-            None => Sourced::new(DEFAULT_BACKEND_URL.to_owned(), Source::Default),
-        };
-
-        let log = if let Some(v) = &flags.log {
-            Sourced::new(v.clone(), Source::Flag)
-        } else if let Some(v) = env.get(EnvVars::LOG).or_else(|| env.get(EnvVars::RUST_LOG)) {
-            Sourced::new(v.to_owned(), Source::Env)
-        } else if let Some(v) = &file.log {
-            Sourced::new(v.clone(), Source::File)
-        } else {
-            Sourced::new("info".to_owned(), Source::Default)
-        };
+        let log = Pick::new(&config_path)
+            .flag("--verbose", flags.log.clone(), Ok)
+            .env(env, EnvVars::LOG, |text| Ok(text.to_owned()))
+            .env(env, EnvVars::RUST_LOG, |text| Ok(text.to_owned()))
+            .file("log", file.log.clone(), Ok)
+            .or("info".to_owned())?;
 
         Ok(Self {
             home,
@@ -605,6 +543,23 @@ impl Settings {
             log,
         })
     }
+
+    /// The one exposure rule: a gateway listening beyond loopback must require an API key.
+    /// `Some(address)` when these settings break it; every caller (the gateway, `daemon
+    /// install`, the tray's settings page) asks here and words the refusal for its own user.
+    pub fn exposed_without_key(&self) -> Option<SocketAddr> {
+        (!self.bind.value.ip().is_loopback() && self.api_key.value.is_none())
+            .then_some(self.bind.value)
+    }
+}
+
+/// Checks every alias of config.json's `model_aliases` (both sides must be model ids).
+fn check_aliases(aliases: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    for (from, to) in aliases {
+        parse_model_id(from)?;
+        parse_model_id(to).map_err(|m| format!("alias {from}: {m}"))?;
+    }
+    Ok(aliases.clone())
 }
 
 /// Parses a bind address: `HOST:PORT`, `[V6]:PORT`, `localhost:PORT`, or a bare port (loopback).

@@ -20,9 +20,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::oauth::{self, OAuthError};
-use super::store::{
-    CredentialStore, StoreChoice, StoreError, StoreSpec, ensure_private_dir, select_store,
-};
+use super::store::{CredentialStore, StoreChoice, StoreError, StoreSpec, select_store};
 use super::tokens::{Credentials, StoredAuth};
 use crate::upstream::UpstreamClient;
 
@@ -131,6 +129,9 @@ pub struct AuthManager {
     lock_path: PathBuf,
     snapshot: RwLock<AuthSnapshot>,
     refresh_lock: Mutex<()>,
+    /// Set once the store has recovered what an interrupted save left behind (done the first
+    /// time the process lock is taken, under it, so that no other process is mid-save).
+    recovered: OnceCell<()>,
 }
 
 impl AuthManager {
@@ -145,6 +146,7 @@ impl AuthManager {
             lock_path,
             snapshot: RwLock::new(AuthSnapshot::Unknown),
             refresh_lock: Mutex::new(()),
+            recovered: OnceCell::new(),
         }
     }
 
@@ -158,6 +160,7 @@ impl AuthManager {
             lock_path: home.join(LOCK_FILE_NAME),
             snapshot: RwLock::new(AuthSnapshot::Unknown),
             refresh_lock: Mutex::new(()),
+            recovered: OnceCell::new(),
         }
     }
 
@@ -233,6 +236,10 @@ impl AuthManager {
     }
 
     async fn load(&self) -> Result<Option<StoredAuth>, AuthError> {
+        if !self.recovered.initialized() {
+            // Taking the lock once runs the recovery (see `lock_processes`).
+            drop(self.lock_processes().await?);
+        }
         let store = self.store().await?;
         Ok(run_blocking(move || store.load()).await?)
     }
@@ -249,19 +256,21 @@ impl AuthManager {
                 path: path.clone(),
                 message: err.to_string(),
             };
-            if let Some(dir) = path.parent() {
-                ensure_private_dir(dir, false).map_err(io)?;
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.read(true).write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let file = options.open(&path).map_err(io)?;
+            // O_NOFOLLOW: a link planted at auth.lock is refused, not followed.
+            let file = crate::files::open_lock(&path).map_err(io)?;
             file.lock().map_err(io)?;
             Ok(file)
         })
         .await?;
-        Ok(ProcessLock(file))
+        let lock = ProcessLock(file);
+        if !self.recovered.initialized() {
+            let store = self.store().await?;
+            if let Err(err) = run_blocking(move || store.recover()).await {
+                tracing::warn!("cannot recover from an interrupted save: {err}");
+            }
+            let _ = self.recovered.set(());
+        }
+        Ok(lock)
     }
 
     /// The stored credentials as they are, without refreshing (reads the store when the

@@ -45,6 +45,11 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     fn delete(&self) -> Result<bool, StoreError>;
     /// Where they live, for people: `the OS keychain (service "codexia")` or a path.
     fn describe(&self) -> String;
+    /// Repairs what a save interrupted by a crash left behind. Called once per process, under
+    /// the cross-process lock (no other process is saving meanwhile).
+    fn recover(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The OS keychain.
@@ -124,12 +129,17 @@ impl CredentialStore for KeychainStore {
     }
 }
 
-/// A private JSON file.
+/// A private JSON file, written by [`crate::files::write_private`] (never through a symbolic
+/// link).
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
-    /// Tighten an existing parent directory to 0700 (only for codexia's own home).
+    /// The parent is codexia's own home: checked and kept at 0700 ([`crate::files::prepare_home`]).
     own_dir: bool,
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent().unwrap_or_else(|| Path::new(""))
 }
 
 impl FileStore {
@@ -182,8 +192,10 @@ impl CredentialStore for FileStore {
     fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
         let mut text = auth.to_json();
         text.push('\n');
-        write_private_atomically(&self.path, text.as_bytes(), self.own_dir)
-            .map_err(|err| self.error(&err))
+        if self.own_dir {
+            crate::files::prepare_home(parent(&self.path)).map_err(|err| self.error(&err))?;
+        }
+        crate::files::write_private(&self.path, text.as_bytes()).map_err(|err| self.error(&err))
     }
 
     fn delete(&self) -> Result<bool, StoreError> {
@@ -197,71 +209,68 @@ impl CredentialStore for FileStore {
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
-}
 
-/// Creates `dir` (and parents) with mode 0700 when missing; with `tighten`, also sets an
-/// existing directory to 0700.
-pub fn ensure_private_dir(dir: &Path, tighten: bool) -> std::io::Result<()> {
-    if dir.as_os_str().is_empty() {
-        return Ok(());
-    }
-    if !dir.exists() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    } else if tighten {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-            if mode != 0o700 {
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    /// A process killed between writing its temporary file and renaming it leaves a complete
+    /// `.auth.json.RANDOM.tmp`: with single-use refresh tokens that file may hold the only
+    /// usable set. The newest complete set that is newer than the stored one (later expiry,
+    /// no sign-in-again mark) takes its place; every other leftover is deleted.
+    fn recover(&self) -> Result<(), StoreError> {
+        let dir = match parent(&self.path) {
+            dir if dir.as_os_str().is_empty() => Path::new("."),
+            dir => dir,
+        };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(self.error(&err)),
+        };
+        let leftovers: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| crate::files::is_temp_of(&self.path, path))
+            .collect();
+        if leftovers.is_empty() {
+            return Ok(());
+        }
+        // A damaged stored file loses to any complete leftover.
+        let stored_expiry = self
+            .load()
+            .ok()
+            .flatten()
+            .map(|auth| auth.credentials.expires_at);
+        let mut best: Option<(i64, &PathBuf)> = None;
+        for path in &leftovers {
+            let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+            let Some(auth) = is_file
+                .then(|| std::fs::read_to_string(path).ok())
+                .flatten()
+                .and_then(|text| StoredAuth::from_json(&text).ok())
+            else {
+                continue;
+            };
+            let expiry = auth.credentials.expires_at;
+            if auth.sign_in_again.is_none()
+                && stored_expiry.is_none_or(|stored| expiry > stored)
+                && best.is_none_or(|(best, _)| expiry > best)
+            {
+                best = Some((expiry, path));
             }
         }
-    }
-    Ok(())
-}
-
-/// Writes `bytes` to a new 0600 file next to `path`, syncs it and renames it over `path`, so a
-/// reader sees either the old or the new file, never a half-written one.
-fn write_private_atomically(path: &Path, bytes: &[u8], tighten_dir: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new(""));
-    ensure_private_dir(dir, tighten_dir)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "auth.json".into(), |n| n.to_string_lossy().into_owned());
-    let mut nonce = [0u8; 6];
-    getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = path.with_file_name(format!(".{name}.{}.{suffix}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        #[cfg(unix)]
-        if let Ok(dir) = std::fs::File::open(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        }) {
-            let _ = dir.sync_all();
+        if let Some((_, path)) = best {
+            crate::files::promote(path, &self.path).map_err(|err| self.error(&err))?;
+            tracing::warn!(
+                "recovered credentials from a save interrupted by a crash ({})",
+                self.path.display()
+            );
+        }
+        for path in leftovers
+            .iter()
+            .filter(|p| best.is_none_or(|(_, b)| b != *p))
+        {
+            let _ = std::fs::remove_file(path);
         }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
 }
 
 /// Credentials in memory (unit tests, and a place to keep nothing).
@@ -434,6 +443,45 @@ mod tests {
         assert!(leftovers.is_empty());
         assert!(store.delete().unwrap());
         assert!(!store.delete().unwrap());
+    }
+
+    #[test]
+    fn recovery_adopts_the_newest_complete_leftover_newer_than_the_stored_set_and_deletes_the_rest()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::in_home(dir.path());
+        let at = |expires_at: i64, token: &str| {
+            let mut auth = sample(token);
+            auth.credentials.expires_at = expires_at;
+            auth
+        };
+        store.save(&at(10, "stored")).unwrap();
+        let leftover = |name: &str, text: String| {
+            std::fs::write(dir.path().join(format!(".auth.json.{name}.tmp")), text).unwrap();
+        };
+        leftover("older", at(5, "older").to_json());
+        leftover("newest", at(30, "newest").to_json());
+        leftover("newer", at(20, "newer").to_json());
+        leftover("partial", at(40, "partial").to_json()[..20].to_owned());
+        let mut refused = at(50, "refused");
+        refused.sign_in_again = Some("invalid_grant".into());
+        leftover("refused", refused.to_json());
+        std::fs::write(dir.path().join("unrelated.tmp"), "keep").unwrap();
+
+        store.recover().unwrap();
+        assert_eq!(store.load().unwrap(), Some(at(30, "newest")));
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["auth.json", "unrelated.tmp"]);
+
+        // Only older leftovers: the stored set stays, the leftovers go.
+        leftover("stale", at(1, "stale").to_json());
+        store.recover().unwrap();
+        assert_eq!(store.load().unwrap(), Some(at(30, "newest")));
+        assert!(!dir.path().join(".auth.json.stale.tmp").exists());
     }
 
     #[test]

@@ -1,11 +1,18 @@
 //! The command line, as clap definitions only. Values are resolved against the environment
 //! and `config.json` in `crate::settings`, never here.
+//!
+//! Options that an environment variable can also set name it with clap's `env` attribute, so
+//! `--help` shows it from the same constant `crate::settings` reads. The environment itself is
+//! still resolved in `crate::settings` (from an `Env` value, with its source recorded):
+//! [`Cli::parse_flags`] drops every value clap took from the environment, so a parsed field is
+//! always something typed on the command line.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::settings::Overrides;
+use crate::settings::{EnvVars, Overrides};
 
 /// Use your ChatGPT subscription from Claude Code and OpenAI clients.
 ///
@@ -15,7 +22,8 @@ use crate::settings::Overrides;
 #[derive(Debug, Parser)]
 #[command(name = "codexia", version, max_term_width = 100)]
 pub struct Cli {
-    /// More log output (-v debug, -vv trace). [env: CODEXIA_LOG, RUST_LOG]
+    /// More log output (-v debug, -vv trace); CODEXIA_LOG or RUST_LOG set a log filter instead.
+    // Not clap's `env`: those variables hold filters such as `debug`, not a count.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -48,6 +56,57 @@ pub enum Command {
     Window(WindowArgs),
 }
 
+impl Cli {
+    /// Parses the process's command line, keeping only values typed on it (see the module
+    /// comment).
+    pub fn parse_flags() -> Result<Self, clap::Error> {
+        Self::parse_flags_from(std::env::args_os())
+    }
+
+    /// [`Cli::parse_flags`] for the given arguments.
+    pub fn parse_flags_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = Self::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let mut cli = Self::from_arg_matches(&matches).map_err(|err| err.format(&mut command))?;
+        cli.forget_env(&matches);
+        Ok(cli)
+    }
+
+    fn forget_env(&mut self, matches: &ArgMatches) {
+        let Some((_, sub)) = matches.subcommand() else {
+            return;
+        };
+        match &mut self.command {
+            Some(Command::Serve(args)) => args.forget_env(sub),
+            Some(
+                Command::Login(LoginArgs { auth, .. }) | Command::Status(StatusArgs { auth, .. }),
+            ) => {
+                auth.forget_env(sub);
+            }
+            Some(Command::Logout(auth)) => auth.forget_env(sub),
+            Some(Command::Daemon(DaemonArgs {
+                action: DaemonAction::Install(args) | DaemonAction::Reinstall(args),
+            })) => {
+                if let Some((_, leaf)) = sub.subcommand() {
+                    args.forget_env(leaf);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Clears a value that clap took from the environment rather than the command line.
+fn forget_env<T>(matches: &ArgMatches, id: &str, value: &mut Option<T>) {
+    if matches.value_source(id) == Some(ValueSource::EnvVariable) {
+        *value = None;
+    }
+}
+
 /// Options of `codexia window`.
 #[derive(Debug, Args)]
 pub struct WindowArgs {
@@ -71,32 +130,48 @@ pub struct LoginArgs {
 /// Where credentials live.
 #[derive(Debug, Args)]
 pub struct AuthFileArgs {
-    /// Keep credentials in this file instead of the OS keychain. [env: CODEXIA_AUTH_FILE]
-    #[arg(long, value_name = "PATH")]
+    /// Keep credentials in this file instead of the OS keychain.
+    #[arg(long, value_name = "PATH", env = EnvVars::AUTH_FILE, hide_env_values = true)]
     pub auth_file: Option<PathBuf>,
+}
+
+impl AuthFileArgs {
+    fn forget_env(&mut self, matches: &ArgMatches) {
+        forget_env(matches, "auth_file", &mut self.auth_file);
+    }
 }
 
 /// Options of the gateway (`serve`, `daemon install`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct GatewayArgs {
-    /// Address to listen on; `127.0.0.1:0` picks a free port. [env: CODEXIA_BIND] [default: 127.0.0.1:14550]
-    #[arg(long, value_name = "ADDR")]
+    // The defaults are written in the help only: a clap `default_value` would look like a flag
+    // and outrank the environment and config.json.
+    /// Address to listen on; `127.0.0.1:0` picks a free port. [default: 127.0.0.1:14550]
+    #[arg(long, value_name = "ADDR", env = EnvVars::BIND, hide_env_values = true)]
     pub bind: Option<String>,
-    /// Require this key from clients (`Authorization: Bearer KEY` or `x-api-key`); needed to listen beyond loopback. [env: CODEXIA_API_KEY]
-    #[arg(long, value_name = "KEY")]
+    /// Require this key from clients (`Authorization: Bearer KEY` or `x-api-key`); needed to listen beyond loopback.
+    #[arg(long, value_name = "KEY", env = EnvVars::API_KEY, hide_env_values = true)]
     pub api_key: Option<String>,
-    /// Serve exactly these models, comma-separated. [env: CODEXIA_MODELS] [default: the backend's catalog]
-    #[arg(long, value_name = "LIST")]
+    /// Serve exactly these models, comma-separated. [default: the backend's catalog]
+    #[arg(long, value_name = "LIST", env = EnvVars::MODELS, hide_env_values = true)]
     pub models: Option<String>,
-    /// Send every claude-* model id to this model. [env: CODEXIA_MODEL_FALLBACK]
-    #[arg(long, value_name = "ID")]
+    /// Send every claude-* model id to this model.
+    #[arg(long, value_name = "ID", env = EnvVars::MODEL_FALLBACK, hide_env_values = true)]
     pub model_fallback: Option<String>,
-    /// Keep credentials in this file instead of the OS keychain. [env: CODEXIA_AUTH_FILE]
-    #[arg(long, value_name = "PATH")]
+    /// Keep credentials in this file instead of the OS keychain.
+    #[arg(long, value_name = "PATH", env = EnvVars::AUTH_FILE, hide_env_values = true)]
     pub auth_file: Option<PathBuf>,
 }
 
 impl GatewayArgs {
+    fn forget_env(&mut self, matches: &ArgMatches) {
+        forget_env(matches, "bind", &mut self.bind);
+        forget_env(matches, "api_key", &mut self.api_key);
+        forget_env(matches, "models", &mut self.models);
+        forget_env(matches, "model_fallback", &mut self.model_fallback);
+        forget_env(matches, "auth_file", &mut self.auth_file);
+    }
+
     /// The values given on the command line, for `Settings::resolve`.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -189,7 +264,7 @@ mod tests {
     #[test]
     fn claude_passes_hyphenated_arguments_through() {
         let cli =
-            Cli::try_parse_from(["codexia", "claude", "-p", "--model", "x", "hello"]).unwrap();
+            Cli::parse_flags_from(["codexia", "claude", "-p", "--model", "x", "hello"]).unwrap();
         let Some(Command::Claude(args)) = cli.command else {
             panic!("not claude")
         };

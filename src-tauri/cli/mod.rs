@@ -7,8 +7,6 @@ pub mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub use args::Cli;
 use args::Command;
 use output::Printer;
@@ -39,7 +37,7 @@ impl UserError {
 
 /// Runs the CLI and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_flags() {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints usage errors and --help/--version itself.
@@ -94,7 +92,7 @@ fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(2);
     }
     if let Some(settings) = err.downcast_ref::<crate::settings::SettingsError>() {
-        Printer.error(err, Some(&settings_hint(settings)));
+        Printer.error(err, settings_hint(settings).as_deref());
         return ExitCode::from(2);
     }
     if let Some(gateway) = err.downcast_ref::<crate::gateway::GatewayError>() {
@@ -116,9 +114,9 @@ fn report(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn settings_hint(err: &crate::settings::SettingsError) -> String {
+fn settings_hint(err: &crate::settings::SettingsError) -> Option<String> {
     use crate::settings::SettingsError;
-    match err {
+    Some(match err {
         SettingsError::ConfigFile { path, .. } | SettingsError::ConfigField { path, .. } => {
             format!(
                 "fix or remove {}; `codexia config reset` starts over with the defaults",
@@ -131,5 +129,7 @@ fn settings_hint(err: &crate::settings::SettingsError) -> String {
         }
         SettingsError::ModelsFile { var, .. } => format!("fix the file, or unset {var}"),
         SettingsError::NoHome { var } => format!("set {var} to a writable directory"),
-    }
+        // The message itself is the one sentence that says how to fix it.
+        SettingsError::UnsafeHome(_) => return None,
+    })
 }

@@ -117,11 +117,9 @@ fn systemctl(args: &[&str]) -> Result<String, DaemonError> {
 
 /// Writes a file with mode 0600 (owner only), atomically.
 fn write_private(path: &Path, text: &str) -> Result<(), DaemonError> {
-    crate::settings::write_private_file(path, text.as_bytes()).map_err(|source| {
-        DaemonError::Write {
-            path: path.to_owned(),
-            source,
-        }
+    crate::files::write_private(path, text.as_bytes()).map_err(|source| DaemonError::Write {
+        path: path.to_owned(),
+        source,
     })
 }
 

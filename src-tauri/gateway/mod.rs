@@ -113,7 +113,7 @@ impl Gateway {
     /// Checks the settings and binds the listener. Connections queue from this point on.
     pub async fn bind(settings: Settings) -> Result<Self, GatewayError> {
         let addr = settings.bind.value;
-        if !addr.ip().is_loopback() && settings.api_key.value.is_none() {
+        if settings.exposed_without_key().is_some() {
             return Err(GatewayError::ExposedWithoutKey { addr });
         }
         let listener = tokio::net::TcpListener::bind(addr)

@@ -178,7 +178,7 @@ async fn save_settings(
     let env = Env::from_process();
     let after =
         Settings::resolve_with_file(&Overrides::default(), &env, before.home.clone(), &file)?;
-    if !after.bind.value.ip().is_loopback() && after.api_key.value.is_none() {
+    if after.exposed_without_key().is_some() {
         return Err(error(
             "Listening beyond this computer needs an API key: generate one first.",
         ));

@@ -617,3 +617,106 @@ async fn a_login_that_gets_no_answer_times_out_with_a_clear_message() {
     );
     assert!(!home.codexia_home().join("auth.json").exists());
 }
+
+/// Signs in through the paste flow; answers (success, stdout, stderr).
+async fn paste_login(home: &TestHome) -> (bool, String, String) {
+    let mut login = Login::start(home, &["login", "--no-browser"]);
+    let url = login.stdout_line().await;
+    let location = authorize(&url).await;
+    login.paste(&location).await;
+    login.finish().await
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_login_writes_through_no_planted_symlink_at_the_credentials_or_the_lock() {
+    use std::os::unix::fs::symlink;
+    let fake = FakeUpstream::start().await;
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    let victim = home.home().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let auth = home.codexia_home().join("auth.json");
+    let lock = home.codexia_home().join("auth.lock");
+
+    symlink(&victim, &auth).unwrap();
+    let (ok, _, stderr) = paste_login(&home).await;
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot read or write {}: it is a symbolic link, and codexia never writes through one",
+            auth.display()
+        )),
+        "{stderr}"
+    );
+    assert!(std::fs::symlink_metadata(&auth).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+
+    std::fs::remove_file(&auth).unwrap();
+    let _ = std::fs::remove_file(&lock);
+    symlink(&victim, &lock).unwrap();
+    let (ok, _, stderr) = paste_login(&home).await;
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot read or write {}: it is a symbolic link",
+            lock.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(!auth.exists());
+
+    std::fs::remove_file(&lock).unwrap();
+    let (ok, stdout, stderr) = paste_login(&home).await;
+    assert!(ok, "{stderr}");
+    assert_signed_in(&home, &fake, &stdout);
+    assert_eq!(mode(&auth), 0o600);
+    assert_eq!(mode(&lock), 0o600);
+    assert_eq!(mode(&home.codexia_home()), 0o700);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+#[tokio::test]
+async fn a_complete_token_set_left_by_a_crash_mid_save_is_recovered_at_start_up() {
+    let fake = FakeUpstream::start().await;
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    let old = fake.mint_tokens(600);
+    seed_credentials(&home, &old);
+    // What a process killed between writing its temporary file and renaming it leaves.
+    let new = fake.mint_tokens(7200);
+    let expires_at = chrono::Utc::now().timestamp() + new.expires_in;
+    let leftover = json!({
+        "access_token": new.access_token,
+        "refresh_token": new.refresh_token,
+        "id_token": new.id_token,
+        "expires_at": expires_at,
+        "account_id": new.account_id,
+    });
+    let dir = home.codexia_home();
+    std::fs::write(
+        dir.join(".auth.json.0123456789abcdef.tmp"),
+        leftover.to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".auth.json.fedcba9876543210.tmp"), "{\"access_tok").unwrap();
+
+    let output = home
+        .command(&["status", "--json"])
+        .env("CODEXIA_BIND", closed_port())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["token"]["expires_at"], expires_at);
+    assert_eq!(stored(&home)["refresh_token"], new.refresh_token.as_str());
+    assert_eq!(mode(&dir.join("auth.json")), 0o600);
+    let leftovers: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| Path::new(n).extension().is_some_and(|e| e == "tmp"))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
+    assert_eq!(fake.token_refresh_count(), 0);
+}

@@ -325,3 +325,29 @@ async fn interactive_config_without_a_terminal_says_what_to_do() {
          hint: use `codexia config show` to print the configuration, or edit config.json directly\n"
     );
 }
+
+#[tokio::test]
+async fn an_option_read_from_the_environment_is_reported_as_the_variable_not_the_flag() {
+    // clap's `env` attribute documents the variable in --help; the value still counts as the
+    // environment's (precedence and error messages decided in settings.rs).
+    let home = TestHome::new().env("CODEXIA_API_KEY", "  ");
+    let output = home.run(&["serve", "--bind", "127.0.0.1:0"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: environment variable CODEXIA_API_KEY is invalid: the API key is empty\n\
+         hint: fix or unset CODEXIA_API_KEY\n"
+    );
+    let help = text(&TestHome::new().run(&["serve", "--help"]).await.stdout);
+    // Joined again where the help is wrapped.
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for var in [
+        "CODEXIA_BIND",
+        "CODEXIA_API_KEY",
+        "CODEXIA_MODELS",
+        "CODEXIA_MODEL_FALLBACK",
+        "CODEXIA_AUTH_FILE",
+    ] {
+        assert!(help.contains(&format!("[env: {var}]")), "{var} in:\n{help}");
+    }
+}

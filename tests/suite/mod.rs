@@ -4,6 +4,7 @@ mod claude;
 mod config;
 mod daemon;
 mod fake_backend;
+mod files;
 mod messages;
 mod openai;
 mod serve;

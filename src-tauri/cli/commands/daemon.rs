@@ -84,12 +84,9 @@ fn service_spec(
 ) -> anyhow::Result<(ServiceSpec, Option<String>)> {
     // Resolve now so that a bad value fails here, not in a restart loop of the service.
     let settings = Settings::resolve(&args.overrides(), env)?;
-    if !settings.bind.value.ip().is_loopback() && settings.api_key.value.is_none() {
+    if let Some(addr) = settings.exposed_without_key() {
         return Err(UserError::with_hint(
-            format!(
-                "refusing to install a service listening on {} without an API key",
-                settings.bind.value
-            ),
+            format!("refusing to install a service listening on {addr} without an API key"),
             "add --api-key KEY, or bind to 127.0.0.1",
         )
         .into());
