@@ -1,6 +1,9 @@
 mod auth;
 mod bench;
 mod claude;
+mod claude_code_turns;
+mod cli;
+mod client_errors;
 mod config;
 mod daemon;
 mod fake_backend;
