@@ -10,6 +10,7 @@ mod fake_backend;
 mod messages;
 mod openai;
 mod serve;
+mod sse_replay;
 mod status;
 #[cfg(feature = "tray")]
 mod tray;
