@@ -10,36 +10,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, ChildStdout};
 
 use crate::support::codexia::{TestHome, text};
-use crate::support::fake_backend::{FakeUpstream, Gate, MintedTokens};
-
-/// A home pointed at the fake, keeping credentials in `$CODEXIA_HOME/auth.json`.
-pub(super) fn home_for(fake: &FakeUpstream) -> TestHome {
-    TestHome::new()
-        .env("CODEXIA_AUTH_URL", fake.auth_url())
-        .env("CODEXIA_BACKEND_URL", fake.backend_url())
-        .env("CODEXIA_LOGIN_PORT", "0")
-}
-
-/// A loopback port nothing listens on (so `codexia status` finds no gateway).
-pub(super) fn closed_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("127.0.0.1:{port}")
-}
-
-/// Writes `auth.json` as codexia stores it.
-pub(super) fn seed_credentials(home: &TestHome, tokens: &MintedTokens) {
-    let path = home.codexia_home().join("auth.json");
-    let body = json!({
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "id_token": tokens.id_token,
-        "expires_at": chrono::Utc::now().timestamp() + tokens.expires_in,
-        "account_id": tokens.account_id,
-    });
-    std::fs::write(&path, body.to_string()).unwrap();
-}
+use crate::support::fake_backend::{FakeUpstream, Gate};
+use crate::support::harness::{closed_port, home_for, seed_credentials};
 
 pub(super) fn stored(home: &TestHome) -> Value {
     serde_json::from_str(&std::fs::read_to_string(home.codexia_home().join("auth.json")).unwrap())

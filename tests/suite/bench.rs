@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::auth::{home_for, seed_credentials};
 use crate::support::codexia::{Server, TestHome};
 use crate::support::fake_backend::{FakeUpstream, Reply};
+use crate::support::harness::{home_for, seed_credentials};
 
 /// Samples at 1 stream, and rounds of [`CONCURRENT`] streams.
 const SEQUENTIAL_SAMPLES: usize = 200;

@@ -99,12 +99,7 @@ async fn claude_missing_from_path_says_how_to_install_it() {
 #[tokio::test]
 async fn codexia_claude_runs_the_real_claude_code_against_the_backend() {
     let fake = crate::support::fake_backend::FakeUpstream::start().await;
-    let node_modules = std::env::var_os("CODEXIA_TEST_NODE_MODULES")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node/node_modules"),
-            std::path::PathBuf::from,
-        );
+    let node_modules = crate::support::harness::node_modules();
     let bin = node_modules.join(".bin");
     assert!(
         bin.join("claude").exists(),
@@ -129,7 +124,7 @@ async fn codexia_claude_runs_the_real_claude_code_against_the_backend() {
         .env("LANG", "C.UTF-8")
         .env("CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK", "1")
         .env("CLAUDE_CODE_MAX_RETRIES", "0");
-    super::auth::seed_credentials(&home, &fake.mint_tokens(3600));
+    crate::support::harness::seed_credentials(&home, &fake.mint_tokens(3600));
     let output = home
         .run(&["claude", "-p", "Reply with the single word OK"])
         .await;

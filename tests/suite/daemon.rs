@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 
 use pretty_assertions::assert_eq;
 
+use codexia::daemon::{ServiceSpec, launchd_plist};
+use insta::assert_snapshot;
+
 use crate::support::codexia::{TestHome, binary, text};
+use crate::support::snapshot::regex_escape;
 
 /// A home whose PATH starts with a fake `systemctl` logging to `systemctl.log`.
 fn home_with_systemctl(has_user_manager: bool) -> (TestHome, PathBuf) {
@@ -71,29 +75,42 @@ async fn install_writes_the_unit_keeps_the_key_out_of_it_and_enables_the_service
     assert!(output.status.success(), "{}", text(&output.stderr));
     let exe = std::fs::canonicalize(binary()).unwrap();
     let codexia_home = home.codexia_home();
-    assert_eq!(
-        std::fs::read_to_string(unit_path(&home)).unwrap(),
-        format!(
-            "# Written by `codexia daemon install`; `codexia daemon uninstall` removes it.\n\
-             [Unit]\n\
-             Description=codexia gateway (ChatGPT subscription for Claude Code and OpenAI clients)\n\
-             After=network-online.target\n\
-             Wants=network-online.target\n\
-             \n\
-             [Service]\n\
-             Type=simple\n\
-             ExecStart={exe} serve --bind 127.0.0.1:15555 --models gpt-5.5,gpt-5.4\n\
-             Environment=CODEXIA_HOME={h}\n\
-             EnvironmentFile=-{h}/daemon.env\n\
-             Restart=on-failure\n\
-             RestartSec=3\n\
-             \n\
-             [Install]\n\
-             WantedBy=default.target\n",
-            exe = exe.display(),
-            h = codexia_home.display()
-        )
+    let unit = std::fs::read_to_string(unit_path(&home)).unwrap();
+    // The binary and the home, checked before they are filtered.
+    assert!(
+        unit.contains(&format!("\nExecStart={} serve ", exe.display())),
+        "{unit}"
     );
+    assert!(
+        unit.contains(&format!(
+            "\nEnvironment=CODEXIA_HOME={}\n",
+            codexia_home.display()
+        )),
+        "{unit}"
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&exe.display().to_string()), "[EXE]");
+    settings.add_filter(&regex_escape(&home.home().display().to_string()), "[HOME]");
+    settings.bind(|| {
+        assert_snapshot!(unit, @"
+    # Written by `codexia daemon install`; `codexia daemon uninstall` removes it.
+    [Unit]
+    Description=codexia gateway (ChatGPT subscription for Claude Code and OpenAI clients)
+    After=network-online.target
+    Wants=network-online.target
+
+    [Service]
+    Type=simple
+    ExecStart=[EXE] serve --bind 127.0.0.1:15555 --models gpt-5.5,gpt-5.4
+    Environment=CODEXIA_HOME=[HOME]/codexia
+    EnvironmentFile=-[HOME]/codexia/daemon.env
+    Restart=on-failure
+    RestartSec=3
+
+    [Install]
+    WantedBy=default.target
+    ");
+    });
     let env_file = codexia_home.join("daemon.env");
     assert_eq!(
         std::fs::read_to_string(&env_file).unwrap(),
@@ -247,4 +264,63 @@ async fn installing_an_exposed_gateway_without_a_key_is_refused() {
         "error: refusing to install a service listening on 0.0.0.0:14550 without an API key"
     ));
     assert!(calls(&log).is_empty());
+}
+
+/// The macOS LaunchAgent, from the same pure function `daemon install` uses there (this suite
+/// runs on Linux, where install writes the systemd unit above).
+#[test]
+fn the_launchd_plist_runs_serve_at_load_keeps_it_alive_and_logs_under_the_home() {
+    let spec = ServiceSpec {
+        exe: "/Applications/codexia.app/Contents/MacOS/codexia".to_owned(),
+        args: [
+            "serve",
+            "--bind",
+            "127.0.0.1:15555",
+            "--models",
+            "gpt-5.5,gpt-5.4",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        codexia_home: Some("/Users/u/.codexia".to_owned()),
+        env_file: None,
+    };
+    let plist = launchd_plist(
+        &spec,
+        Path::new("/Users/u/.codexia/logs"),
+        &[("CODEXIA_API_KEY".to_owned(), "key<&>\"".to_owned())],
+    );
+    assert_snapshot!(plist, @r#"
+    <?xml version="1.0" encoding="UTF-8"?>
+    <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+    <plist version="1.0">
+    <dict>
+      <key>Label</key>
+      <string>com.codexia.daemon</string>
+      <key>ProgramArguments</key>
+      <array>
+        <string>/Applications/codexia.app/Contents/MacOS/codexia</string>
+        <string>serve</string>
+        <string>--bind</string>
+        <string>127.0.0.1:15555</string>
+        <string>--models</string>
+        <string>gpt-5.5,gpt-5.4</string>
+      </array>
+      <key>EnvironmentVariables</key>
+      <dict>
+        <key>CODEXIA_HOME</key>
+        <string>/Users/u/.codexia</string>
+        <key>CODEXIA_API_KEY</key>
+        <string>key&lt;&amp;&gt;&quot;</string>
+      </dict>
+      <key>RunAtLoad</key>
+      <true/>
+      <key>KeepAlive</key>
+      <true/>
+      <key>StandardOutPath</key>
+      <string>/Users/u/.codexia/logs/daemon.out.log</string>
+      <key>StandardErrorPath</key>
+      <string>/Users/u/.codexia/logs/daemon.err.log</string>
+    </dict>
+    </plist>
+    "#);
 }

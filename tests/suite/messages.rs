@@ -11,206 +11,17 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use crate::support::codexia::{Server, TestHome, text};
+use crate::support::codexia::text;
 use crate::support::fake_backend::{
-    CONTEXT_LENGTH_EXCEEDED_MESSAGE, Failure, FakeUpstream, Gate, RecordedRequest, Reply, Usage,
-    ev_content_part_added, ev_function_call_arguments_done, ev_output_item_added,
-    ev_output_item_done, ev_output_text_delta, ev_response_completed, ev_response_created,
-    function_call_item, message_item, parse_sse, python_for_tests, reasoning_item,
+    CONTEXT_LENGTH_EXCEEDED_MESSAGE, Failure, Gate, Reply, Usage, ev_content_part_added,
+    ev_function_call_arguments_done, ev_output_item_added, ev_output_item_done,
+    ev_output_text_delta, ev_response_completed, ev_response_created, function_call_item,
+    message_item, python_for_tests, reasoning_item,
 };
+use crate::support::harness::{Harness, claude_code_fixture, node_modules, node_script};
+use crate::support::snapshot::error_answer;
 
 const HOW_TO_FIX: &str = "run `make test` (scripts/setup.sh test installs Claude Code, the Node SDK in tests/node and the Python SDK in .venv)";
-
-// ---------------------------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------------------------
-
-/// The fake backend, a signed-in codexia home and a running `codexia serve`.
-struct Harness {
-    fake: FakeUpstream,
-    _home: TestHome,
-    server: Server,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        Self::start_with(&[]).await
-    }
-
-    async fn start_with(args: &[&str]) -> Self {
-        let fake = FakeUpstream::start().await;
-        let tokens = fake.mint_tokens(3600);
-        let home = TestHome::new();
-        let auth_file = home.codexia_home().join("auth.json");
-        std::fs::write(
-            &auth_file,
-            json!({
-                "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
-                "id_token": tokens.id_token, "expires_at": tokens.expires_at, "account_id": tokens.account_id,
-            })
-            .to_string(),
-        )
-        .unwrap();
-        let home = home
-            .env("CODEXIA_BACKEND_URL", fake.backend_url())
-            .env("CODEXIA_AUTH_URL", fake.auth_url())
-            .env("CODEXIA_CREDENTIAL_STORE", "file")
-            .env("CODEXIA_AUTH_FILE", auth_file.display().to_string());
-        let mut full = vec!["--bind", "127.0.0.1:0"];
-        full.extend_from_slice(args);
-        let server = home.serve(&full).await;
-        Self {
-            fake,
-            _home: home,
-            server,
-        }
-    }
-
-    async fn post(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
-        let client = reqwest::Client::new();
-        let mut request = client
-            .post(self.server.url(path))
-            .header("anthropic-version", "2023-06-01")
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = tokio::time::timeout(Duration::from_secs(60), request.send())
-            .await
-            .expect("codexia answered in time")
-            .expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = tokio::time::timeout(Duration::from_secs(60), response.text())
-            .await
-            .expect("body in time")
-            .expect("body");
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn messages(&self, body: &Value) -> Answer {
-        self.post("/v1/messages?beta=true", body, &[]).await
-    }
-
-    /// The upstream requests so far (after checking each passed strict validation).
-    fn upstream(&self) -> Vec<RecordedRequest> {
-        self.fake.assert_all_responses_requests_valid();
-        self.fake.responses_requests()
-    }
-
-    fn last_upstream(&self) -> Value {
-        self.upstream()
-            .last()
-            .expect("an upstream request")
-            .body_json()
-            .clone()
-    }
-}
-
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The SSE events (data JSON), after checking the Anthropic stream grammar: an `event:` line
-    /// equal to `type` on every frame, `message_start` first, blocks numbered in order and
-    /// never interleaved, deltas matching their block, and `message_stop` or `error` last.
-    fn events(&self) -> Vec<Value> {
-        assert_eq!(self.status, 200, "{}", self.body);
-        assert!(
-            self.header("content-type")
-                .is_some_and(|v| v.starts_with("text/event-stream")),
-            "content-type {:?}",
-            self.header("content-type")
-        );
-        let events: Vec<Value> = parse_sse(&self.body)
-            .into_iter()
-            .map(|frame| {
-                let data: Value = serde_json::from_str(&frame.data).expect("data is JSON");
-                assert_eq!(
-                    frame.event.as_deref(),
-                    data["type"].as_str(),
-                    "event name = type"
-                );
-                data
-            })
-            .filter(|data| data["type"] != "ping")
-            .collect();
-        check_grammar(&events);
-        events
-    }
-}
-
-fn check_grammar(events: &[Value]) {
-    assert_eq!(events[0]["type"], "message_start", "{events:#?}");
-    let mut open: Option<(u64, String)> = None;
-    let mut next = 0_u64;
-    for (position, event) in events.iter().enumerate().skip(1) {
-        let kind = event["type"].as_str().unwrap();
-        match kind {
-            "content_block_start" => {
-                assert!(
-                    open.is_none(),
-                    "block opened while another is open: {events:#?}"
-                );
-                assert_eq!(event["index"], json!(next), "{events:#?}");
-                open = Some((
-                    next,
-                    event["content_block"]["type"].as_str().unwrap().to_owned(),
-                ));
-                next += 1;
-            }
-            "content_block_delta" => {
-                let (index, block) = open.clone().expect("delta outside a block");
-                assert_eq!(event["index"], json!(index));
-                let allowed: &[&str] = match block.as_str() {
-                    "text" => &["text_delta"],
-                    "tool_use" | "server_tool_use" => &["input_json_delta"],
-                    "thinking" => &["thinking_delta", "signature_delta"],
-                    other => panic!("unexpected block {other}"),
-                };
-                assert!(
-                    allowed.contains(&event["delta"]["type"].as_str().unwrap()),
-                    "{event}"
-                );
-            }
-            "content_block_stop" => {
-                let (index, _) = open.take().expect("stop without a block");
-                assert_eq!(event["index"], json!(index));
-            }
-            "message_delta" => assert!(open.is_none(), "message_delta with an open block"),
-            "message_stop" | "error" => {
-                assert_eq!(
-                    position,
-                    events.len() - 1,
-                    "{kind} is not last: {events:#?}"
-                );
-            }
-            other => panic!("unexpected event {other}"),
-        }
-    }
-    let last = events.last().unwrap()["type"].as_str().unwrap();
-    assert!(
-        last == "message_stop" || last == "error",
-        "ends with {last}"
-    );
-}
 
 fn blocks(events: &[Value]) -> Vec<Value> {
     events
@@ -241,17 +52,6 @@ fn message_delta(events: &[Value]) -> Value {
         .find(|e| e["type"] == "message_delta")
         .cloned()
         .expect("a message_delta")
-}
-
-fn fixture(name: &str) -> (Value, Option<String>) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/claude_code")
-        .join(name);
-    let record: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    (
-        record["body"].clone(),
-        record["session_header"].as_str().map(str::to_owned),
-    )
 }
 
 fn user(text: &str) -> Value {
@@ -343,7 +143,7 @@ fn small_usage() -> Value {
 #[tokio::test]
 async fn s01_a_claude_code_turn_is_translated_and_streams_thinking_then_text() {
     let h = Harness::start().await;
-    let (body, session) = fixture("01_basic_turn.json");
+    let (body, session) = claude_code_fixture("01_basic_turn.json");
     let session = session.unwrap();
     h.fake.push_reply(
         Reply::reasoning("Checking")
@@ -356,13 +156,13 @@ async fn s01_a_claude_code_turn_is_translated_and_streams_thinking_then_text() {
             }),
     );
     let answer = h
-        .post(
+        .anthropic(
             "/v1/messages?beta=true",
             &body,
             &[("x-claude-code-session-id", &session)],
         )
         .await;
-    let events = answer.events();
+    let events = answer.anthropic_events();
     assert!(answer.header("request-id").unwrap().starts_with("req_"));
 
     let up = h.last_upstream();
@@ -447,7 +247,7 @@ async fn s02_an_empty_summary_still_gives_a_signed_thinking_block() {
     ]));
     let mut body = simple("gpt-5.5");
     body["thinking"] = json!({"type": "adaptive", "display": "omitted"});
-    let events = h.messages(&body).await.events();
+    let events = h.messages(&body).await.anthropic_events();
     assert_eq!(
         blocks(&events),
         [
@@ -493,7 +293,7 @@ async fn s03_a_tool_call_streams_its_arguments_exactly_once() {
     let mut body = simple("gpt-5.5");
     body["tools"] = json!([bash_tool()]);
     for (call_id, expected_deltas) in [(None, 3), (Some("call_2"), 1)] {
-        let events = h.messages(&body).await.events();
+        let events = h.messages(&body).await.anthropic_events();
         let started = blocks(&events);
         let id = started[0]["id"].as_str().unwrap().to_owned();
         assert!(
@@ -516,16 +316,16 @@ async fn s03_a_tool_call_streams_its_arguments_exactly_once() {
 #[tokio::test]
 async fn s04_the_tool_round_trip_turn_pairs_call_and_output() {
     let h = Harness::start().await;
-    let (body, session) = fixture("10_tool_use_turn2.json");
+    let (body, session) = claude_code_fixture("10_tool_use_turn2.json");
     h.fake.push_reply(Reply::text("done"));
     let answer = h
-        .post(
+        .anthropic(
             "/v1/messages?beta=true",
             &body,
             &[("x-claude-code-session-id", &session.unwrap())],
         )
         .await;
-    let events = answer.events();
+    let events = answer.anthropic_events();
     let up = h.last_upstream();
     let input = up["input"].as_array().unwrap();
     let summary: Vec<String> = input
@@ -578,7 +378,7 @@ async fn s05_parallel_calls_become_consecutive_blocks_and_outputs_follow_in_orde
     );
     let mut body = simple("gpt-5.5");
     body["tools"] = json!([{"name": "Read", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}]);
-    let events = h.messages(&body).await.events();
+    let events = h.messages(&body).await.anthropic_events();
     let started = blocks(&events);
     assert_eq!(started.len(), 2);
     assert!(started[0]["id"].as_str().unwrap().starts_with("call_"));
@@ -603,7 +403,7 @@ async fn s05_parallel_calls_become_consecutive_blocks_and_outputs_follow_in_orde
             {"type": "tool_result", "tool_use_id": "call_a", "content": "A"},
             {"type": "tool_result", "tool_use_id": "call_b", "content": "B"}]}
     ]);
-    h.messages(&body).await.events();
+    h.messages(&body).await.anthropic_events();
     let types: Vec<String> = h.last_upstream()["input"]
         .as_array()
         .unwrap()
@@ -657,9 +457,9 @@ async fn s06_tool_choice_and_disable_parallel_tool_use_map_to_flat_forms() {
 #[tokio::test]
 async fn s07_a_denied_tool_result_is_marked_as_an_error() {
     let h = Harness::start().await;
-    let (body, _) = fixture("14_tool_denied_turn2.json");
+    let (body, _) = claude_code_fixture("14_tool_denied_turn2.json");
     h.fake.push_reply(Reply::text("It needs approval."));
-    let events = h.messages(&body).await.events();
+    let events = h.messages(&body).await.anthropic_events();
     let up = h.last_upstream();
     let output = up["input"]
         .as_array()
@@ -693,7 +493,7 @@ async fn s08_s09_images_and_documents_reach_the_backend_as_input_parts() {
             {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]}]}
     ]);
     let answer = h.messages(&body).await;
-    answer.events();
+    answer.anthropic_events();
     let input = h.last_upstream()["input"].clone();
     assert_eq!(
         input[0]["content"],
@@ -727,7 +527,7 @@ async fn s10_s11_own_thinking_is_replayed_and_foreign_thinking_dropped() {
             {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.txt"}]}
     ]);
-    h.messages(&body).await.events();
+    h.messages(&body).await.anthropic_events();
     let input = h.last_upstream()["input"].clone();
     assert_eq!(
         input[1],
@@ -748,7 +548,7 @@ async fn s10_s11_own_thinking_is_replayed_and_foreign_thinking_dropped() {
 #[tokio::test]
 async fn s12_billing_lines_never_change_the_cached_prefix() {
     let h = Harness::start().await;
-    let (mut body, session) = fixture("01_basic_turn.json");
+    let (mut body, session) = claude_code_fixture("01_basic_turn.json");
     let session = session.unwrap();
     h.fake.push_reply(Reply::text("one"));
     h.fake.push_reply(Reply::text("two").with_usage(Usage {
@@ -758,16 +558,16 @@ async fn s12_billing_lines_never_change_the_cached_prefix() {
         ..Usage::default()
     }));
     let headers = [("x-claude-code-session-id", session.as_str())];
-    h.post("/v1/messages?beta=true", &body, &headers)
+    h.anthropic("/v1/messages?beta=true", &body, &headers)
         .await
-        .events();
+        .anthropic_events();
     body["system"][0]["text"] = json!(
         "x-anthropic-billing-header: cc_version=2.1.330.a17; cc_entrypoint=sdk-cli; cch=1f2e3;"
     );
     let events = h
-        .post("/v1/messages?beta=true", &body, &headers)
+        .anthropic("/v1/messages?beta=true", &body, &headers)
         .await
-        .events();
+        .anthropic_events();
     let up = h.upstream();
     let (a, b) = (up[0].body_json(), up[1].body_json());
     for key in ["instructions", "tools", "prompt_cache_key"] {
@@ -799,7 +599,7 @@ async fn s13_fields_claude_code_adds_are_accepted_and_never_forwarded() {
         ]
     });
     let answer = h.messages(&body).await;
-    answer.events();
+    answer.anthropic_events();
     let up = h.last_upstream();
     for key in [
         "context_management",
@@ -846,7 +646,7 @@ async fn s14_long_mcp_tool_names_are_shortened_and_mapped_back() {
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_m", "name": long, "input": {}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_m", "content": "ok"}]}
     ]);
-    let events = h.messages(&body).await.events();
+    let events = h.messages(&body).await.anthropic_events();
     let up = h.last_upstream();
     assert_eq!(up["tools"][0]["name"], short);
     assert_eq!(
@@ -870,7 +670,7 @@ async fn s15_deferred_tools_and_tool_references() {
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_s", "name": "ToolSearch", "input": {"query": "fetch"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_s", "content": [{"type": "tool_reference", "tool_name": "WebFetch"}]}]}
     ]);
-    h.messages(&body).await.events();
+    h.messages(&body).await.anthropic_events();
     let up = h.last_upstream();
     assert_eq!(
         up["tools"][1],
@@ -882,8 +682,8 @@ async fn s15_deferred_tools_and_tool_references() {
 #[tokio::test]
 async fn s16_thinking_budgets_and_effort_map_to_reasoning_effort() {
     let h = Harness::start().await;
-    let (sonnet, _) = fixture("02_sonnet_turn.json");
-    h.messages(&sonnet).await.events();
+    let (sonnet, _) = claude_code_fixture("02_sonnet_turn.json");
+    h.messages(&sonnet).await.anthropic_events();
     assert_eq!(h.last_upstream()["reasoning"]["effort"], "xhigh");
     let cases = [
         (
@@ -901,7 +701,7 @@ async fn s16_thinking_budgets_and_effort_map_to_reasoning_effort() {
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        h.messages(&body).await.events();
+        h.messages(&body).await.anthropic_events();
         assert_eq!(h.last_upstream()["reasoning"]["effort"], effort, "{extra}");
     }
 }
@@ -916,7 +716,7 @@ async fn s17_claude_ids_and_aliases_map_and_unknown_ids_are_404() {
         ("claude-opus-4-1-20250805", "gpt-5.5"),
         ("gpt-5.4-mini", "gpt-5.4-mini"),
     ] {
-        let events = h.messages(&simple(requested)).await.events();
+        let events = h.messages(&simple(requested)).await.anthropic_events();
         assert_eq!(events[0]["message"]["model"], requested);
         assert_eq!(h.last_upstream()["model"], upstream);
     }
@@ -991,10 +791,10 @@ async fn s19_s20_max_output_tokens_and_refusals_set_the_stop_reason() {
         ev_output_item_done(0, &json!({"id": "msg_r", "type": "message", "status": "completed", "role": "assistant", "content": [{"type": "refusal", "refusal": "I can't help with that."}]})),
         completed_with(&small_usage()),
     ]));
-    let events = h.messages(&simple("gpt-5.5")).await.events();
+    let events = h.messages(&simple("gpt-5.5")).await.anthropic_events();
     assert_eq!(message_delta(&events)["delta"]["stop_reason"], "max_tokens");
     assert!(!has_key(&h.last_upstream(), "max_output_tokens"));
-    let events = h.messages(&simple("gpt-5.5")).await.events();
+    let events = h.messages(&simple("gpt-5.5")).await.anthropic_events();
     assert_eq!(
         joined(&events, "text_delta", "text"),
         "I can't help with that."
@@ -1012,7 +812,7 @@ async fn s21_no_empty_text_blocks_and_no_tool_block_before_its_name() {
         ev_output_item_done(0, &message_item("msg_e", "", "completed")),
         completed_with(&small_usage()),
     ]));
-    let events = h.messages(&simple("gpt-5.5")).await.events();
+    let events = h.messages(&simple("gpt-5.5")).await.anthropic_events();
     assert_eq!(blocks(&events), Vec::<Value>::new());
     assert_eq!(message_delta(&events)["delta"]["stop_reason"], "end_turn");
 }
@@ -1104,7 +904,7 @@ async fn s23_s28_failures_after_content_end_with_an_error_event() {
         json!({"type": "response.failed", "response": {"id": "resp_raw", "object": "response", "status": "failed", "output": [],
                "error": {"code": "context_length_exceeded", "message": CONTEXT_LENGTH_EXCEEDED_MESSAGE}}}),
     ]));
-    let events = h.messages(&simple("gpt-5.5")).await.events();
+    let events = h.messages(&simple("gpt-5.5")).await.anthropic_events();
     let last = events.last().unwrap();
     assert_eq!(last["type"], "error");
     assert_eq!(last["error"]["type"], "invalid_request_error");
@@ -1123,7 +923,7 @@ async fn s23_s28_failures_after_content_end_with_an_error_event() {
     // 28: the stream ends after some text, without a terminal event.
     h.fake
         .push_reply(Reply::text("partial text here").drop_after(6));
-    let events = h.messages(&simple("gpt-5.5")).await.events();
+    let events = h.messages(&simple("gpt-5.5")).await.anthropic_events();
     assert_eq!(events.last().unwrap()["error"]["type"], "api_error");
     assert!(!events.iter().any(|e| e["type"] == "message_stop"));
 }
@@ -1166,7 +966,7 @@ async fn s30_the_api_key_is_accepted_as_bearer_or_x_api_key() {
     let h = Harness::start_with(&["--api-key", "sekrit-1"]).await;
     let body = simple("gpt-5.5");
     let bearer = h
-        .post(
+        .anthropic(
             "/v1/messages",
             &body,
             &[("authorization", "Bearer sekrit-1")],
@@ -1174,11 +974,11 @@ async fn s30_the_api_key_is_accepted_as_bearer_or_x_api_key() {
         .await;
     assert_eq!(bearer.status, 200);
     let x_api_key = h
-        .post("/v1/messages", &body, &[("x-api-key", "sekrit-1")])
+        .anthropic("/v1/messages", &body, &[("x-api-key", "sekrit-1")])
         .await;
     assert_eq!(x_api_key.status, 200);
     let wrong = h
-        .post("/v1/messages", &body, &[("x-api-key", "nope")])
+        .anthropic("/v1/messages", &body, &[("x-api-key", "nope")])
         .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.json()["type"], "error");
@@ -1188,9 +988,9 @@ async fn s30_the_api_key_is_accepted_as_bearer_or_x_api_key() {
 #[tokio::test]
 async fn s31_count_tokens_counts_the_translated_request_locally() {
     let h = Harness::start().await;
-    let (body, _) = fixture("15_count_tokens.json");
+    let (body, _) = claude_code_fixture("15_count_tokens.json");
     let answer = h
-        .post("/v1/messages/count_tokens?beta=true", &body, &[])
+        .anthropic("/v1/messages/count_tokens?beta=true", &body, &[])
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let counted = answer.json()["input_tokens"].as_u64().unwrap();
@@ -1212,13 +1012,13 @@ async fn s31_count_tokens_counts_the_translated_request_locally() {
             {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]}]}
     ]});
     let plain = h
-        .post("/v1/messages/count_tokens", &plain, &[])
+        .anthropic("/v1/messages/count_tokens", &plain, &[])
         .await
         .json()["input_tokens"]
         .as_u64()
         .unwrap();
     let full = h
-        .post("/v1/messages/count_tokens", &with_tools, &[])
+        .anthropic("/v1/messages/count_tokens", &with_tools, &[])
         .await
         .json()["input_tokens"]
         .as_u64()
@@ -1228,7 +1028,7 @@ async fn s31_count_tokens_counts_the_translated_request_locally() {
         "tools, tool blocks and the image count: {full} vs {plain}"
     );
     let unknown = h
-        .post(
+        .anthropic(
             "/v1/messages/count_tokens",
             &json!({"model": "nope", "messages": []}),
             &[],
@@ -1257,7 +1057,7 @@ async fn s33_web_search_runs_on_the_backend_and_shows_as_server_tool_blocks() {
         "allowed_domains": ["rust-lang.org"],
         "user_location": {"type": "approximate", "city": "Berlin", "country": "DE"}}]);
     body["tool_choice"] = json!({"type": "tool", "name": "web_search"});
-    let events = h.messages(&body).await.events();
+    let events = h.messages(&body).await.anthropic_events();
 
     let upstream = h.last_upstream();
     assert_eq!(
@@ -1309,7 +1109,7 @@ async fn s33_web_search_runs_on_the_backend_and_shows_as_server_tool_blocks() {
     body["tools"] =
         json!([bash_tool(), {"type": "code_execution_20250522", "name": "code_execution"}]);
     body.as_object_mut().unwrap().remove("tool_choice");
-    h.messages(&body).await.events();
+    h.messages(&body).await.anthropic_events();
     let tools = h.last_upstream()["tools"].clone();
     assert_eq!(tools.as_array().unwrap().len(), 1, "{tools}");
     assert_eq!(tools[0]["name"], "Bash");
@@ -1320,7 +1120,7 @@ async fn s34_s35_structured_output_and_orphaned_calls() {
     let h = Harness::start().await;
     let mut body = simple("claude-haiku-4-5");
     body["output_config"] = json!({"format": {"type": "json_schema", "schema": {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}}});
-    h.messages(&body).await.events();
+    h.messages(&body).await.anthropic_events();
     assert_eq!(
         h.last_upstream()["text"],
         json!({"format": {"type": "json_schema", "name": "response", "strict": false,
@@ -1332,7 +1132,7 @@ async fn s34_s35_structured_output_and_orphaned_calls() {
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_x", "name": "Bash", "input": {"command": "sleep 100"}}]},
         user("[Request interrupted by user] never mind")
     ]);
-    h.messages(&body).await.events();
+    h.messages(&body).await.anthropic_events();
     assert_eq!(
         h.last_upstream()["input"][2],
         json!({"type": "function_call_output", "call_id": "toolu_x", "output": "[no result: tool call was interrupted]"})
@@ -1345,34 +1145,26 @@ async fn a_malformed_body_is_a_400_naming_the_field() {
     let answer = h
         .messages(&json!({"model": "gpt-5.5", "messages": [{"role": "robot", "content": "x"}]}))
         .await;
-    assert_eq!(answer.status, 400);
-    assert_eq!(answer.json()["error"]["type"], "invalid_request_error");
-    // Like Anthropic's errors: a request id in the body and the `request-id` header.
-    let id = answer.header("request-id").unwrap();
-    assert!(id.starts_with("req_"), "{id}");
-    assert_eq!(answer.json()["request_id"], id);
-    assert!(
-        answer.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("messages[0].role"),
-        "{}",
-        answer.body
-    );
+    // Like Anthropic's errors: a request id in the body and the `request-id` header (checked
+    // by `error_answer`, then redacted).
+    insta::assert_json_snapshot!(error_answer(&answer), @r#"
+    {
+      "body": {
+        "error": {
+          "message": "invalid request body: messages[0].role: unknown variant `robot`, expected one of `user`, `assistant`, `system` at line 1 column 42",
+          "type": "invalid_request_error"
+        },
+        "request_id": "[request-id]",
+        "type": "error"
+      },
+      "status": 400
+    }
+    "#);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Real clients
 // ---------------------------------------------------------------------------------------------
-
-fn node_modules() -> PathBuf {
-    std::env::var_os("CODEXIA_TEST_NODE_MODULES")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node/node_modules"),
-            PathBuf::from,
-        )
-}
 
 /// Runs `claude -p ARGS` as a strict stream validator against the harness.
 async fn claude(h: &Harness, args: &[&str]) -> (i32, String, String) {
@@ -1622,14 +1414,14 @@ async fn the_node_anthropic_sdk_stream_helper_accepts_the_streams() {
         "the Node Anthropic SDK is not installed in {}; {HOW_TO_FIX}",
         modules.display()
     );
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node/anthropic_stream.mjs");
+    let (dir, script) = node_script("anthropic_stream.mjs");
     let output = tokio::time::timeout(
         Duration::from_secs(120),
         tokio::process::Command::new("node")
             .arg(&script)
             .arg(&h.server.url)
-            .current_dir(modules.parent().unwrap())
-            .env("NODE_PATH", &modules)
+            .current_dir(dir.path())
+            .kill_on_drop(true)
             .output(),
     )
     .await

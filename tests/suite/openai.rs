@@ -10,180 +10,14 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use crate::support::codexia::{Server, TestHome, text};
+use crate::support::codexia::text;
 use crate::support::fake_backend::{
-    Failure, FakeUpstream, Gate, RecordedRequest, Reply, Usage, assert_valid_openai_stream_events,
-    parse_sse, python_for_tests,
+    Failure, Gate, Reply, Usage, assert_valid_openai_stream_events, python_for_tests,
 };
+use crate::support::harness::{Harness, OPENAI, node_modules, node_script};
 
 const HOW_TO_FIX: &str =
     "run `make test` (it installs the Python openai SDK in .venv and the Node SDK in tests/node)";
-
-// ---------------------------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------------------------
-
-/// The fake backend, a codexia home (signed in unless asked otherwise) and a running
-/// `codexia serve`.
-struct Harness {
-    fake: FakeUpstream,
-    _home: TestHome,
-    server: Server,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        Self::start_with(true).await
-    }
-
-    async fn start_with(signed_in: bool) -> Self {
-        let fake = FakeUpstream::start().await;
-        let home = TestHome::new();
-        let auth_file = home.codexia_home().join("auth.json");
-        if signed_in {
-            let tokens = fake.mint_tokens(3600);
-            std::fs::write(
-                &auth_file,
-                json!({
-                    "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
-                    "id_token": tokens.id_token, "expires_at": tokens.expires_at, "account_id": tokens.account_id,
-                })
-                .to_string(),
-            )
-            .unwrap();
-        }
-        let home = home
-            .env("CODEXIA_BACKEND_URL", fake.backend_url())
-            .env("CODEXIA_AUTH_URL", fake.auth_url())
-            .env("CODEXIA_CREDENTIAL_STORE", "file")
-            .env("CODEXIA_AUTH_FILE", auth_file.display().to_string());
-        let server = home.serve(&["--bind", "127.0.0.1:0"]).await;
-        Self {
-            fake,
-            _home: home,
-            server,
-        }
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> Answer {
-        let request = reqwest::Client::new()
-            .post(self.server.url(path))
-            .header("authorization", "Bearer test-key")
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        let response = tokio::time::timeout(Duration::from_secs(60), request.send())
-            .await
-            .expect("codexia answered in time")
-            .expect("request");
-        Answer::read(response).await
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        let request = reqwest::Client::new()
-            .get(self.server.url(path))
-            .header("authorization", "Bearer test-key");
-        Answer::read(request.send().await.expect("request")).await
-    }
-
-    async fn chat(&self, body: &Value) -> Answer {
-        self.post("/v1/chat/completions", body).await
-    }
-
-    async fn responses(&self, body: &Value) -> Answer {
-        self.post("/v1/responses", body).await
-    }
-
-    /// The upstream requests so far (after checking each passed strict validation).
-    fn upstream(&self) -> Vec<RecordedRequest> {
-        self.fake.assert_all_responses_requests_valid();
-        self.fake.responses_requests()
-    }
-
-    fn last_upstream(&self) -> Value {
-        self.upstream()
-            .last()
-            .expect("an upstream request")
-            .body_json()
-            .clone()
-    }
-
-    fn base_url(&self) -> String {
-        self.server.url("/v1")
-    }
-}
-
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    async fn read(response: reqwest::Response) -> Self {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = tokio::time::timeout(Duration::from_secs(60), response.text())
-            .await
-            .expect("body in time")
-            .expect("body");
-        Self {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn assert_event_stream(&self) {
-        assert_eq!(self.status, 200, "{}", self.body);
-        assert!(
-            self.header("content-type")
-                .is_some_and(|v| v.starts_with("text/event-stream")),
-            "content-type {:?}",
-            self.header("content-type")
-        );
-    }
-
-    /// The chat chunks (data-only frames) and whether the stream ended with `[DONE]`; checks
-    /// that nothing follows `[DONE]` and that no frame has an `event:` line.
-    fn chunks(&self) -> (Vec<Value>, bool) {
-        self.assert_event_stream();
-        let mut chunks = Vec::new();
-        let mut done = false;
-        for event in parse_sse(&self.body) {
-            assert_eq!(event.event, None, "chat chunks are data-only");
-            assert!(!done, "a frame after [DONE]: {}", self.body);
-            if event.data == "[DONE]" {
-                done = true;
-            } else {
-                chunks.push(serde_json::from_str(&event.data).expect("chunk JSON"));
-            }
-        }
-        (chunks, done)
-    }
-
-    /// The Responses events (after checking `event:` = `type`) and their raw data lines.
-    fn events(&self) -> (Vec<Value>, Vec<String>) {
-        self.assert_event_stream();
-        let mut events = Vec::new();
-        let mut lines = Vec::new();
-        for event in parse_sse(&self.body) {
-            let data: Value = serde_json::from_str(&event.data).expect("event JSON");
-            assert_eq!(event.event.as_deref(), data["type"].as_str());
-            lines.push(event.data.clone());
-            events.push(data);
-        }
-        (events, lines)
-    }
-}
 
 fn usage() -> Usage {
     Usage {
@@ -245,7 +79,7 @@ async fn s36_a_chat_stream_with_usage_ends_with_a_usage_chunk_and_done() {
         assert_eq!(upstream.get(dropped), None, "{dropped} was forwarded");
     }
 
-    let (chunks, done) = answer.chunks();
+    let (chunks, done) = answer.chat_chunks();
     assert!(done, "no [DONE]: {}", answer.body);
     assert_eq!(
         deltas(&chunks),
@@ -307,7 +141,7 @@ async fn s37_chat_tools_are_flattened_and_calls_stream_by_index_then_round_trip(
         json!({"type": "function", "name": "lookup"})
     );
 
-    let (chunks, done) = answer.chunks();
+    let (chunks, done) = answer.chat_chunks();
     assert!(done);
     let calls: Vec<Value> = deltas(&chunks)
         .into_iter()
@@ -506,7 +340,7 @@ async fn s39_non_streaming_chat_is_aggregated_and_failures_keep_the_openai_shape
     let answer = h
         .chat(&json!({"model": "gpt-5.5", "stream": true, "messages": [{"role": "user", "content": "Go"}]}))
         .await;
-    let (chunks, done) = answer.chunks();
+    let (chunks, done) = answer.chat_chunks();
     assert!(!done, "[DONE] after an error: {}", answer.body);
     assert_eq!(
         chunks.last().unwrap(),
@@ -638,7 +472,7 @@ async fn responses_streams_are_relayed_with_backfilled_output_and_a_terminal_eve
         h.last_upstream()["reasoning"],
         json!({"effort": "low", "summary": "auto"})
     );
-    let (events, lines) = answer.events();
+    let (events, lines) = answer.responses_events();
     assert_eq!(events.first().unwrap()["type"], "response.created");
     let completed = events.last().unwrap();
     assert_eq!(completed["type"], "response.completed");
@@ -661,7 +495,7 @@ async fn responses_streams_are_relayed_with_backfilled_output_and_a_terminal_eve
     let answer = h
         .responses(&json!({"model": "gpt-5.5", "input": "Hi", "stream": true}))
         .await;
-    let (events, lines) = answer.events();
+    let (events, lines) = answer.responses_events();
     let last = events.last().unwrap();
     assert_eq!(last["type"], "response.failed");
     assert_eq!(last["response"]["status"], "failed");
@@ -671,7 +505,7 @@ async fn responses_streams_are_relayed_with_backfilled_output_and_a_terminal_eve
 #[tokio::test]
 async fn models_come_from_the_live_catalog_and_are_cached() {
     let h = Harness::start().await;
-    let answer = h.get("/v1/models").await;
+    let answer = h.get("/v1/models", OPENAI).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let list = answer.json();
     assert_eq!(list["object"], "list");
@@ -695,7 +529,7 @@ async fn models_come_from_the_live_catalog_and_are_cached() {
         list["data"][0],
         json!({"id": "gpt-5.5", "object": "model", "created": 1_767_225_600, "owned_by": "openai"})
     );
-    let again = h.get("/v1/models").await;
+    let again = h.get("/v1/models", OPENAI).await;
     assert_eq!(again.json(), list);
     let catalog = h.fake.requests_to("/backend-api/codex/models");
     assert_eq!(catalog.len(), 1, "the catalog was not cached");
@@ -712,8 +546,8 @@ async fn models_come_from_the_live_catalog_and_are_cached() {
 
 #[tokio::test]
 async fn without_sign_in_models_fall_back_to_the_built_in_list_and_calls_say_to_log_in() {
-    let h = Harness::start_with(false).await;
-    let answer = h.get("/v1/models").await;
+    let h = Harness::signed_out().await;
+    let answer = h.get("/v1/models", OPENAI).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let ids: Vec<String> = answer.json()["data"]
         .as_array()
@@ -823,27 +657,13 @@ async fn the_python_openai_sdk_drives_responses_with_every_raw_event_valid() {
 
 #[tokio::test]
 async fn the_node_openai_sdk_stream_helpers_accept_the_streams() {
-    let modules = std::env::var_os("CODEXIA_TEST_NODE_MODULES")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node/node_modules"),
-            PathBuf::from,
-        );
+    let modules = node_modules();
     assert!(
         modules.join("openai/package.json").exists(),
         "the Node openai SDK is not installed in {}; {HOW_TO_FIX}",
         modules.display()
     );
-    // ES modules resolve packages from the script's directory: run a copy next to a link to
-    // the chosen node_modules.
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(&modules, dir.path().join("node_modules")).unwrap();
-    let script = dir.path().join("openai_stream.mjs");
-    std::fs::copy(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node/openai_stream.mjs"),
-        &script,
-    )
-    .unwrap();
+    let (dir, script) = node_script("openai_stream.mjs");
     let h = Harness::start().await;
     h.fake.push_reply(Reply::text("Hello from node"));
     h.fake

@@ -5,9 +5,9 @@ use std::process::Stdio;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use super::auth::{closed_port, home_for, seed_credentials};
 use crate::support::codexia::text;
 use crate::support::fake_backend::{FakeUpstream, RateLimits, Window};
+use crate::support::harness::{closed_port, home_for, seed_credentials};
 
 fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();

@@ -14,6 +14,7 @@ use tokio::process::{Child, Command};
 
 use crate::support::codexia::{TestHome, binary};
 use crate::support::fake_backend::FakeUpstream;
+use crate::support::harness::{home_for, seed_credentials};
 use crate::support::tray::{TrayMenu, WebDriver, gui_session_available};
 
 /// One tray test at a time (single instance per session).
@@ -38,10 +39,7 @@ fn screenshot_dir() -> PathBuf {
 
 /// A home wired to the fake, with the session's display and bus passed through.
 fn tray_home(fake: &FakeUpstream) -> TestHome {
-    let mut home = TestHome::new()
-        .env("CODEXIA_AUTH_URL", fake.auth_url())
-        .env("CODEXIA_BACKEND_URL", fake.backend_url())
-        .env("CODEXIA_LOGIN_PORT", "0")
+    let mut home = home_for(fake)
         .env("CODEXIA_BIND", "127.0.0.1:0")
         .env("NO_AT_BRIDGE", "1");
     let xdg = home.home().join("xdg");
@@ -62,16 +60,9 @@ fn tray_home(fake: &FakeUpstream) -> TestHome {
     home
 }
 
+/// Signed in: credentials for the fake's account in `$CODEXIA_HOME/auth.json`.
 fn seed_file_credentials(home: &TestHome, fake: &FakeUpstream) {
-    let tokens = fake.mint_tokens(3600);
-    let body = json!({
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "id_token": tokens.id_token,
-        "expires_at": chrono::Utc::now().timestamp() + tokens.expires_in,
-        "account_id": tokens.account_id,
-    });
-    std::fs::write(home.codexia_home().join("auth.json"), body.to_string()).unwrap();
+    seed_credentials(home, &fake.mint_tokens(3600));
 }
 
 /// A running tray app and its gateway URL (read from its log).

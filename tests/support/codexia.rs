@@ -84,8 +84,13 @@ impl TestHome {
 
     /// Runs a command to completion with stdin closed.
     pub async fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[]).await
+    }
+
+    /// Runs a command to completion with stdin closed and `env` added for this run only.
+    pub async fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut command = self.command(args);
-        command.stdin(Stdio::null());
+        command.stdin(Stdio::null()).envs(env.iter().copied());
         tokio::time::timeout(DEADLINE, command.output())
             .await
             .expect("codexia did not finish")

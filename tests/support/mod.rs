@@ -3,6 +3,8 @@
 
 pub mod codexia;
 pub mod fake_backend;
+pub mod harness;
+pub mod snapshot;
 pub mod tray;
 
 /// Whether a session-only resource is there. Without it a test says it is skipped and
