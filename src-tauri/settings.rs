@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,7 @@ impl EnvVars {
     pub const AUTH_URL: &'static str = "CODEXIA_AUTH_URL";
     pub const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
     pub const LOG: &'static str = "CODEXIA_LOG";
+    pub const UPSTREAM_FIRST_BYTE_TIMEOUT: &'static str = "CODEXIA_UPSTREAM_FIRST_BYTE_TIMEOUT";
     pub const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -36,6 +38,10 @@ pub const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALH
 pub const DEFAULT_AUTH_URL: &str = "https://auth.openai.com";
 /// Default ChatGPT backend base (responses at `/codex/responses`).
 pub const DEFAULT_BACKEND_URL: &str = "https://chatgpt.com/backend-api";
+
+/// Default longest wait for the backend's response headers: the backend starts its stream
+/// within seconds, even before long reasoning, so minutes of silence mean it is stuck.
+pub const DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// A snapshot of environment variables (the process's, or a test's own map).
 #[derive(Debug, Clone, Default)]
@@ -199,6 +205,9 @@ pub struct ConfigFile {
     pub credential_store: Option<CredentialStoreKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// Seconds to wait for the backend's response headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_first_byte_timeout: Option<u64>,
 }
 
 impl ConfigFile {
@@ -292,6 +301,8 @@ pub struct Settings {
     pub auth_url: Sourced<String>,
     pub backend_url: Sourced<String>,
     pub log: Sourced<String>,
+    /// Longest wait for the backend's response headers; past it the caller gets a timeout error.
+    pub upstream_first_byte_timeout: Sourced<Duration>,
 }
 
 /// One setting resolved by precedence. Each layer is offered in order (flag, environment,
@@ -527,6 +538,15 @@ impl Settings {
             .file("log", file.log.clone(), Ok)
             .or("info".to_owned())?;
 
+        let upstream_first_byte_timeout = Pick::new(&config_path)
+            .env(env, EnvVars::UPSTREAM_FIRST_BYTE_TIMEOUT, parse_seconds)
+            .file(
+                "upstream_first_byte_timeout",
+                file.upstream_first_byte_timeout,
+                positive_seconds,
+            )
+            .or(DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT)?;
+
         Ok(Self {
             home,
             bind,
@@ -541,6 +561,7 @@ impl Settings {
             auth_url,
             backend_url,
             log,
+            upstream_first_byte_timeout,
         })
     }
 
@@ -551,6 +572,22 @@ impl Settings {
         (!self.bind.value.ip().is_loopback() && self.api_key.value.is_none())
             .then_some(self.bind.value)
     }
+}
+
+/// A whole number of seconds, at least one.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of seconds"))?;
+    positive_seconds(seconds)
+}
+
+fn positive_seconds(seconds: u64) -> Result<Duration, String> {
+    if seconds == 0 {
+        return Err("must be at least 1 second".to_owned());
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// Checks every alias of config.json's `model_aliases` (both sides must be model ids).

@@ -22,10 +22,6 @@ use crate::upstream::{failure, sse};
 /// be quiet for minutes; a dead connection must still end.
 pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Longest wait for the backend's response headers by default (`upstream_first_byte_timeout`):
-/// the backend starts its stream within seconds, even before long reasoning.
-pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(180);
-
 /// A backend call under way: resolves to its event stream once the backend's headers arrived.
 /// Dropping it cancels the call.
 pub struct Opening<E>(tokio::task::JoinHandle<Result<EventStream<E>, ApiError>>);

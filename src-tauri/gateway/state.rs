@@ -69,7 +69,7 @@ impl AppState {
 
     /// Longest wait for the backend's headers (`upstream_first_byte_timeout`).
     pub fn first_byte_timeout(&self) -> std::time::Duration {
-        super::backend::FIRST_BYTE_TIMEOUT
+        self.0.settings.upstream_first_byte_timeout.value
     }
 
     pub fn allowed_origins(&self) -> &[String] {

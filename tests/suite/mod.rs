@@ -10,6 +10,7 @@ mod fake_backend;
 mod files;
 mod messages;
 mod openai;
+mod reliability;
 mod serve;
 mod sse_replay;
 mod status;

@@ -4,10 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::support::codexia::{TestHome, text};
-use crate::support::fake_backend::{FakeUpstream, Gate, Reply, python_for_tests};
+use crate::support::codexia::text;
+use crate::support::fake_backend::{Gate, Reply, python_for_tests};
+use crate::support::harness::Harness;
 
 /// The text of each reply: the stop sequence `Observation:` is split across the two deltas.
 const DELTAS: [&str; 2] = [
@@ -21,25 +20,8 @@ const AFTER_THE_DELTAS: usize = 6;
 
 #[tokio::test]
 async fn stop_sequences_cut_the_answer_and_close_the_upstream_request_for_both_apis() {
-    let fake = FakeUpstream::start().await;
-    let home = TestHome::new();
-    let auth_file = home.codexia_home().join("auth.json");
-    let tokens = fake.mint_tokens(3600);
-    std::fs::write(
-        &auth_file,
-        json!({
-            "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
-            "id_token": tokens.id_token, "expires_at": tokens.expires_at, "account_id": tokens.account_id,
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let home = home
-        .env("CODEXIA_BACKEND_URL", fake.backend_url())
-        .env("CODEXIA_AUTH_URL", fake.auth_url())
-        .env("CODEXIA_CREDENTIAL_STORE", "file")
-        .env("CODEXIA_AUTH_FILE", auth_file.display().to_string());
-    let server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    let h = Harness::start().await;
+    let (fake, server) = (&h.fake, &h.server);
 
     // Four answers whose end never comes: each call can only finish if codexia ends it at the
     // stop sequence and stops reading.

@@ -111,20 +111,25 @@ pub struct Harness {
 impl Harness {
     /// Signed in, default options.
     pub async fn start() -> Self {
-        Self::launch(true, &[]).await
+        Self::launch(true, &[], &[]).await
     }
 
     /// Signed in, with extra `serve` arguments (e.g. `--api-key`).
     pub async fn start_with(args: &[&str]) -> Self {
-        Self::launch(true, args).await
+        Self::launch(true, args, &[]).await
+    }
+
+    /// Signed in, with extra environment variables for `serve`.
+    pub async fn start_with_env(env: &[(&str, &str)]) -> Self {
+        Self::launch(true, &[], env).await
     }
 
     /// Never signed in: the credentials file does not exist.
     pub async fn signed_out() -> Self {
-        Self::launch(false, &[]).await
+        Self::launch(false, &[], &[]).await
     }
 
-    async fn launch(signed_in: bool, args: &[&str]) -> Self {
+    async fn launch(signed_in: bool, args: &[&str], env: &[(&str, &str)]) -> Self {
         let fake = FakeUpstream::start().await;
         let home = TestHome::new();
         let auth_file = home.codexia_home().join("auth.json");
@@ -136,6 +141,9 @@ impl Harness {
             .env("CODEXIA_AUTH_URL", fake.auth_url())
             .env("CODEXIA_CREDENTIAL_STORE", "file")
             .env("CODEXIA_AUTH_FILE", auth_file.display().to_string());
+        let home = env
+            .iter()
+            .fold(home, |home, (name, value)| home.env(name, *value));
         let mut full = vec!["--bind", "127.0.0.1:0"];
         full.extend_from_slice(args);
         let server = home.serve(&full).await;
