@@ -94,7 +94,7 @@ async fn an_unknown_model_is_a_404_listing_the_served_ones() {
     {
       "body": {
         "error": {
-          "message": "The model \"gpt-4o\" is not served by this gateway. Served models: gpt-5.1, gpt-5.1-codex-max, gpt-5.1-codex-mini, gpt-5.2, gpt-5.2-codex, gpt-5.3-codex, gpt-5.3-codex-spark, gpt-5.4, gpt-5.4-mini, gpt-5.5, gpt-5.5-mini.",
+          "message": "The model \"gpt-4o\" is not served by this gateway. Served models: gpt-5.5, gpt-5.4, gpt-5.4-mini, gpt-5.1-codex-max, gpt-5.3-codex-spark.",
           "type": "not_found_error"
         },
         "request_id": "[request-id]",

@@ -1,4 +1,5 @@
 mod auth;
+mod backend_errors;
 mod bench;
 mod claude;
 mod claude_code_turns;
