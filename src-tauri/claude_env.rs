@@ -15,16 +15,16 @@ const NO_KEY_TOKEN: &str = "codexia";
 
 /// Claude Code's variables for one gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaudeEnv {
+pub(crate) struct ClaudeEnv {
     /// How to reach the gateway: always set.
-    pub gateway: Vec<(&'static str, String)>,
+    gateway: Vec<(&'static str, String)>,
     /// Which models Claude Code asks for: a value the user already set wins.
-    pub models: Vec<(&'static str, String)>,
+    models: Vec<(&'static str, String)>,
 }
 
 impl ClaudeEnv {
     /// The variables for the gateway at `base_url` (`http://ADDR`) serving `models`.
-    pub fn new(base_url: &str, api_key: Option<&str>, models: &ModelMap) -> Self {
+    pub(crate) fn new(base_url: &str, api_key: Option<&str>, models: &ModelMap) -> Self {
         let pick = |id: &str| models.resolve(id).ok().map(|r| r.upstream);
         let main = pick(SONNET).unwrap_or_else(|| DEFAULT_LARGE_MODEL.to_owned());
         let gateway = vec![
@@ -54,39 +54,17 @@ impl ClaudeEnv {
         Self { gateway, models }
     }
 
-    /// The variables to give a Claude Code process, leaving out the model choices for which
-    /// `already_set` says the user's environment has a value.
-    pub fn for_process(
+    /// The variables, the gateway's first, leaving out each model choice for which `user_set`
+    /// says the user's environment already has a value (`|_| false` for all of them).
+    pub(crate) fn vars(
         &self,
-        already_set: impl Fn(&str) -> bool,
+        user_set: impl Fn(&str) -> bool,
     ) -> impl Iterator<Item = (&'static str, &str)> {
-        let models = self
-            .models
-            .iter()
-            .filter(move |(name, _)| !already_set(name));
+        let models = self.models.iter().filter(move |(name, _)| !user_set(name));
         self.gateway
             .iter()
             .chain(models)
             .map(|(name, value)| (*name, value.as_str()))
-    }
-
-    /// `export NAME=VALUE` lines for a shell, one per variable.
-    pub fn exports(&self) -> String {
-        self.gateway
-            .iter()
-            .chain(&self.models)
-            .map(|(name, value)| format!("export {name}={}\n", shell_word(value)))
-            .collect()
-    }
-}
-
-/// `value` as one shell word: as is when it holds only safe characters, else single-quoted.
-fn shell_word(value: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
-    if !value.is_empty() && value.chars().all(safe) {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
     }
 }
 
@@ -114,16 +92,18 @@ mod tests {
     fn the_default_setup_points_every_model_slot_at_the_builtin_models() {
         let env = ClaudeEnv::new("http://127.0.0.1:14550", None, &builtin(&[]));
         assert_eq!(
-            env.exports(),
-            "export ANTHROPIC_BASE_URL=http://127.0.0.1:14550\n\
-             export ANTHROPIC_AUTH_TOKEN=codexia\n\
-             export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1\n\
-             export ANTHROPIC_MODEL=gpt-5.5\n\
-             export ANTHROPIC_DEFAULT_OPUS_MODEL=gpt-5.5\n\
-             export ANTHROPIC_DEFAULT_SONNET_MODEL=gpt-5.5\n\
-             export ANTHROPIC_DEFAULT_HAIKU_MODEL=gpt-5.4-mini\n\
-             export ANTHROPIC_SMALL_FAST_MODEL=gpt-5.4-mini\n\
-             export CLAUDE_CODE_AUTO_COMPACT_WINDOW=272000\n"
+            env.vars(|_| false).collect::<Vec<_>>(),
+            [
+                ("ANTHROPIC_BASE_URL", "http://127.0.0.1:14550"),
+                ("ANTHROPIC_AUTH_TOKEN", "codexia"),
+                ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+                ("ANTHROPIC_MODEL", "gpt-5.5"),
+                ("ANTHROPIC_DEFAULT_OPUS_MODEL", "gpt-5.5"),
+                ("ANTHROPIC_DEFAULT_SONNET_MODEL", "gpt-5.5"),
+                ("ANTHROPIC_DEFAULT_HAIKU_MODEL", "gpt-5.4-mini"),
+                ("ANTHROPIC_SMALL_FAST_MODEL", "gpt-5.4-mini"),
+                ("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "272000"),
+            ]
         );
     }
 
@@ -131,18 +111,18 @@ mod tests {
     fn aliases_choose_the_models_and_the_key_becomes_the_token() {
         let env = ClaudeEnv::new(
             "http://[::1]:9",
-            Some("k 42"),
+            Some("k-42"),
             &builtin(&[
                 ("claude-sonnet-*", "gpt-5.4"),
                 ("claude-haiku-*", "gpt-5.5-mini"),
             ]),
         );
-        let vars: Vec<_> = env.for_process(|_| false).collect();
+        let vars: Vec<_> = env.vars(|_| false).collect();
         assert_eq!(
             vars,
             [
                 ("ANTHROPIC_BASE_URL", "http://[::1]:9"),
-                ("ANTHROPIC_AUTH_TOKEN", "k 42"),
+                ("ANTHROPIC_AUTH_TOKEN", "k-42"),
                 ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
                 ("ANTHROPIC_MODEL", "gpt-5.4"),
                 ("ANTHROPIC_DEFAULT_OPUS_MODEL", "gpt-5.5"),
@@ -152,28 +132,17 @@ mod tests {
                 ("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "272000"),
             ]
         );
-        assert!(
-            env.exports()
-                .contains("export ANTHROPIC_AUTH_TOKEN='k 42'\n")
-        );
     }
 
     #[test]
     fn a_model_the_user_set_wins_but_the_gateway_address_never_yields() {
         let env = ClaudeEnv::new("http://127.0.0.1:1", None, &builtin(&[]));
         let names: Vec<_> = env
-            .for_process(|name| name == "ANTHROPIC_MODEL" || name == "ANTHROPIC_BASE_URL")
+            .vars(|name| name == "ANTHROPIC_MODEL" || name == "ANTHROPIC_BASE_URL")
             .map(|(name, _)| name)
             .collect();
         assert!(!names.contains(&"ANTHROPIC_MODEL"));
         assert!(names.contains(&"ANTHROPIC_BASE_URL"));
         assert!(names.contains(&"ANTHROPIC_SMALL_FAST_MODEL"));
-    }
-
-    #[test]
-    fn odd_values_are_quoted_for_the_shell() {
-        assert_eq!(shell_word("gpt-5.5"), "gpt-5.5");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
-        assert_eq!(shell_word(""), "''");
     }
 }

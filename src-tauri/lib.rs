@@ -2,12 +2,12 @@
 //! backend, signed in with Codex OAuth; a CLI and (feature `tray`) a desktop tray application.
 
 pub mod auth;
-pub mod claude_env;
+mod claude_env;
 pub mod cli;
 pub mod daemon;
 pub mod gateway;
-pub mod local;
-pub mod logging;
+mod local;
+mod logging;
 pub mod models;
 pub mod protocol;
 pub mod settings;

@@ -16,7 +16,7 @@ const MODELS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where a client on this machine reaches a gateway bound at `bind`: an unspecified address
 /// (`0.0.0.0`, `::`) becomes the loopback address of the same family.
-pub fn client_addr(bind: SocketAddr) -> SocketAddr {
+fn client_addr(bind: SocketAddr) -> SocketAddr {
     match bind.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => {
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bind.port())
@@ -29,13 +29,13 @@ pub fn client_addr(bind: SocketAddr) -> SocketAddr {
 }
 
 /// `http://ADDR` for a client on this machine of a gateway bound at `bind`.
-pub fn gateway_url(bind: SocketAddr) -> String {
+pub(crate) fn gateway_url(bind: SocketAddr) -> String {
     format!("http://{}", client_addr(bind))
 }
 
 /// Whether a codexia gateway answers `/health` at `url` (another program on the port does not
 /// count: the answer must name the service `codexia`).
-pub async fn gateway_answers(url: &str) -> bool {
+pub(crate) async fn gateway_answers(url: &str) -> bool {
     let Ok(client) = reqwest::Client::builder().timeout(PROBE_TIMEOUT).build() else {
         return false;
     };
@@ -49,14 +49,14 @@ pub async fn gateway_answers(url: &str) -> bool {
 }
 
 /// `http://ADDR` of the codexia gateway answering on the configured address, if one does.
-pub async fn running_gateway(settings: &Settings) -> Option<String> {
+pub(crate) async fn running_gateway(settings: &Settings) -> Option<String> {
     let url = gateway_url(settings.bind.value);
     gateway_answers(&url).await.then_some(url)
 }
 
 /// Why a running gateway gave no status.
 #[derive(Debug, thiserror::Error)]
-pub enum LocalError {
+pub(crate) enum LocalError {
     /// 401: the gateway has no usable sign-in (or refused our API key); the body says which.
     #[error("the gateway answered 401: {body}")]
     Unauthorized { body: String },
@@ -72,7 +72,7 @@ pub enum LocalError {
 
 /// A client for one running codexia gateway, sending its API key when there is one.
 #[derive(Debug, Clone)]
-pub struct LocalGateway {
+pub(crate) struct LocalGateway {
     url: String,
     api_key: Option<String>,
     client: reqwest::Client,
@@ -80,7 +80,7 @@ pub struct LocalGateway {
 
 impl LocalGateway {
     /// The gateway at `url` (`http://ADDR`).
-    pub fn new(url: String, api_key: Option<String>) -> Self {
+    pub(crate) fn new(url: String, api_key: Option<String>) -> Self {
         let client = reqwest::Client::builder()
             .connect_timeout(PROBE_TIMEOUT)
             .build()
@@ -93,7 +93,7 @@ impl LocalGateway {
     }
 
     /// The gateway answering on the configured address, with the configured key, if one does.
-    pub async fn find(settings: &Settings) -> Option<Self> {
+    pub(crate) async fn find(settings: &Settings) -> Option<Self> {
         let url = running_gateway(settings).await?;
         let api_key = settings
             .api_key
@@ -104,7 +104,7 @@ impl LocalGateway {
     }
 
     /// `http://ADDR`.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
@@ -121,7 +121,10 @@ impl LocalGateway {
 
     /// `GET /v1/status`, read as `T` (the whole `StatusReport`, or the part a caller uses).
     /// The gateway may ask the backend first, hence the caller's `timeout`.
-    pub async fn status<T: DeserializeOwned>(&self, timeout: Duration) -> Result<T, LocalError> {
+    pub(crate) async fn status<T: DeserializeOwned>(
+        &self,
+        timeout: Duration,
+    ) -> Result<T, LocalError> {
         let response = self
             .get("/v1/status", timeout)
             .send()
@@ -139,7 +142,7 @@ impl LocalGateway {
     }
 
     /// `GET /v1/models`: the ids the gateway serves.
-    pub async fn models(&self) -> Result<Vec<String>, LocalError> {
+    pub(crate) async fn models(&self) -> Result<Vec<String>, LocalError> {
         let response = self
             .get("/v1/models", MODELS_TIMEOUT)
             .send()

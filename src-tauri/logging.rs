@@ -7,7 +7,7 @@ use crate::settings::{Settings, Source};
 
 /// How loud a program is before `-v`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Loudness {
+pub(crate) enum Loudness {
     /// The configured level (default `info`): `serve`, the tray and its windows.
     Configured,
     /// `warn` unless a level was configured: commands whose output is the answer.
@@ -18,7 +18,7 @@ pub enum Loudness {
 }
 
 /// Starts logging to stderr; later calls in the same process change nothing.
-pub fn init(settings: &Settings, loudness: Loudness, verbose: u8) {
+pub(crate) fn init(settings: &Settings, loudness: Loudness, verbose: u8) {
     let filter = EnvFilter::try_new(directive(settings, loudness, verbose))
         .unwrap_or_else(|_| EnvFilter::new("warn,codexia=info"));
     let _ = tracing_subscriber::fmt()

@@ -315,7 +315,21 @@ fn claude_setup(url: &str, key: Option<&str>) -> String {
             )
         }
     };
-    ClaudeEnv::new(url, key, &models).exports()
+    // A setup to paste sets every variable.
+    ClaudeEnv::new(url, key, &models)
+        .vars(|_| false)
+        .map(|(name, value)| format!("export {name}={}\n", shell_word(value)))
+        .collect()
+}
+
+/// `value` as one shell word: as is when it holds only safe characters, else single-quoted.
+fn shell_word(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
 }
 
 fn on_menu_event(app: &AppHandle, id: &str) {
@@ -368,5 +382,21 @@ fn on_menu_event(app: &AppHandle, id: &str) {
             });
         }
         Item::Account | Item::Limit => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_values_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(
+            shell_word("http://127.0.0.1:14550"),
+            "http://127.0.0.1:14550"
+        );
+        assert_eq!(shell_word("gpt-5.4-mini"), "gpt-5.4-mini");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 }

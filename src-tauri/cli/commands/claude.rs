@@ -40,7 +40,7 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
     };
 
     let api_key = settings.api_key.value.as_ref().map(ApiKey::expose);
-    let vars = ClaudeEnv::new(
+    let claude_env = ClaudeEnv::new(
         &base_url,
         api_key,
         &ModelMap::from_settings(&settings, None),
@@ -48,7 +48,7 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
     let mut command = tokio::process::Command::new(&claude);
     command.args(args).env_remove("ANTHROPIC_API_KEY");
     // A model the user set on purpose wins.
-    command.envs(vars.for_process(|name| env.get(name).is_some()));
+    command.envs(claude_env.vars(|name| env.get(name).is_some()));
     let status = command
         .status()
         .await
