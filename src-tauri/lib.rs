@@ -2,10 +2,13 @@
 //! backend, signed in with Codex OAuth; a CLI and (feature `tray`) a desktop tray application.
 
 pub mod auth;
+mod claude_env;
 pub mod cli;
 pub mod daemon;
 pub mod files;
 pub mod gateway;
+mod local;
+mod logging;
 pub mod models;
 pub mod protocol;
 pub mod settings;

@@ -1,7 +1,9 @@
-// The Settings window: reads and saves settings through codexia's Tauri commands.
+// The Settings window: reads and saves settings through codexia's page commands.
 "use strict";
 
-const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args);
+// Every page command goes through codexia's one Tauri command, `page` (the commands are listed
+// in src-tauri/tray/ipc.rs, `PageCommand`).
+const invoke = (command, args) => window.__TAURI__.core.invoke("page", { request: { command, args } });
 const $ = (id) => document.getElementById(id);
 
 function showMessage(text, kind) {

@@ -1,7 +1,9 @@
 // The Sign in window: three ways to sign in, all finished by codexia itself.
 "use strict";
 
-const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args);
+// Every page command goes through codexia's one Tauri command, `page` (the commands are listed
+// in src-tauri/tray/ipc.rs, `PageCommand`).
+const invoke = (command, args) => window.__TAURI__.core.invoke("page", { request: { command, args } });
 const $ = (id) => document.getElementById(id);
 
 function say(text, kind) {

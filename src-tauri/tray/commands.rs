@@ -1,43 +1,23 @@
-//! The page commands (allowed one by one in `capabilities/`), answered by the tray: a window
-//! process forwards each call (see `ipc`), `dispatch` runs it here, where the gateway and the
-//! sign-in live. The work itself is done by the gateway, auth and settings code.
+//! The page commands (`ipc::PageCommand`), answered by the tray: a window process forwards
+//! each call (see `ipc`), `dispatch` runs it here, where the gateway and the sign-in live. The
+//! work itself is done by the gateway, auth and settings code.
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
 use super::TrayApp;
-use super::ipc::Outcome;
+use super::ipc::{Outcome, PageCommand, SettingsForm, TrayError};
 use super::signin::SignIn;
 use crate::settings::{
     ApiKey, ConfigFile, Env, ModelList, Overrides, Settings, parse_bind, parse_model_list,
 };
 
-/// The error a command answers: one sentence for the page to show.
-#[derive(Debug, Serialize)]
-pub(crate) struct CommandError {
-    message: String,
-}
-
-impl<E: std::fmt::Display> From<E> for CommandError {
-    fn from(err: E) -> Self {
-        Self {
-            message: err.to_string(),
-        }
-    }
-}
-
-type CommandResult<T> = Result<T, CommandError>;
-
-fn error(message: impl Into<String>) -> CommandError {
-    CommandError {
-        message: message.into(),
-    }
-}
+type CommandResult<T> = Result<T, TrayError>;
 
 /// What the settings page shows.
 #[derive(Debug, Serialize)]
@@ -55,19 +35,6 @@ pub(crate) struct SettingsView {
     gateway_url: Option<String>,
     attached: bool,
     version: &'static str,
-}
-
-/// What the settings page saves.
-#[derive(Debug, Deserialize)]
-pub(crate) struct SettingsForm {
-    host: String,
-    port: u16,
-    api_key: Option<String>,
-    models: String,
-    extra_models: String,
-    model_fallback: String,
-    model_aliases: String,
-    autostart: bool,
 }
 
 /// The outcome of a save.
@@ -137,7 +104,7 @@ fn optional_list(text: &str) -> CommandResult<Option<Vec<String>>> {
     if text.trim().is_empty() {
         Ok(None)
     } else {
-        parse_model_list(text).map(Some).map_err(error)
+        parse_model_list(text).map(Some).map_err(TrayError::new)
     }
 }
 
@@ -151,7 +118,7 @@ fn parse_aliases(text: &str) -> CommandResult<Option<std::collections::BTreeMap<
         let (from, to) = pair
             .split_once('=')
             .filter(|(f, t)| !f.trim().is_empty() && !t.trim().is_empty())
-            .ok_or_else(|| error(format!("Alias \"{pair}\" must look like from=to.")))?;
+            .ok_or_else(|| TrayError::new(format!("Alias \"{pair}\" must look like from=to.")))?;
         aliases.insert(from.trim().to_owned(), to.trim().to_owned());
     }
     Ok(Some(aliases).filter(|a| !a.is_empty()))
@@ -164,7 +131,7 @@ async fn save_settings(
 ) -> CommandResult<SaveResult> {
     let (before, mut file, path) = load()?;
     let bind = parse_bind(&format!("{}:{}", form.host.trim(), form.port))
-        .map_err(|m| error(format!("Bind address: {m}")))?;
+        .map_err(|m| TrayError::new(format!("Bind address: {m}")))?;
     file.bind = Some(bind.to_string());
     file.api_key = form
         .api_key
@@ -179,7 +146,7 @@ async fn save_settings(
     let after =
         Settings::resolve_with_file(&Overrides::default(), &env, before.home.clone(), &file)?;
     if after.exposed_without_key().is_some() {
-        return Err(error(
+        return Err(TrayError::new(
             "Listening beyond this computer needs an API key: generate one first.",
         ));
     }
@@ -192,7 +159,7 @@ async fn save_settings(
         } else {
             launcher.disable()
         };
-        changed.map_err(|e| error(format!("Start at login could not be changed: {e}")))?;
+        changed.map_err(|e| TrayError::new(format!("Start at login could not be changed: {e}")))?;
     }
 
     let in_process = tray.gateway.state().await.is_some();
@@ -223,12 +190,13 @@ async fn save_settings(
                 tray.set_gateway_line(super::menu::GatewayLine::Running { url, attached });
                 "Saved. The gateway restarted with the new settings.".to_owned()
             }
-            Err(reason) => {
+            Err(err) => {
+                let reason = err.message;
                 tray.set_gateway_line(super::menu::GatewayLine::Failed {
                     reason: reason.clone(),
                 });
                 super::render(app);
-                return Err(error(format!(
+                return Err(TrayError::new(format!(
                     "Saved, but the gateway could not restart: {reason}"
                 )));
             }
@@ -305,7 +273,7 @@ pub(crate) async fn sign_out(tray: &TrayApp) {
                 tracing::warn!("cannot sign out: {err}");
             }
         }
-        Err(err) => tracing::warn!("cannot sign out: {err}"),
+        Err(err) => tracing::warn!("cannot sign out: {}", err.message),
     }
 }
 
@@ -317,7 +285,7 @@ async fn sign_in_here(
     tray: &Arc<TrayApp>,
     signin: &SignIn,
 ) -> CommandResult<String> {
-    let pending = signin.begin(app, tray).await.map_err(error)?;
+    let pending = signin.begin(app, tray).await?;
     Ok(pending.request.url.clone())
 }
 
@@ -327,9 +295,9 @@ async fn sign_in_with_browser(
     tray: &Arc<TrayApp>,
     signin: &SignIn,
 ) -> CommandResult<Option<String>> {
-    let pending = signin.begin(app, tray).await.map_err(error)?;
+    let pending = signin.begin(app, tray).await?;
     open_in_browser(&pending.request.url).map_err(|e| {
-        error(format!(
+        TrayError::new(format!(
             "Cannot open a browser ({e}). Open this address yourself: {}",
             pending.request.url
         ))
@@ -368,48 +336,39 @@ async fn submit_redirect_url(
     signin: &SignIn,
     url: &str,
 ) -> CommandResult<Option<String>> {
-    signin.begin(app, tray).await.map_err(error)?;
-    signin.submit(url).await.map_err(error)?;
+    signin.begin(app, tray).await?;
+    signin.submit(url).await?;
     Ok(Some("Signing in…".to_owned()))
 }
 
-/// The arguments a command takes, read from the forwarded call.
-fn arg<T: serde::de::DeserializeOwned>(args: &Value, name: &str) -> CommandResult<T> {
-    serde_json::from_value(args.get(name).cloned().unwrap_or(Value::Null))
-        .map_err(|e| error(format!("The page sent an unreadable {name}: {e}.")))
-}
-
 fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
-    result.and_then(|value| serde_json::to_value(value).map_err(CommandError::from))
+    result.and_then(|value| serde_json::to_value(value).map_err(TrayError::from))
 }
 
 /// Runs one page command forwarded by a window process.
-pub(crate) async fn dispatch(app: &AppHandle, command: &str, args: Value) -> Outcome {
+pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
     let (Some(tray), Some(signin)) = (
         app.try_state::<Arc<TrayApp>>().map(|s| Arc::clone(&s)),
         app.try_state::<Arc<SignIn>>().map(|s| Arc::clone(&s)),
     ) else {
-        return Outcome::Error("The tray app is still starting; try again.".to_owned());
+        return Outcome::Error(TrayError::new("The tray app is still starting; try again."));
     };
-    let result = match command {
-        "get_settings" => answer(get_settings(app, &tray).await),
-        "save_settings" => match arg::<SettingsForm>(&args, "form") {
-            Ok(form) => answer(Box::pin(save_settings(app, &tray, form)).await),
-            Err(err) => Err(err),
-        },
-        "generate_api_key" => answer(generate_api_key()),
-        "copy_text" => arg::<String>(&args, "text").and_then(|text| answer(copy_text(app, text))),
-        "recent_requests" => answer(recent_requests(&tray).await),
-        "sign_in_here" => answer(sign_in_here(app, &tray, &signin).await),
-        "sign_in_with_browser" => answer(sign_in_with_browser(app, &tray, &signin).await),
-        "submit_redirect_url" => match arg::<String>(&args, "url") {
-            Ok(url) => answer(submit_redirect_url(app, &tray, &signin, &url).await),
-            Err(err) => Err(err),
-        },
-        other => Err(error(format!("Unknown command {other}."))),
+    let result = match request {
+        PageCommand::GetSettings => answer(get_settings(app, &tray).await),
+        PageCommand::SaveSettings { form } => {
+            answer(Box::pin(save_settings(app, &tray, form)).await)
+        }
+        PageCommand::GenerateApiKey => answer(generate_api_key()),
+        PageCommand::CopyText { text } => answer(copy_text(app, text)),
+        PageCommand::RecentRequests => answer(recent_requests(&tray).await),
+        PageCommand::SignInHere => answer(sign_in_here(app, &tray, &signin).await),
+        PageCommand::SignInWithBrowser => answer(sign_in_with_browser(app, &tray, &signin).await),
+        PageCommand::SubmitRedirectUrl { url } => {
+            answer(submit_redirect_url(app, &tray, &signin, &url).await)
+        }
     };
     match result {
         Ok(value) => Outcome::Ok(value),
-        Err(err) => Outcome::Error(err.message),
+        Err(err) => Outcome::Error(err),
     }
 }

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, oneshot};
 
+use super::ipc::TrayError;
 use crate::gateway::Gateway;
 use crate::gateway::state::AppState;
+use crate::local;
 use crate::settings::Settings;
 
 /// A gateway the tray uses.
@@ -31,25 +33,17 @@ pub(crate) struct GatewayControl {
     running: Mutex<Option<Running>>,
 }
 
-/// Whether a codexia gateway answers at `url`.
-pub(crate) async fn answers(url: &str) -> bool {
-    crate::cli::commands::gateway_answers(url).await
-}
-
 impl GatewayControl {
     /// Attaches to a running gateway, or starts one in this process.
-    pub(crate) async fn start(&self, settings: Settings) -> Result<(String, bool), String> {
+    pub(crate) async fn start(&self, settings: Settings) -> Result<(String, bool), TrayError> {
         let mut running = self.running.lock().await;
-        let url = format!(
-            "http://{}",
-            crate::cli::commands::client_addr(settings.bind.value)
-        );
+        let url = local::gateway_url(settings.bind.value);
         let api_key = settings
             .api_key
             .value
             .as_ref()
             .map(|k| k.expose().to_owned());
-        if answers(&url).await {
+        if local::gateway_answers(&url).await {
             tracing::info!("attached to the codexia gateway at {url}");
             *running = Some(Running {
                 url: url.clone(),
@@ -58,11 +52,8 @@ impl GatewayControl {
             });
             return Ok((url, true));
         }
-        let gateway = Gateway::bind(settings).await.map_err(|e| e.to_string())?;
-        let url = format!(
-            "http://{}",
-            crate::cli::commands::client_addr(gateway.local_addr())
-        );
+        let gateway = Gateway::bind(settings).await?;
+        let url = local::gateway_url(gateway.local_addr());
         let state = gateway.state().clone();
         let (shutdown, stop) = oneshot::channel();
         let task = tokio::spawn(async move {
@@ -101,7 +92,7 @@ impl GatewayControl {
     }
 
     /// Stops and starts again with new settings (a changed bind address).
-    pub(crate) async fn restart(&self, settings: Settings) -> Result<(String, bool), String> {
+    pub(crate) async fn restart(&self, settings: Settings) -> Result<(String, bool), TrayError> {
         self.stop().await;
         self.start(settings).await
     }

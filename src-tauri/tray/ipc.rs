@@ -9,13 +9,74 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A page command forwarded by a window to the tray.
+/// A page command: what a page of a window asks the tray to do. The single list of them: the
+/// pages send one as `invoke("page", { request: { command, args } })` (see `ui/*.js`), the
+/// window process forwards it unchanged, and the tray's `commands::dispatch` matches on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", content = "args", rename_all = "snake_case")]
+pub(crate) enum PageCommand {
+    /// The Settings page's contents.
+    GetSettings,
+    SaveSettings {
+        form: SettingsForm,
+    },
+    GenerateApiKey,
+    CopyText {
+        text: String,
+    },
+    /// The "last requests" table.
+    RecentRequests,
+    /// "Continue with ChatGPT": answers the authorize URL, which the Sign in window loads.
+    SignInHere,
+    /// "Use my browser instead".
+    SignInWithBrowser,
+    /// "Paste the redirect URL", and the Sign in window's own navigation to it.
+    SubmitRedirectUrl {
+        url: String,
+    },
+}
+
+/// What the Settings page saves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SettingsForm {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) api_key: Option<String>,
+    pub(crate) models: String,
+    pub(crate) extra_models: String,
+    pub(crate) model_fallback: String,
+    pub(crate) model_aliases: String,
+    pub(crate) autostart: bool,
+}
+
+/// The tray's error: one sentence for a person, shown by a page (`err.message`), in the Sign in
+/// window or on the menu's gateway line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrayError {
+    pub(crate) message: String,
+}
+
+impl TrayError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+// Any error's own sentence (not `Display` itself, so that this blanket conversion is allowed).
+impl<E: std::fmt::Display> From<E> for TrayError {
+    fn from(err: E) -> Self {
+        Self::new(err.to_string())
+    }
+}
+
+/// A page command forwarded by a window to the tray, with the id its reply carries.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct FromWindow {
     pub(crate) id: u64,
-    pub(crate) command: String,
-    #[serde(default)]
-    pub(crate) args: Value,
+    #[serde(flatten)]
+    pub(crate) request: PageCommand,
 }
 
 /// What the tray sends to a window.
@@ -37,11 +98,11 @@ pub(crate) enum ToWindow {
 }
 
 /// A command's result on the wire.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Outcome {
     Ok(Value),
-    Error(String),
+    Error(TrayError),
 }
 
 /// The windows there are. The name is the window label and the `codexia window` argument.
@@ -99,21 +160,48 @@ mod tests {
             outcome: Outcome::Ok(json!({"port": 1})),
         });
         assert_eq!(ok, "{\"type\":\"reply\",\"id\":7,\"ok\":{\"port\":1}}\n");
-        let err: ToWindow =
-            serde_json::from_str(r#"{"type":"reply","id":8,"error":"Bind address: bad."}"#)
-                .unwrap();
+        let err: ToWindow = serde_json::from_str(
+            r#"{"type":"reply","id":8,"error":{"message":"Bind address: bad."}}"#,
+        )
+        .unwrap();
         assert!(matches!(
             err,
-            ToWindow::Reply { id: 8, outcome: Outcome::Error(ref m) } if m == "Bind address: bad."
+            ToWindow::Reply { id: 8, outcome: Outcome::Error(ref e) } if e.message == "Bind address: bad."
         ));
     }
 
     #[test]
-    fn requests_without_arguments_read_as_null_arguments() {
+    fn requests_without_arguments_read_as_the_bare_command() {
         let request: FromWindow =
             serde_json::from_str(r#"{"id":1,"command":"get_settings"}"#).unwrap();
-        assert_eq!(request.command, "get_settings");
-        assert!(request.args.is_null());
+        assert_eq!(request.request, PageCommand::GetSettings);
+        assert_eq!(request.id, 1);
+        // What a page sends for a command without arguments (`args` undefined, or null).
+        let bare: PageCommand = serde_json::from_value(json!({"command": "get_settings"})).unwrap();
+        let null: PageCommand =
+            serde_json::from_value(json!({"command": "get_settings", "args": null})).unwrap();
+        assert_eq!(
+            (bare, null),
+            (PageCommand::GetSettings, PageCommand::GetSettings)
+        );
+    }
+
+    #[test]
+    fn requests_with_arguments_round_trip_through_the_pipe() {
+        let page = json!({"command": "submit_redirect_url", "args": {"url": "http://localhost:1455/auth/callback?code=a"}});
+        let request: PageCommand = serde_json::from_value(page).unwrap();
+        let line = encode(&FromWindow {
+            id: 3,
+            request: request.clone(),
+        });
+        assert_eq!(
+            line,
+            "{\"id\":3,\"command\":\"submit_redirect_url\",\"args\":{\"url\":\"http://localhost:1455/auth/callback?code=a\"}}\n"
+        );
+        let back: FromWindow = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.request, request);
+        let unknown = serde_json::from_value::<PageCommand>(json!({"command": "format_disk"}));
+        assert!(unknown.is_err());
     }
 
     #[test]

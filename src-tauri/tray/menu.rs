@@ -1,22 +1,69 @@
-//! The tray menu: one table of ids and labels, a pure description of the menu from the
-//! current view, and building it with Tauri.
+//! The tray menu: one table of ids and labels (`Item::spec`), a pure description of the menu
+//! from the current view, and building it with Tauri.
 
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::{AppHandle, Wry};
 
 use super::status::{AccountState, TrayView};
 
-/// Menu item ids: the single place that names them.
-pub(crate) mod ids {
-    pub(crate) const ACCOUNT: &str = "account";
-    pub(crate) const LIMIT: &str = "limit";
-    pub(crate) const GATEWAY: &str = "gateway";
-    pub(crate) const COPY_SETUP: &str = "copy-claude-setup";
-    pub(crate) const SIGN_IN: &str = "sign-in";
-    pub(crate) const SIGN_OUT: &str = "sign-out";
-    pub(crate) const SETTINGS: &str = "settings";
-    pub(crate) const AUTOSTART: &str = "autostart";
-    pub(crate) const QUIT: &str = "quit";
+/// The items of the menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Item {
+    /// The account line (its text is the account).
+    Account,
+    /// One line per limit window (ids `limit:0`, `limit:1`…).
+    Limit,
+    /// The gateway line; choosing it copies the gateway's address.
+    Gateway,
+    CopySetup,
+    SignIn,
+    SignOut,
+    Settings,
+    Autostart,
+    Quit,
+}
+
+impl Item {
+    const ALL: [Self; 9] = [
+        Self::Account,
+        Self::Limit,
+        Self::Gateway,
+        Self::CopySetup,
+        Self::SignIn,
+        Self::SignOut,
+        Self::Settings,
+        Self::Autostart,
+        Self::Quit,
+    ];
+
+    /// The table: each item's id and its label (empty for the lines whose text is computed).
+    /// The single place that names them.
+    const fn spec(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Account => ("account", ""),
+            Self::Limit => ("limit", ""),
+            Self::Gateway => ("gateway", ""),
+            Self::CopySetup => ("copy-claude-setup", "Copy Claude Code setup"),
+            Self::SignIn => ("sign-in", "Sign in…"),
+            Self::SignOut => ("sign-out", "Sign out"),
+            Self::Settings => ("settings", "Settings…"),
+            Self::Autostart => ("autostart", "Start at login"),
+            Self::Quit => ("quit", "Quit codexia"),
+        }
+    }
+
+    pub(crate) const fn id(self) -> &'static str {
+        self.spec().0
+    }
+
+    pub(crate) const fn label(self) -> &'static str {
+        self.spec().1
+    }
+
+    /// The item a menu event names (limit lines are never chosen: they are disabled).
+    pub(crate) fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|item| item.id() == id)
+    }
 }
 
 /// One entry of the menu, before it becomes a Tauri item.
@@ -45,15 +92,17 @@ pub(crate) enum GatewayLine {
 
 /// The whole menu, top to bottom (docs/architecture.md §7).
 pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -> Vec<Entry> {
-    let item = |id: &str, label: String, enabled: bool| Entry::Item {
-        id: id.to_owned(),
-        label,
-        enabled,
-    };
-    let mut menu = vec![item(ids::ACCOUNT, view.account_line(), false)];
+    let line = |id: String, label: String, enabled: bool| Entry::Item { id, label, enabled };
+    let item =
+        |item: Item, enabled: bool| line(item.id().to_owned(), item.label().to_owned(), enabled);
+    let mut menu = vec![line(
+        Item::Account.id().to_owned(),
+        view.account_line(),
+        false,
+    )];
     for (i, limit) in view.limits.iter().enumerate() {
-        menu.push(item(
-            &format!("{}:{i}", ids::LIMIT),
+        menu.push(line(
+            format!("{}:{i}", Item::Limit.id()),
             limit.text.clone(),
             false,
         ));
@@ -72,29 +121,21 @@ pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -
         GatewayLine::Failed { reason } => format!("Gateway: stopped · {reason}"),
     };
     let running = matches!(gateway, GatewayLine::Running { .. });
-    menu.push(item(ids::GATEWAY, gateway_label, running));
-    menu.push(item(
-        ids::COPY_SETUP,
-        "Copy Claude Code setup".to_owned(),
-        running,
-    ));
+    menu.push(line(Item::Gateway.id().to_owned(), gateway_label, running));
+    menu.push(item(Item::CopySetup, running));
     menu.push(Entry::Separator);
     match view.account {
-        AccountState::SignedIn { .. } => {
-            menu.push(item(ids::SIGN_OUT, "Sign out".to_owned(), true));
-        }
-        _ => {
-            menu.push(item(ids::SIGN_IN, "Sign in…".to_owned(), true));
-        }
+        AccountState::SignedIn { .. } => menu.push(item(Item::SignOut, true)),
+        _ => menu.push(item(Item::SignIn, true)),
     }
-    menu.push(item(ids::SETTINGS, "Settings…".to_owned(), true));
+    menu.push(item(Item::Settings, true));
     menu.push(Entry::Check {
-        id: ids::AUTOSTART.to_owned(),
-        label: "Start at login".to_owned(),
+        id: Item::Autostart.id().to_owned(),
+        label: Item::Autostart.label().to_owned(),
         checked: autostart,
     });
     menu.push(Entry::Separator);
-    menu.push(item(ids::QUIT, "Quit codexia".to_owned(), true));
+    menu.push(item(Item::Quit, true));
     menu
 }
 
@@ -277,9 +318,17 @@ mod tests {
         assert_eq!(labels(&menu)[0], "Not signed in");
         assert!(labels(&menu).contains(&"Sign in…".to_owned()));
         assert!(menu.contains(&Entry::Item {
-            id: ids::COPY_SETUP.into(),
+            id: Item::CopySetup.id().into(),
             label: "Copy Claude Code setup".into(),
             enabled: false
         }));
+    }
+
+    #[test]
+    fn every_item_has_its_own_id_and_is_found_by_it() {
+        for item in Item::ALL {
+            assert_eq!(Item::from_id(item.id()), Some(item));
+        }
+        assert_eq!(Item::from_id("limit:0"), None);
     }
 }

@@ -23,10 +23,14 @@ use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 
+use crate::claude_env::ClaudeEnv;
+use crate::local::{LocalError, LocalGateway};
+use crate::logging::{self, Loudness};
+use crate::models::{BUILTIN_MODELS, ModelMap};
 use crate::settings::{Env, Overrides, Settings};
 use gateway::GatewayControl;
-use menu::{GatewayLine, ids};
-use status::{AccountState, StatusJson, TrayView};
+use menu::{GatewayLine, Item};
+use status::{AccountState, TrayView};
 
 /// How often the tray asks its own gateway for its status when nothing else prompts it (every
 /// backend answer already updates the menu at once).
@@ -35,6 +39,8 @@ const STATUS_POLL: Duration = Duration::from_secs(60);
 /// `/v1/status` is local and cheap (the backend is asked at most every few minutes), so the
 /// menu follows the daemon's traffic within seconds.
 const ATTACHED_STATUS_POLL: Duration = Duration::from_secs(10);
+/// How long the gateway may take to answer its status (it may ask the backend first).
+const STATUS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// State shared by the menu, the windows and the background tasks.
 pub(crate) struct TrayApp {
@@ -67,7 +73,7 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     // One tokio runtime for the whole process, shared with Tauri.
     tauri::async_runtime::set(runtime.handle().clone());
     let settings = Settings::resolve(&Overrides::default(), &Env::from_process())?;
-    crate::cli::commands::init_logging(&settings.log.value, 0);
+    logging::init(&settings, Loudness::Configured, 0);
     let open_at_start = std::env::var("CODEXIA_TRAY_OPEN").ok();
 
     let app = tauri::Builder::default()
@@ -174,7 +180,8 @@ pub(crate) fn restore_gdk_gl(command: &mut std::process::Command) {
 async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
     match tray.gateway.start(settings).await {
         Ok((url, attached)) => tray.set_gateway_line(GatewayLine::Running { url, attached }),
-        Err(reason) => {
+        Err(err) => {
+            let reason = err.message;
             tracing::error!("the gateway cannot start: {reason}");
             tray.set_gateway_line(GatewayLine::Failed { reason });
         }
@@ -217,43 +224,18 @@ async fn refresh_status(app: &AppHandle, tray: &TrayApp) {
     let Some((url, key)) = tray.gateway.endpoint().await else {
         return;
     };
-    let client = reqwest::Client::new();
-    let mut request = client
-        .get(format!("{url}/v1/status"))
-        .timeout(Duration::from_secs(30));
-    if let Some(key) = &key {
-        request = request.bearer_auth(key);
-    }
-    let new_view = match request.send().await {
-        Ok(response) if response.status().is_success() => match response.json::<StatusJson>().await
-        {
-            Ok(json) => status::view_from_status(&json, chrono::Local::now()),
-            Err(err) => {
-                tracing::warn!("unreadable status: {err}");
-                return;
-            }
+    let new_view = match LocalGateway::new(url, key).status(STATUS_TIMEOUT).await {
+        Ok(json) => status::view_from_status(&json, chrono::Local::now()),
+        Err(LocalError::Unauthorized { body }) => TrayView {
+            account: if body.to_ascii_lowercase().contains("again") {
+                AccountState::SignInAgain
+            } else {
+                AccountState::SignedOut
+            },
+            limits: Vec::new(),
         },
-        Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
-            let text = response
-                .text()
-                .await
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            TrayView {
-                account: if text.contains("again") {
-                    AccountState::SignInAgain
-                } else {
-                    AccountState::SignedOut
-                },
-                limits: Vec::new(),
-            }
-        }
-        Ok(response) => {
-            tracing::warn!("the gateway answered {} to /v1/status", response.status());
-            return;
-        }
         Err(err) => {
-            tracing::warn!("cannot reach the gateway for its status: {err}");
+            tracing::warn!("no status from the gateway: {err}");
             return;
         }
     };
@@ -317,12 +299,37 @@ pub(crate) fn render(app: &AppHandle) {
     let _ = tray.set_tooltip(Some(view.tooltip()));
 }
 
-/// The `export` lines that point Claude Code at the gateway.
-pub(crate) fn claude_setup(url: &str, key: Option<&str>) -> String {
-    format!(
-        "export ANTHROPIC_BASE_URL={url}\nexport ANTHROPIC_AUTH_TOKEN={}\nexport ANTHROPIC_MODEL=gpt-5.5\nexport ANTHROPIC_SMALL_FAST_MODEL=gpt-5.4-mini\nexport CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1\n",
-        key.unwrap_or("codexia")
-    )
+/// The `export` lines that point Claude Code at the gateway, with the models `codexia claude`
+/// would choose.
+fn claude_setup(url: &str, key: Option<&str>) -> String {
+    let models = match Settings::resolve(&Overrides::default(), &Env::from_process()) {
+        Ok(settings) => ModelMap::from_settings(&settings, None),
+        Err(err) => {
+            tracing::warn!(
+                "the settings are unreadable ({err}); the setup names the built-in models"
+            );
+            ModelMap::new(
+                BUILTIN_MODELS.iter().map(|m| (*m).to_owned()),
+                std::collections::BTreeMap::new(),
+                None,
+            )
+        }
+    };
+    // A setup to paste sets every variable.
+    ClaudeEnv::new(url, key, &models)
+        .vars(|_| false)
+        .map(|(name, value)| format!("export {name}={}\n", shell_word(value)))
+        .collect()
+}
+
+/// `value` as one shell word: as is when it holds only safe characters, else single-quoted.
+fn shell_word(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
 }
 
 fn on_menu_event(app: &AppHandle, id: &str) {
@@ -330,12 +337,14 @@ fn on_menu_event(app: &AppHandle, id: &str) {
         return;
     };
     let app = app.clone();
-    match id {
-        ids::GATEWAY | ids::COPY_SETUP => {
-            let id = id.to_owned();
+    let Some(item) = Item::from_id(id) else {
+        return;
+    };
+    match item {
+        Item::Gateway | Item::CopySetup => {
             tauri::async_runtime::spawn(async move {
                 if let Some((url, key)) = tray.gateway.endpoint().await {
-                    let text = if id == ids::GATEWAY {
+                    let text = if item == Item::Gateway {
                         url
                     } else {
                         claude_setup(&url, key.as_deref())
@@ -346,15 +355,15 @@ fn on_menu_event(app: &AppHandle, id: &str) {
                 }
             });
         }
-        ids::SETTINGS => windows::open(&app, WindowKind::Settings),
-        ids::SIGN_IN => windows::open(&app, WindowKind::SignIn),
-        ids::SIGN_OUT => {
+        Item::Settings => windows::open(&app, WindowKind::Settings),
+        Item::SignIn => windows::open(&app, WindowKind::SignIn),
+        Item::SignOut => {
             tauri::async_runtime::spawn(async move {
                 commands::sign_out(&tray).await;
                 tray.refresh.notify_one();
             });
         }
-        ids::AUTOSTART => {
+        Item::Autostart => {
             let launcher = app.autolaunch();
             let result = if launcher.is_enabled().unwrap_or(false) {
                 launcher.disable()
@@ -366,12 +375,28 @@ fn on_menu_event(app: &AppHandle, id: &str) {
             }
             render(&app);
         }
-        ids::QUIT => {
+        Item::Quit => {
             tauri::async_runtime::spawn(async move {
                 tray.gateway.stop().await;
                 app.exit(0);
             });
         }
-        _ => {}
+        Item::Account | Item::Limit => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_values_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(
+            shell_word("http://127.0.0.1:14550"),
+            "http://127.0.0.1:14550"
+        );
+        assert_eq!(shell_word("gpt-5.4-mini"), "gpt-5.4-mini");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 }

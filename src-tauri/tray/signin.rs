@@ -8,7 +8,7 @@ use tauri::{AppHandle, Manager};
 use tokio::sync::{Mutex, mpsc};
 
 use super::TrayApp;
-use super::ipc::{ToWindow, WindowKind};
+use super::ipc::{ToWindow, TrayError, WindowKind};
 use crate::auth::callback::{self, Attempt, CallbackHit, CallbackParams, CallbackServer, Page};
 use crate::auth::oauth::{self, AuthorizeRequest};
 use crate::auth::pkce::{PkceCodes, generate_state};
@@ -42,13 +42,12 @@ pub(crate) enum AuthHandle {
 }
 
 impl AuthHandle {
-    pub(crate) async fn for_tray(tray: &TrayApp) -> Result<(Self, UpstreamClient), String> {
+    pub(crate) async fn for_tray(tray: &TrayApp) -> Result<(Self, UpstreamClient), TrayError> {
         if let Some(state) = tray.gateway.state().await {
             let upstream = state.0.upstream.clone();
             return Ok((Self::InProcess(state), upstream));
         }
-        let settings = Settings::resolve(&Overrides::default(), &Env::from_process())
-            .map_err(|e| e.to_string())?;
+        let settings = Settings::resolve(&Overrides::default(), &Env::from_process())?;
         let upstream = UpstreamClient::new(&settings);
         let manager = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
         Ok((Self::Own(Box::new(manager)), upstream))
@@ -68,7 +67,7 @@ impl SignIn {
         &self,
         app: &AppHandle,
         tray: &Arc<TrayApp>,
-    ) -> Result<Arc<Pending>, String> {
+    ) -> Result<Arc<Pending>, TrayError> {
         let mut pending = self.pending.lock().await;
         if let Some(existing) = pending.as_ref() {
             return Ok(Arc::clone(existing));
@@ -78,10 +77,10 @@ impl SignIn {
             .ok()
             .and_then(|p| p.parse().ok());
         let server = CallbackServer::bind(port).await.map_err(|e| {
-            format!("Cannot listen for the sign-in redirect on port 1455 or 1457 ({e}); paste the redirect URL instead.")
+            TrayError::new(format!("Cannot listen for the sign-in redirect on port 1455 or 1457 ({e}); paste the redirect URL instead."))
         })?;
-        let pkce = PkceCodes::generate().map_err(|e| e.to_string())?;
-        let state = generate_state().map_err(|e| e.to_string())?;
+        let pkce = PkceCodes::generate()?;
+        let state = generate_state()?;
         let request = oauth::authorize_request(&upstream, &server.redirect_uri(), pkce, state);
         let (hits_tx, hits) = mpsc::channel::<CallbackHit>(8);
         let listener = server.spawn(hits_tx);
@@ -107,26 +106,28 @@ impl SignIn {
                     super::windows::send(&app, WindowKind::SignIn.label(), ToWindow::Close);
                     tray.refresh.notify_one();
                 }
-                Err(message) => show_error(&app, &message),
+                Err(err) => show_error(&app, &err.message),
             }
         });
         Ok(attempt)
     }
 
     /// Hands a redirect URL (pasted, or caught from the window's navigation) to the attempt.
-    pub(crate) async fn submit(&self, url: &str) -> Result<(), String> {
+    pub(crate) async fn submit(&self, url: &str) -> Result<(), TrayError> {
         let Some(pending) = self.pending.lock().await.clone() else {
-            return Err("Start again: choose \"Continue with ChatGPT\" or \"Use my browser instead\" first.".to_owned());
+            return Err(TrayError::new(
+                "Start again: choose \"Continue with ChatGPT\" or \"Use my browser instead\" first.",
+            ));
         };
-        let params =
-            match callback::parse_pasted(url) {
-                None => return Err(
-                    "Paste the whole address that starts with http://localhost:1455/auth/callback."
-                        .to_owned(),
-                ),
-                Some(Err(message)) => return Err(capitalize(&message)),
-                Some(Ok(params)) => params,
-            };
+        let params = match callback::parse_pasted(url) {
+            None => {
+                return Err(TrayError::new(
+                    "Paste the whole address that starts with http://localhost:1455/auth/callback.",
+                ));
+            }
+            Some(Err(message)) => return Err(TrayError::new(capitalize(&message))),
+            Some(Ok(params)) => params,
+        };
         pending
             .redirects
             .send(Redirect {
@@ -134,7 +135,7 @@ impl SignIn {
                 reply: None,
             })
             .await
-            .map_err(|_| "That sign-in attempt has ended; start again.".to_owned())
+            .map_err(|_| TrayError::new("That sign-in attempt has ended; start again."))
     }
 }
 
@@ -153,14 +154,14 @@ async fn finish(
     request: &AuthorizeRequest,
     mut hits: mpsc::Receiver<CallbackHit>,
     mut incoming: mpsc::Receiver<Redirect>,
-) -> Result<String, String> {
+) -> Result<String, TrayError> {
     let deadline = tokio::time::sleep(std::time::Duration::from_secs(15 * 60));
     tokio::pin!(deadline);
     loop {
         let redirect = tokio::select! {
             Some(hit) = hits.recv() => Redirect { params: hit.params, reply: Some(hit.reply) },
             Some(redirect) = incoming.recv() => redirect,
-            () = &mut deadline => return Err("The sign-in timed out; start again.".to_owned()),
+            () = &mut deadline => return Err(TrayError::new("The sign-in timed out; start again.")),
         };
         let code = match callback::judge(&redirect.params, &request.state, redirect.reply.is_some())
         {
@@ -209,9 +210,9 @@ async fn finish(
                         redirect.reply,
                         Page::failure("codexia could not store the credentials."),
                     );
-                    return Err(format!(
+                    return Err(TrayError::new(format!(
                         "Signed in, but the credentials could not be stored: {err}"
-                    ));
+                    )));
                 }
                 reply(
                     redirect.reply,

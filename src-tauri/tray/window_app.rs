@@ -9,29 +9,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tokio::sync::oneshot;
 
-use super::ipc::{self, FromWindow, Outcome, ToWindow, WindowKind};
+use super::ipc::{self, FromWindow, Outcome, PageCommand, ToWindow, TrayError, WindowKind};
+use crate::logging::{self, Loudness};
+use crate::settings::{Env, Overrides, Settings};
 
 /// How long a page waits for the tray to answer (a gateway restart takes a few seconds).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The error a command answers: one sentence for the page to show.
-#[derive(Debug, Serialize)]
-struct CommandError {
-    message: String,
-}
-
-impl CommandError {
-    fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-}
 
 /// The connection to the tray: requests out on stdout, answers in on stdin.
 #[derive(Default)]
@@ -41,31 +28,27 @@ struct Tray {
 }
 
 impl Tray {
-    async fn call(&self, command: &str, args: Value) -> Result<Value, CommandError> {
+    async fn call(&self, request: PageCommand) -> Result<Value, TrayError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (answer, answered) = oneshot::channel();
         if let Ok(mut waiting) = self.waiting.lock() {
             waiting.insert(id, answer);
         }
-        let line = ipc::encode(&FromWindow {
-            id,
-            command: command.to_owned(),
-            args,
-        });
+        let line = ipc::encode(&FromWindow { id, request });
         let written = write_line(&line);
-        let gone = || CommandError::new("The codexia tray app is not running; start it again.");
+        let gone = || TrayError::new("The codexia tray app is not running; start it again.");
         if written.is_err() {
             return Err(gone());
         }
         match tokio::time::timeout(ANSWER_TIMEOUT, answered).await {
             Ok(Ok(Outcome::Ok(value))) => Ok(value),
-            Ok(Ok(Outcome::Error(message))) => Err(CommandError::new(message)),
+            Ok(Ok(Outcome::Error(err))) => Err(err),
             Ok(Err(_)) => Err(gone()),
             Err(_) => {
                 if let Ok(mut waiting) = self.waiting.lock() {
                     waiting.remove(&id);
                 }
-                Err(CommandError::new(
+                Err(TrayError::new(
                     "The codexia tray app did not answer in time; try again.",
                 ))
             }
@@ -87,75 +70,37 @@ fn write_line(line: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
-type Answer = Result<Value, CommandError>;
-
+/// The one command of the pages: a [`PageCommand`], forwarded to the tray as it is.
+/// "Continue with ChatGPT" also loads the answered authorize page in this window.
 #[tauri::command]
-async fn get_settings(tray: State<'_, Arc<Tray>>) -> Answer {
-    tray.call("get_settings", Value::Null).await
-}
-
-#[tauri::command]
-async fn save_settings(tray: State<'_, Arc<Tray>>, form: Value) -> Answer {
-    tray.call("save_settings", json!({ "form": form })).await
-}
-
-#[tauri::command]
-async fn generate_api_key(tray: State<'_, Arc<Tray>>) -> Answer {
-    tray.call("generate_api_key", Value::Null).await
-}
-
-#[tauri::command]
-async fn copy_text(tray: State<'_, Arc<Tray>>, text: String) -> Answer {
-    tray.call("copy_text", json!({ "text": text })).await
-}
-
-#[tauri::command]
-async fn recent_requests(tray: State<'_, Arc<Tray>>) -> Answer {
-    tray.call("recent_requests", Value::Null).await
-}
-
-/// "Continue with ChatGPT": the tray starts the attempt; this window loads its authorize page.
-#[tauri::command]
-async fn sign_in_here(window: WebviewWindow, tray: State<'_, Arc<Tray>>) -> Answer {
-    let url = tray.call("sign_in_here", Value::Null).await?;
-    let url = url
+async fn page(
+    window: WebviewWindow,
+    tray: State<'_, Arc<Tray>>,
+    request: PageCommand,
+) -> Result<Value, TrayError> {
+    let load_answer = request == PageCommand::SignInHere;
+    let answer = tray.call(request).await?;
+    if !load_answer {
+        return Ok(answer);
+    }
+    let url = answer
         .as_str()
         .and_then(|u| u.parse().ok())
-        .ok_or_else(|| CommandError::new("The sign-in address is invalid."))?;
-    window
-        .navigate(url)
-        .map_err(|e| CommandError::new(e.to_string()))?;
+        .ok_or_else(|| TrayError::new("The sign-in address is invalid."))?;
+    window.navigate(url)?;
     Ok(Value::Null)
-}
-
-#[tauri::command]
-async fn sign_in_with_browser(tray: State<'_, Arc<Tray>>) -> Answer {
-    tray.call("sign_in_with_browser", Value::Null).await
-}
-
-#[tauri::command]
-async fn submit_redirect_url(tray: State<'_, Arc<Tray>>, url: String) -> Answer {
-    tray.call("submit_redirect_url", json!({ "url": url }))
-        .await
 }
 
 /// Runs the window named `kind` until it closes or the tray goes away.
 pub fn run(runtime: &tokio::runtime::Runtime, kind: WindowKind) -> anyhow::Result<()> {
     tauri::async_runtime::set(runtime.handle().clone());
-    let level = std::env::var("CODEXIA_LOG").unwrap_or_else(|_| "info".to_owned());
-    crate::cli::commands::init_logging(&level, 0);
+    // The tray checked the settings when it started; a window logs as it does.
+    if let Ok(settings) = Settings::resolve(&Overrides::default(), &Env::from_process()) {
+        logging::init(&settings, Loudness::Configured, 0);
+    }
     let tray = Arc::new(Tray::default());
     let app = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![
-            get_settings,
-            save_settings,
-            generate_api_key,
-            copy_text,
-            recent_requests,
-            sign_in_here,
-            sign_in_with_browser,
-            submit_redirect_url,
-        ])
+        .invoke_handler(tauri::generate_handler![page])
         .setup(move |app| {
             app.manage(Arc::clone(&tray));
             build_window(app.handle(), kind, &tray)?;
@@ -245,10 +190,7 @@ fn build_window(app: &AppHandle, kind: WindowKind, tray: &Arc<Tray>) -> tauri::R
                     let handle = handle.clone();
                     let url = url.to_string();
                     tauri::async_runtime::spawn(async move {
-                        if let Err(err) = tray
-                            .call("submit_redirect_url", json!({ "url": url }))
-                            .await
-                        {
+                        if let Err(err) = tray.call(PageCommand::SubmitRedirectUrl { url }).await {
                             show_sign_in_error(&handle, &err.message);
                         }
                     });

@@ -96,19 +96,15 @@ impl WindowHost {
         tauri::async_runtime::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let Ok(request) = serde_json::from_str::<FromWindow>(&line) else {
+                let Ok(FromWindow { id, request }) = serde_json::from_str(&line) else {
                     tracing::debug!("the {label} window wrote: {line}");
                     continue;
                 };
                 let app = app.clone();
                 let events = events.clone();
                 tauri::async_runtime::spawn(async move {
-                    let outcome =
-                        super::commands::dispatch(&app, &request.command, request.args).await;
-                    let _ = events.send(ToWindow::Reply {
-                        id: request.id,
-                        outcome,
-                    });
+                    let outcome = super::commands::dispatch(&app, request).await;
+                    let _ = events.send(ToWindow::Reply { id, outcome });
                 });
             }
             host.forget(label, generation);

@@ -6,10 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::claude_env::ClaudeEnv;
 use crate::cli::UserError;
 use crate::gateway::Gateway;
-use crate::models::{ModelMap, context_window};
-use crate::settings::{Env, Overrides, Settings};
+use crate::local;
+use crate::logging::{self, Loudness};
+use crate::models::ModelMap;
+use crate::settings::{ApiKey, Env, Overrides, Settings};
 
 pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
@@ -20,63 +23,32 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
         )
     })?;
     let settings = Settings::resolve(&Overrides::default(), &env)?;
-    super::init_logging(if verbose > 0 { "debug" } else { "warn" }, verbose);
+    logging::init(&settings, Loudness::Quiet, verbose);
 
-    let configured = format!("http://{}", super::client_addr(settings.bind.value));
-    let (base_url, _gateway_task) = if super::gateway_answers(&configured).await {
+    let configured = local::gateway_url(settings.bind.value);
+    let (base_url, _gateway_task) = if local::gateway_answers(&configured).await {
         (configured, None)
     } else {
         // No gateway answers: serve one inside this process, on a free loopback port.
-        let mut local = settings.clone();
-        local.bind.value = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let gateway = Gateway::bind(local).await?;
+        let mut session = settings.clone();
+        session.bind.value = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let gateway = Gateway::bind(session).await?;
         let url = format!("http://{}", gateway.local_addr());
         tracing::info!("started a gateway for this session at {url}");
         let task = tokio::spawn(gateway.serve(std::future::pending()));
         (url, Some(AbortOnDrop(task)))
     };
 
-    let models = ModelMap::from_settings(&settings, None);
-    let pick = |id: &str| models.resolve(id).map(|r| r.upstream).ok();
-    let main_model =
-        pick("claude-sonnet-4-5").unwrap_or_else(|| crate::models::DEFAULT_LARGE_MODEL.to_owned());
-    let mut vars: Vec<(&str, String)> = vec![
-        ("ANTHROPIC_BASE_URL", base_url),
-        (
-            "ANTHROPIC_AUTH_TOKEN",
-            settings
-                .api_key
-                .value
-                .as_ref()
-                .map_or_else(|| "codexia".to_owned(), |k| k.expose().to_owned()),
-        ),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-    ];
-    let model_vars = [
-        ("ANTHROPIC_MODEL", Some(main_model.clone())),
-        ("ANTHROPIC_DEFAULT_OPUS_MODEL", pick("claude-opus-4-1")),
-        ("ANTHROPIC_DEFAULT_SONNET_MODEL", pick("claude-sonnet-4-5")),
-        ("ANTHROPIC_DEFAULT_HAIKU_MODEL", pick("claude-haiku-4-5")),
-        ("ANTHROPIC_SMALL_FAST_MODEL", pick("claude-haiku-4-5")),
-        (
-            "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
-            Some(context_window(&main_model).to_string()),
-        ),
-    ];
-    for (name, value) in model_vars {
-        // A value the user set on purpose wins.
-        if env.get(name).is_none()
-            && let Some(value) = value
-        {
-            vars.push((name, value));
-        }
-    }
-
+    let api_key = settings.api_key.value.as_ref().map(ApiKey::expose);
+    let claude_env = ClaudeEnv::new(
+        &base_url,
+        api_key,
+        &ModelMap::from_settings(&settings, None),
+    );
     let mut command = tokio::process::Command::new(&claude);
     command.args(args).env_remove("ANTHROPIC_API_KEY");
-    for (name, value) in &vars {
-        command.env(name, value);
-    }
+    // A model the user set on purpose wins.
+    command.envs(claude_env.vars(|name| env.get(name).is_some()));
     let status = command
         .status()
         .await

@@ -149,8 +149,8 @@ async fn status(daemon: &Daemon, env: &Env) -> anyhow::Result<ExitCode> {
             .map(|s| s.bind.value),
     };
     if let Some(bind) = bind {
-        let url = format!("http://{}", super::client_addr(bind));
-        let answers = super::gateway_answers(&url).await;
+        let url = crate::local::gateway_url(bind);
+        let answers = crate::local::gateway_answers(&url).await;
         Printer.out(format!(
             "Gateway: {url} {}",
             if answers {

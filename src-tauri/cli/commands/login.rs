@@ -23,7 +23,8 @@ use crate::auth::{AuthError, AuthManager, Credentials};
 use crate::cli::UserError;
 use crate::cli::args::LoginArgs;
 use crate::cli::output::Printer;
-use crate::settings::{Env, Overrides, Settings, Source};
+use crate::logging::{self, Loudness};
+use crate::settings::{Env, Overrides, Settings};
 use crate::upstream::UpstreamClient;
 
 /// Overrides how long the browser flow waits, in seconds (tests). Not a user setting.
@@ -42,12 +43,7 @@ pub(crate) fn settings_with_auth_file(
     };
     let settings = Settings::resolve(&overrides, &Env::from_process())?;
     // Commands other than `serve` stay quiet unless asked: their output is the answer.
-    let level = if settings.log.source == Source::Default {
-        "warn"
-    } else {
-        settings.log.value.as_str()
-    };
-    super::init_logging(level, verbose);
+    logging::init(&settings, Loudness::QuietUnlessConfigured, verbose);
     Ok(settings)
 }
 

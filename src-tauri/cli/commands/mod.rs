@@ -9,11 +9,7 @@ pub mod models;
 pub mod serve;
 pub mod status;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
-use std::time::Duration;
-
-use tracing_subscriber::EnvFilter;
 
 use super::UserError;
 use super::output::Printer;
@@ -89,66 +85,4 @@ pub fn not_yet(command: &str) -> anyhow::Error {
         "`codexia --help` lists what this build can do",
     )
     .into()
-}
-
-/// Starts logging to stderr at the configured level (`-v` raises it).
-pub fn init_logging(level: &str, verbose: u8) {
-    let directive = match verbose {
-        0 => level.to_owned(),
-        1 => "debug".to_owned(),
-        _ => "trace".to_owned(),
-    };
-    // Our own crate at the asked level; noisy dependencies stay at warn unless named.
-    let filter = if directive.contains('=') || directive.contains(',') {
-        EnvFilter::try_new(&directive)
-    } else {
-        EnvFilter::try_new(format!("warn,codexia={directive}"))
-    }
-    .unwrap_or_else(|_| EnvFilter::new("warn,codexia=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colours only for a person at a terminal; logs in files and pipes stay plain.
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
-        .with_target(false)
-        .try_init();
-}
-
-/// Where a client on this machine reaches a gateway bound at `bind`.
-pub fn client_addr(bind: SocketAddr) -> SocketAddr {
-    match bind.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bind.port())
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), bind.port())
-        }
-        _ => bind,
-    }
-}
-
-/// Whether a codexia gateway answers `/health` at `url`.
-pub async fn gateway_answers(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-    else {
-        return false;
-    };
-    let Ok(response) = client.get(format!("{url}/health")).send().await else {
-        return false;
-    };
-    response
-        .json::<serde_json::Value>()
-        .await
-        .is_ok_and(|v| v.get("service").and_then(|s| s.as_str()) == Some("codexia"))
-}
-
-/// `http://ADDR` of the codexia gateway answering on the configured address, if one does.
-pub async fn running_gateway(settings: &crate::settings::Settings) -> Option<String> {
-    let url = format!("http://{}", client_addr(settings.bind.value));
-    gateway_answers(&url).await.then_some(url)
 }

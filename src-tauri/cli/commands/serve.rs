@@ -7,19 +7,21 @@ use anyhow::Context;
 use crate::cli::args::GatewayArgs;
 use crate::cli::output::Printer;
 use crate::gateway::Gateway;
+use crate::local;
+use crate::logging::{self, Loudness};
 use crate::settings::{Env, Settings};
 
 pub async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&args.overrides(), &Env::from_process())?;
-    super::init_logging(&settings.log.value, verbose);
+    logging::init(&settings, Loudness::Configured, verbose);
     let shutdown = shutdown_signal().context("cannot install the signal handlers")?;
     let gateway = Gateway::bind(settings).await?;
     let addr = gateway.local_addr();
     // The listener is bound: connections are accepted (queued) from here on.
     Printer.out(format!("listening on http://{addr}"));
     tracing::info!(
-        "Claude Code: ANTHROPIC_BASE_URL=http://{} claude",
-        super::client_addr(addr)
+        "Claude Code: ANTHROPIC_BASE_URL={} claude",
+        local::gateway_url(addr)
     );
     gateway
         .serve(shutdown)

@@ -7,11 +7,15 @@ use std::time::Duration;
 use crate::cli::UserError;
 use crate::cli::args::StatusArgs;
 use crate::cli::output::Printer;
+use crate::local::LocalGateway;
 use crate::settings::Settings;
 use crate::status::{self, StatusReport};
 use crate::upstream::UpstreamClient;
 
 use super::login::{open_auth, settings_with_auth_file};
+
+/// How long a running gateway may take to answer (it may ask the backend first).
+const STATUS_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn run(args: &StatusArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = settings_with_auth_file(args.auth.auth_file.as_deref(), verbose)?;
@@ -51,26 +55,8 @@ pub async fn run(args: &StatusArgs, verbose: u8) -> anyhow::Result<ExitCode> {
 
 /// The status of a codexia gateway on the configured address, if one answers.
 async fn running_gateway_status(settings: &Settings) -> Option<StatusReport> {
-    let url = super::running_gateway(settings).await?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .build()
-        .ok()?;
-    let mut request = client
-        .get(format!("{url}/v1/status"))
-        .timeout(Duration::from_secs(60));
-    if let Some(key) = &settings.api_key.value {
-        request = request.bearer_auth(key.expose());
-    }
-    let report = request
-        .send()
-        .await
-        .ok()?
-        .error_for_status()
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    tracing::debug!(%url, "status from the running gateway");
+    let gateway = LocalGateway::find(settings).await?;
+    let report = gateway.status(STATUS_TIMEOUT).await.ok()?;
+    tracing::debug!(url = gateway.url(), "status from the running gateway");
     Some(report)
 }

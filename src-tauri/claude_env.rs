@@ -1,0 +1,148 @@
+//! The environment that points Claude Code at a codexia gateway: its address and key, and the
+//! model each of Claude Code's model slots resolves to through the [`ModelMap`]. Used by
+//! `codexia claude` (for the process it starts) and by the tray ("Copy Claude Code setup").
+//! Pure: the gateway address, the key and the map are passed in.
+
+use crate::models::{DEFAULT_LARGE_MODEL, ModelMap, context_window};
+
+/// The Claude model ids whose targets fill Claude Code's model slots.
+const OPUS: &str = "claude-opus-4-1";
+const SONNET: &str = "claude-sonnet-4-5";
+const HAIKU: &str = "claude-haiku-4-5";
+
+/// The token Claude Code sends when the gateway has no API key (it insists on one).
+const NO_KEY_TOKEN: &str = "codexia";
+
+/// Claude Code's variables for one gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClaudeEnv {
+    /// How to reach the gateway: always set.
+    gateway: Vec<(&'static str, String)>,
+    /// Which models Claude Code asks for: a value the user already set wins.
+    models: Vec<(&'static str, String)>,
+}
+
+impl ClaudeEnv {
+    /// The variables for the gateway at `base_url` (`http://ADDR`) serving `models`.
+    pub(crate) fn new(base_url: &str, api_key: Option<&str>, models: &ModelMap) -> Self {
+        let pick = |id: &str| models.resolve(id).ok().map(|r| r.upstream);
+        let main = pick(SONNET).unwrap_or_else(|| DEFAULT_LARGE_MODEL.to_owned());
+        let gateway = vec![
+            ("ANTHROPIC_BASE_URL", base_url.to_owned()),
+            (
+                "ANTHROPIC_AUTH_TOKEN",
+                api_key.unwrap_or(NO_KEY_TOKEN).to_owned(),
+            ),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+        ];
+        let slots = [
+            ("ANTHROPIC_MODEL", Some(main.clone())),
+            ("ANTHROPIC_DEFAULT_OPUS_MODEL", pick(OPUS)),
+            ("ANTHROPIC_DEFAULT_SONNET_MODEL", pick(SONNET)),
+            ("ANTHROPIC_DEFAULT_HAIKU_MODEL", pick(HAIKU)),
+            ("ANTHROPIC_SMALL_FAST_MODEL", pick(HAIKU)),
+            // Claude Code compacts the conversation before the served model's window is full.
+            (
+                "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
+                Some(context_window(&main).to_string()),
+            ),
+        ];
+        let models = slots
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
+        Self { gateway, models }
+    }
+
+    /// The variables, the gateway's first, leaving out each model choice for which `user_set`
+    /// says the user's environment already has a value (`|_| false` for all of them).
+    pub(crate) fn vars(
+        &self,
+        user_set: impl Fn(&str) -> bool,
+    ) -> impl Iterator<Item = (&'static str, &str)> {
+        let models = self.models.iter().filter(move |(name, _)| !user_set(name));
+        self.gateway
+            .iter()
+            .chain(models)
+            .map(|(name, value)| (*name, value.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::models::BUILTIN_MODELS;
+
+    fn builtin(aliases: &[(&str, &str)]) -> ModelMap {
+        ModelMap::new(
+            BUILTIN_MODELS.iter().map(|m| (*m).to_owned()),
+            aliases
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+            None,
+        )
+    }
+
+    #[test]
+    fn the_default_setup_points_every_model_slot_at_the_builtin_models() {
+        let env = ClaudeEnv::new("http://127.0.0.1:14550", None, &builtin(&[]));
+        assert_eq!(
+            env.vars(|_| false).collect::<Vec<_>>(),
+            [
+                ("ANTHROPIC_BASE_URL", "http://127.0.0.1:14550"),
+                ("ANTHROPIC_AUTH_TOKEN", "codexia"),
+                ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+                ("ANTHROPIC_MODEL", "gpt-5.5"),
+                ("ANTHROPIC_DEFAULT_OPUS_MODEL", "gpt-5.5"),
+                ("ANTHROPIC_DEFAULT_SONNET_MODEL", "gpt-5.5"),
+                ("ANTHROPIC_DEFAULT_HAIKU_MODEL", "gpt-5.4-mini"),
+                ("ANTHROPIC_SMALL_FAST_MODEL", "gpt-5.4-mini"),
+                ("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "272000"),
+            ]
+        );
+    }
+
+    #[test]
+    fn aliases_choose_the_models_and_the_key_becomes_the_token() {
+        let env = ClaudeEnv::new(
+            "http://[::1]:9",
+            Some("k-42"),
+            &builtin(&[
+                ("claude-sonnet-*", "gpt-5.4"),
+                ("claude-haiku-*", "gpt-5.5-mini"),
+            ]),
+        );
+        let vars: Vec<_> = env.vars(|_| false).collect();
+        assert_eq!(
+            vars,
+            [
+                ("ANTHROPIC_BASE_URL", "http://[::1]:9"),
+                ("ANTHROPIC_AUTH_TOKEN", "k-42"),
+                ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+                ("ANTHROPIC_MODEL", "gpt-5.4"),
+                ("ANTHROPIC_DEFAULT_OPUS_MODEL", "gpt-5.5"),
+                ("ANTHROPIC_DEFAULT_SONNET_MODEL", "gpt-5.4"),
+                ("ANTHROPIC_DEFAULT_HAIKU_MODEL", "gpt-5.5-mini"),
+                ("ANTHROPIC_SMALL_FAST_MODEL", "gpt-5.5-mini"),
+                ("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "272000"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_model_the_user_set_wins_but_the_gateway_address_never_yields() {
+        let env = ClaudeEnv::new("http://127.0.0.1:1", None, &builtin(&[]));
+        let names: Vec<_> = env
+            .vars(|name| name == "ANTHROPIC_MODEL" || name == "ANTHROPIC_BASE_URL")
+            .map(|(name, _)| name)
+            .collect();
+        assert!(!names.contains(&"ANTHROPIC_MODEL"));
+        assert!(names.contains(&"ANTHROPIC_BASE_URL"));
+        assert!(names.contains(&"ANTHROPIC_SMALL_FAST_MODEL"));
+    }
+}
