@@ -4,6 +4,7 @@ mod claude;
 mod config;
 mod daemon;
 mod fake_backend;
+mod login;
 mod messages;
 mod openai;
 mod serve;
