@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
-use super::auth::{authorize, home_for, no_redirects};
+use super::auth::{authorize, home_for, no_redirects, seed_credentials};
 use crate::support::codexia::{TestHome, binary};
 use crate::support::fake_backend::FakeUpstream;
 
@@ -198,4 +198,75 @@ async fn device_login_on_a_terminal_exits_at_once_after_the_approval() {
     login.line_with("Signed in as").await;
     let signed_in = Instant::now();
     assert_exited_at_once(&home, login.exit(signed_in).await);
+}
+
+/// `codexia serve`'s stderr, read line by line while it runs.
+async fn stderr_line_with(
+    stderr: &mut Lines<BufReader<ChildStderr>>,
+    needle: &str,
+    seen: &mut Vec<String>,
+) -> String {
+    loop {
+        let line = tokio::time::timeout(DEADLINE, stderr.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in time: {seen:#?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("stderr ended before {needle:?}: {seen:#?}"));
+        seen.push(line.clone());
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_without_credentials_says_once_to_run_login_and_still_serves_health() {
+    let fake = FakeUpstream::start().await;
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    let mut server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    let mut stderr = BufReader::new(server.child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let hint = stderr_line_with(&mut stderr, "codexia login", &mut seen).await;
+    assert_eq!(
+        hint,
+        "warning: not signed in to ChatGPT: run `codexia login` to sign in (API requests get 401 until then)"
+    );
+
+    let health = reqwest::get(server.url("/health")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let output = server.terminate().await;
+    assert!(output.status.success());
+    // The rest of stderr (the log up to the exit) does not say it again.
+    while let Some(line) = stderr.next_line().await.unwrap() {
+        seen.push(line);
+    }
+    let mentions: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.contains("codexia login"))
+        .collect();
+    assert_eq!(mentions, [&hint], "{seen:#?}");
+}
+
+#[tokio::test]
+async fn serve_with_credentials_names_the_account_and_does_not_ask_to_log_in() {
+    let fake = FakeUpstream::start().await;
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    let tokens = fake.mint_tokens(3600);
+    seed_credentials(&home, &tokens);
+    let mut server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    let mut stderr = BufReader::new(server.child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let line = stderr_line_with(&mut stderr, "signed in to ChatGPT", &mut seen).await;
+    assert!(
+        line.ends_with(&format!(
+            "signed in to ChatGPT (account {})",
+            tokens.account_id
+        )),
+        "{line}"
+    );
+    assert!(
+        !seen.iter().any(|l| l.contains("codexia login")),
+        "{seen:#?}"
+    );
+    server.terminate().await;
 }
