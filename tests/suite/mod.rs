@@ -6,6 +6,7 @@ mod daemon;
 mod fake_backend;
 mod login;
 mod messages;
+mod models;
 mod openai;
 mod serve;
 mod status;
