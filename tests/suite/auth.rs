@@ -89,7 +89,7 @@ impl Login {
     }
 }
 
-fn no_redirects() -> reqwest::Client {
+pub(super) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -97,7 +97,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// Follows the authorize URL at the fake issuer; answers the redirect `Location`.
-async fn authorize(url: &str) -> String {
+pub(super) async fn authorize(url: &str) -> String {
     let response = no_redirects().get(url).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 302, "authorize answered");
     response.headers()["location"].to_str().unwrap().to_owned()

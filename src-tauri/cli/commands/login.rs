@@ -5,12 +5,15 @@
 //! browser's redirect to the loopback listener, or a redirect URL (or bare code) pasted on
 //! stdin. A wrong `state` or an unreadable paste gets a message and another try; the wait ends
 //! with a clear message after a timeout.
+//!
+//! Invariant: nothing outlives the sign-in that the exit would wait for. Standard input is read
+//! on a plain thread that nobody joins (see [`stdin_lines`]), so the command returns as soon as
+//! the sign-in is done, whichever way it finished.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
 use crate::auth::callback::{
@@ -210,7 +213,7 @@ async fn browser_login(
 
     let (hits_tx, mut hits) = mpsc::channel::<CallbackHit>(8);
     let running = server.map(|server| server.spawn(hits_tx));
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin = stdin_lines();
     let mut stdin_open = true;
     let mut loopback_open = running.is_some();
     let deadline = tokio::time::sleep(timeout);
@@ -229,8 +232,8 @@ async fn browser_login(
                     Err(err) => break Err(err),
                 }
             }
-            line = stdin.next_line(), if stdin_open => {
-                let Ok(Some(line)) = line else {
+            line = stdin.recv(), if stdin_open => {
+                let Some(line) = line else {
                     stdin_open = false;
                     continue;
                 };
@@ -253,6 +256,33 @@ async fn browser_login(
         running.finish().await;
     }
     result
+}
+
+/// Lines typed or pasted on standard input; the channel closes at the end of input.
+///
+/// A blocking read of a terminal cannot be cancelled. Read with `tokio::io::stdin` it would
+/// run on tokio's blocking pool, and the runtime's shutdown waits for that pool: `codexia
+/// login` would print "Signed in" and then hang until the user pressed Enter. A plain thread
+/// that is never joined ends with the process instead.
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (lines_tx, lines) = mpsc::channel(4);
+    let reader = std::thread::Builder::new()
+        .name("login-stdin".to_owned())
+        .spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::stdin().lock().lines() {
+                // An unreadable line (not UTF-8) ends the paste path, as the end of input does.
+                let Ok(line) = line else { break };
+                if lines_tx.blocking_send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    if let Err(err) = reader {
+        // The sender is gone with the closure: only the browser's redirect can finish.
+        tracing::warn!("cannot read pasted redirect URLs: {err}");
+    }
+    lines
 }
 
 const WRONG_STATE: &str = "that redirect belongs to a different sign-in attempt (its state does not match this one); use the URL printed above, or paste the address from this attempt";

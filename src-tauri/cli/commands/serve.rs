@@ -1,9 +1,14 @@
 //! `codexia serve`: the gateway in the foreground until SIGINT or SIGTERM.
+//!
+//! At start it says whether someone is signed in: the account in the log, or one warning line
+//! with the command to run, so that a first run does not look like a working gateway that
+//! answers every request with 401.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::auth::{AuthError, AuthManager};
 use crate::cli::args::GatewayArgs;
 use crate::cli::output::Printer;
 use crate::gateway::Gateway;
@@ -23,12 +28,31 @@ pub async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitCode> {
         "Claude Code: ANTHROPIC_BASE_URL={} claude",
         local::gateway_url(addr)
     );
+    // Off the start-up path: the store may be the keychain, whose first use can take a moment.
+    let state = gateway.state().clone();
+    tokio::spawn(async move { report_sign_in(state.auth()).await });
     gateway
         .serve(shutdown)
         .await
         .context("the gateway stopped")?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says who is signed in, or how to sign in. Reads the store, never refreshes.
+async fn report_sign_in(auth: &AuthManager) {
+    match auth.current().await {
+        Ok(credentials) => {
+            tracing::info!("signed in to ChatGPT (account {})", credentials.account_id);
+        }
+        Err(AuthError::NotSignedIn) => Printer.warn(
+            "not signed in to ChatGPT: run `codexia login` to sign in (API requests get 401 until then)",
+        ),
+        Err(err) if err.needs_sign_in() => Printer.warn(err),
+        // A store that fails is reported where it is opened (`Gateway::bind`) and to every
+        // request; once is enough here.
+        Err(err) => tracing::debug!("cannot read the credentials at start: {err}"),
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called,
