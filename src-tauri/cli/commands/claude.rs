@@ -88,7 +88,7 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
 }
 
 /// Stops the in-process gateway when Claude Code has exited.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+pub(super) struct AbortOnDrop<T>(pub(super) tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
@@ -97,7 +97,7 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// The first executable `name` in a PATH-style list.
-fn find_on_path(name: &str, path: &str) -> Option<PathBuf> {
+pub(super) fn find_on_path(name: &str, path: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|dir| dir.join(name))
         .find(|candidate| is_executable(candidate))
