@@ -1,6 +1,7 @@
 mod auth;
 mod bench;
 mod claude;
+mod codex;
 mod config;
 mod daemon;
 mod fake_backend;
