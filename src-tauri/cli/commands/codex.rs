@@ -86,11 +86,12 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot start {}", codex.display()))?;
     let status = loop {
         tokio::select! {
-            status = child.wait() => break status.with_context(|| format!("waiting for {}", codex.display()))?,
+            status = child.wait() => break status,
             // Ctrl-C reaches Codex too (same process group): wait for it to finish, then clean up.
             _ = tokio::signal::ctrl_c() => {}
         }
-    };
+    }
+    .with_context(|| format!("waiting for {}", codex.display()))?;
     drop(home);
     Ok(status
         .code()
