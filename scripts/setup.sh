@@ -8,7 +8,8 @@
 #   build  packages to build the tray app, whether or not there is a display
 #   lint   build packages + the rustfmt and clippy components
 #   test   everything above + the runtime test tools (Xvfb, D-Bus, gnome-keyring, ...),
-#          the Python SDKs in ./.venv and the Node SDKs + Claude Code in tests/node/
+#          the Python SDKs in ./.venv and the Node SDKs, Claude Code and the Codex CLI in
+#          tests/node/
 #
 # Environment: CODEXIA_APT_UPDATED=1 skips `apt-get update` (the caller just ran it).
 set -euo pipefail
@@ -140,7 +141,7 @@ else
   say "Python packages up to date"
 fi
 
-# --- Node SDKs and Claude Code (tests/node/node_modules) -----------------------------------
+# --- Node SDKs, Claude Code and the Codex CLI (tests/node/node_modules) ---------------------
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   die "node and npm were not found; install Node.js 20 or newer (https://nodejs.org or apt-get install nodejs npm)."
@@ -154,7 +155,8 @@ else
   want="$(fingerprint "$NODE_DIR/package.json")"
 fi
 if [ "$(cat "$NODE_STAMP" 2>/dev/null || true)" != "$want" ] ||
-  ! "$NODE_DIR/node_modules/.bin/claude" --version >/dev/null 2>&1; then
+  ! "$NODE_DIR/node_modules/.bin/claude" --version >/dev/null 2>&1 ||
+  ! "$NODE_DIR/node_modules/.bin/codex" --version >/dev/null 2>&1; then
   say "installing Node packages in $NODE_DIR"
   # Claude Code and openai 7 declare node >=22; on node 20 npm only warns (EBADENGINE) and
   # everything the tests use works. The Claude Code postinstall copies its native binary.
@@ -165,6 +167,10 @@ if [ "$(cat "$NODE_STAMP" 2>/dev/null || true)" != "$want" ] ||
   fi
   "$NODE_DIR/node_modules/.bin/claude" --version >/dev/null ||
     die "Claude Code did not install correctly in $NODE_DIR (its postinstall script must run)."
+  # The Codex CLI's native binary comes in a per-platform optional dependency
+  # (@openai/codex-linux-x64, …); npm skips it silently with --omit=optional.
+  "$NODE_DIR/node_modules/.bin/codex" --version >/dev/null ||
+    die "the Codex CLI did not install correctly in $NODE_DIR (its native binary is an optional dependency; do not omit those)."
   # Recompute: `npm install` may just have written the lock file.
   if [ -f "$NODE_DIR/package-lock.json" ]; then
     want="$(fingerprint "$NODE_DIR/package.json" "$NODE_DIR/package-lock.json")"

@@ -51,6 +51,8 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Start Claude Code wired to the gateway; arguments are passed to `claude`.
     Claude(ClaudeArgs),
+    /// Start the OpenAI Codex CLI wired to the gateway; arguments are passed to `codex`.
+    Codex(CodexArgs),
     /// A window of the tray app, in its own process (started by the tray app).
     #[command(hide = true)]
     Window(WindowArgs),
@@ -243,6 +245,18 @@ pub enum DaemonAction {
 #[derive(Debug, Args)]
 pub struct ClaudeArgs {
     /// Arguments for `claude`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+/// `codexia codex [ARGS…]`.
+#[derive(Debug, Args)]
+pub struct CodexArgs {
+    /// Arguments for `codex`.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,

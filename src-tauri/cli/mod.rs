@@ -82,6 +82,7 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
         Some(Command::Status(args)) => runtime.block_on(commands::status::run(&args, verbose)),
         Some(Command::Daemon(args)) => runtime.block_on(commands::daemon::run(&args.action)),
         Some(Command::Claude(args)) => runtime.block_on(commands::claude::run(&args.args, verbose)),
+        Some(Command::Codex(args)) => runtime.block_on(commands::codex::run(&args.args, verbose)),
     }
 }
 

@@ -5,6 +5,7 @@ mod claude;
 mod claude_code_turns;
 mod cli;
 mod client_errors;
+mod codex;
 mod config;
 mod daemon;
 mod fake_backend;

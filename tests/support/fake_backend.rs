@@ -77,7 +77,9 @@ pub use reply::{
     split_into_deltas,
 };
 #[allow(unused_imports)]
-pub use validate::{REJECTED_PARAMETERS, Rejection, validate_responses_request};
+pub use validate::{
+    ACCEPTED_TOOL_TYPES, REJECTED_PARAMETERS, Rejection, validate_responses_request,
+};
 
 use reply::IdSource;
 

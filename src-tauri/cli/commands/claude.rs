@@ -25,19 +25,7 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&Overrides::default(), &env)?;
     logging::init(&settings, Loudness::Quiet, verbose);
 
-    let configured = local::gateway_url(settings.bind.value);
-    let (base_url, _gateway_task) = if local::gateway_answers(&configured).await {
-        (configured, None)
-    } else {
-        // No gateway answers: serve one inside this process, on a free loopback port.
-        let mut session = settings.clone();
-        session.bind.value = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let gateway = Gateway::bind(session).await?;
-        let url = format!("http://{}", gateway.local_addr());
-        tracing::info!("started a gateway for this session at {url}");
-        let task = tokio::spawn(gateway.serve(std::future::pending()));
-        (url, Some(AbortOnDrop(task)))
-    };
+    let (base_url, _gateway_task) = session_gateway(&settings).await?;
 
     let api_key = settings.api_key.value.as_ref().map(ApiKey::expose);
     let claude_env = ClaudeEnv::new(
@@ -59,8 +47,27 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
         .map_or(ExitCode::FAILURE, ExitCode::from))
 }
 
-/// Stops the in-process gateway when Claude Code has exited.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+/// The running gateway's URL (`http://HOST:PORT`), or one served inside this process on a free
+/// loopback port for as long as the returned task is kept: what `codexia claude` and `codexia
+/// codex` point their tool at.
+pub(super) async fn session_gateway(
+    settings: &Settings,
+) -> anyhow::Result<(String, Option<AbortOnDrop<std::io::Result<()>>>)> {
+    let configured = local::gateway_url(settings.bind.value);
+    if local::gateway_answers(&configured).await {
+        return Ok((configured, None));
+    }
+    let mut session = settings.clone();
+    session.bind.value = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let gateway = Gateway::bind(session).await?;
+    let url = format!("http://{}", gateway.local_addr());
+    tracing::info!("started a gateway for this session at {url}");
+    let task = tokio::spawn(gateway.serve(std::future::pending()));
+    Ok((url, Some(AbortOnDrop(task))))
+}
+
+/// Stops the in-process gateway when the tool has exited.
+pub(super) struct AbortOnDrop<T>(pub(super) tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
@@ -69,7 +76,7 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// The first executable `name` in a PATH-style list.
-fn find_on_path(name: &str, path: &str) -> Option<PathBuf> {
+pub(super) fn find_on_path(name: &str, path: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|dir| dir.join(name))
         .find(|candidate| is_executable(candidate))

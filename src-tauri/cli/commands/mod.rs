@@ -1,6 +1,7 @@
 //! One module per command; shared helpers for them.
 
 pub mod claude;
+pub mod codex;
 pub mod config;
 pub mod daemon;
 pub mod login;

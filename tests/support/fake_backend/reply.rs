@@ -262,6 +262,11 @@ impl Reply {
         Self::empty().with_reasoning(summary)
     }
 
+    /// One call of the Codex CLI's shell tool (see [`Reply::with_exec_command`]).
+    pub fn exec_command(cmd: &str) -> Self {
+        Self::empty().with_exec_command(cmd)
+    }
+
     /// One function call; `arguments` (a JSON string) arrives in several deltas.
     pub fn function_call(name: &str, arguments: &str) -> Self {
         Self::empty().with_function_call(name, arguments)
@@ -359,6 +364,13 @@ impl Reply {
             deltas: split_into_deltas(arguments, 3),
         });
         self
+    }
+
+    /// Appends a call of the Codex CLI's shell tool as the CLI expects it: `exec_command` with
+    /// the command line in `cmd`, a string (not `command`, the list its old `shell` tool took).
+    #[must_use]
+    pub fn with_exec_command(self, cmd: &str) -> Self {
+        self.with_function_call("exec_command", &json!({ "cmd": cmd }).to_string())
     }
 
     /// Appends a search by the backend's `web_search` tool (a `web_search_call` item). Its
