@@ -1,6 +1,7 @@
 //! Recorded backend streams (`tests/fixtures/sse/*.sse`) replayed through the production SSE
-//! parser (`codexia::upstream::sse`) into typed [`ResponsesEvent`]s; the event sequence of
-//! each is an inline snapshot.
+//! parser (`codexia::upstream::sse`) into typed [`ResponsesEvent`]s (the event sequence of each
+//! is an inline snapshot), and through the production reader (`upstream::events`) and each
+//! API's translator (the frames are file snapshots).
 //!
 //! [`replay`] is the one entry point: a translator test feeds its events on
 //! (`replay(path).into_iter().flat_map(|e| translator.push(&e))`).
@@ -13,6 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use codexia::protocol::responses::{ResponseObject, ResponsesEvent};
+use codexia::translate::StreamTranslator;
+use codexia::translate::chat_stream::ChatStream;
+use codexia::translate::messages_request::ToolNameMap;
+use codexia::translate::messages_stream::MessagesStream;
+use codexia::translate::responses_passthrough::ResponsesRelay;
+use codexia::upstream::events::until_terminal;
 use codexia::upstream::sse::sse_events;
 use futures_util::StreamExt;
 use insta::assert_snapshot;
@@ -261,4 +268,82 @@ async fn record_the_sse_fixtures_from_the_fake_backend() {
         std::fs::write(fixture(name), &recorded).unwrap();
     }
     fake.assert_all_responses_requests_valid();
+}
+
+// -------------------------------------------------------------------------------------------
+// The same recordings through the production reader (events parsed once, ending at the
+// terminal event, failures mapped) and each API's translator.
+// -------------------------------------------------------------------------------------------
+
+/// The frames each translator writes for a recorded stream read by the upstream reader:
+/// `(event name or "data", data)` with the data compacted to what the client reads.
+async fn translated<T: StreamTranslator>(name: &str, mut translator: T) -> Vec<String> {
+    let bytes = std::fs::read(fixture(name)).unwrap();
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes)]);
+    let mut events = until_terminal::<T::Event>(sse_events(body, Duration::from_secs(5)));
+    let mut frames = Vec::new();
+    while !translator.is_finished() {
+        frames.extend(match events.next().await {
+            Some(Ok(event)) => translator.push(&event),
+            Some(Err(error)) => translator.fail(&error),
+            None => translator.finish(),
+        });
+    }
+    frames
+        .iter()
+        .map(|frame| {
+            let data: serde_json::Value =
+                serde_json::from_str(&frame.data).unwrap_or_else(|_| json!(frame.data));
+            let shown = match frame.event.as_deref() {
+                Some("message_start") => json!({}),
+                Some("response.failed") => json!({"error": data.pointer("/response/error")}),
+                Some(name) if name.starts_with("response.") => json!({
+                    "sequence_number": data["sequence_number"],
+                    "delta": data.get("delta"),
+                    "model": data.pointer("/response/model"),
+                }),
+                Some(_) => data,
+                None => data.pointer("/choices/0").cloned().unwrap_or(data),
+            };
+            format!("{} {shown}", frame.event.as_deref().unwrap_or("data"))
+        })
+        .collect()
+}
+
+fn messages_translator() -> MessagesStream {
+    MessagesStream::new("claude-sonnet-4-5", ToolNameMap::default(), 12)
+}
+
+fn chat_translator() -> ChatStream {
+    ChatStream::new("gpt-5.5".into(), "chatcmpl-1".into(), 1, false)
+}
+
+#[tokio::test]
+async fn recorded_streams_translate_to_anthropic_events() {
+    let mut all = Vec::new();
+    for name in ["text.sse", "tool_call.sse", "failed.sse"] {
+        all.push(format!("# {name}"));
+        all.extend(translated(name, messages_translator()).await);
+    }
+    assert_snapshot!(all.join("\n"));
+}
+
+#[tokio::test]
+async fn recorded_streams_translate_to_chat_chunks() {
+    let mut all = Vec::new();
+    for name in ["text.sse", "tool_call.sse", "failed.sse"] {
+        all.push(format!("# {name}"));
+        all.extend(translated(name, chat_translator()).await);
+    }
+    assert_snapshot!(all.join("\n"));
+}
+
+#[tokio::test]
+async fn recorded_streams_relay_as_responses_events() {
+    let mut all = Vec::new();
+    for name in ["reasoning_text.sse", "failed.sse"] {
+        all.push(format!("# {name}"));
+        all.extend(translated(name, ResponsesRelay::new("gpt-5.5".into())).await);
+    }
+    assert_snapshot!(all.join("\n"));
 }
