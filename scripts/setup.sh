@@ -34,10 +34,14 @@ die() {
 
 # --- system packages -----------------------------------------------------------------------
 
-# Headless CLI/gateway (cargo build --no-default-features).
-HEADLESS_PKGS=(build-essential pkg-config file libssl-dev libdbus-1-dev)
-# Tray app (Tauri 2 on Linux): WebKitGTK 4.1, the tray-icon library, SVG icons, libxdo.
-TRAY_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
+# Headless CLI/gateway (cargo build --no-default-features): only a C compiler (ring builds
+# its C and assembly parts). No system library: scripts/check-deps.sh (make lint) keeps it so.
+HEADLESS_PKGS=(build-essential)
+# Tray app (Tauri 2 on Linux): pkg-config to find the libraries, libdbus (tao links it),
+# WebKitGTK 4.1, the tray-icon library, SVG icons, libxdo; `file` is on Tauri's list of
+# Linux prerequisites.
+TRAY_PKGS=(pkg-config file libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
+  librsvg2-dev libxdo-dev)
 # Running the test suite: virtual display, private session bus, keychain, inspection tools.
 # Not dbus-x11: it makes GLib autolaunch a dbus-daemon that outlives the tests.
 TEST_PKGS=(xvfb xauth dbus gnome-keyring libsecret-tools keyutils curl at-spi2-core
