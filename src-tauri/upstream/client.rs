@@ -203,7 +203,7 @@ impl UpstreamClient {
         &self,
         auth: BackendAuth<'_>,
         session_id: Option<&str>,
-        body: &impl serde::Serialize,
+        body: &(impl serde::Serialize + Sync),
     ) -> Result<reqwest::Response, UpstreamError> {
         let url = self.responses_url();
         let response = self
