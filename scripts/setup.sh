@@ -6,7 +6,7 @@
 #   run    packages to build the app (the tray build when a display is available,
 #          otherwise only what the headless CLI/gateway needs)
 #   build  packages to build the tray app, whether or not there is a display
-#   lint   build packages + the rustfmt and clippy components
+#   lint   build packages + the rustfmt and clippy components and cargo-machete (.tools/bin)
 #   test   everything above + the runtime test tools (Xvfb, D-Bus, gnome-keyring, ...),
 #          the Python SDKs in ./.venv and the Node SDKs, Claude Code and the Codex CLI in
 #          tests/node/
@@ -111,6 +111,19 @@ if [ "$MODE" = lint ] || [ "$MODE" = test ]; then
       die "cargo ${components[*]} is missing and rustup is not available to add it; install the ${components[*]} component(s) for your toolchain."
     say "adding Rust components ${components[*]}"
     rustup component add "${components[@]}"
+  fi
+fi
+
+# --- cargo-machete (unused dependencies, make lint; .tools/bin) -----------------------------
+
+if [ "$MODE" = lint ] || [ "$MODE" = test ]; then
+  CARGO_MACHETE_VERSION=0.9.2
+  if [ ! -x .tools/bin/cargo-machete ] || [ ! -f ".tools/.cargo-machete-$CARGO_MACHETE_VERSION" ]; then
+    say "installing cargo-machete $CARGO_MACHETE_VERSION (about a minute)"
+    cargo install "cargo-machete@$CARGO_MACHETE_VERSION" --locked --quiet --root .tools
+    touch ".tools/.cargo-machete-$CARGO_MACHETE_VERSION"
+  else
+    say "cargo-machete up to date"
   fi
 fi
 
