@@ -18,21 +18,24 @@ import os
 import re
 import sys
 
-# Who may import whom (lowest layer first). A module may always use itself.
-LEAVES = {"settings", "models", "files", "logging"}
+# Who may import whom (lowest layer first): the table of docs/architecture.md §2; change
+# both together. A module may always use itself.
+BASE = {"settings", "models", "files", "logging"}  # "the base four"
 ALL = None  # (ALL, except): anything but the modules in `except`
 RULES = {
     "protocol": (set(), "imports nothing else of the crate"),
     **{
-        leaf: ((LEAVES - {leaf}) | {"protocol"}, "may import only settings, models, files, logging and protocol")
-        for leaf in LEAVES
+        base: ((BASE - {base}) | {"protocol"}, "may import only the base four and protocol")
+        for base in BASE
     },
     "upstream": ({"protocol", "settings", "models", "files"}, None),
     "translate": ({"protocol", "models", "upstream"}, "is pure: it may import only protocol, models and upstream"),
     "auth": ({"protocol", "settings", "files", "upstream"}, None),
-    "status": ({"protocol", "settings", "models", "upstream", "auth"}, None),
-    "daemon": ({"settings", "files"}, None),
-    "local": ({"protocol", "settings", "status", "files", "models"}, None),
+    "status": (BASE | {"protocol", "upstream", "auth"}, None),
+    "daemon": (BASE | {"protocol"}, None),
+    "local": (BASE | {"protocol", "upstream", "status"}, None),
+    # Pure: Claude Code's environment from an address, a key and the model map.
+    "claude_env": ({"protocol", "models"}, "is pure: it may import only protocol and models"),
     "gateway": ((ALL, {"cli", "tray"}), "may import anything except cli and tray"),
     "tray": ((ALL, {"cli"}), "may import anything except cli (the tray is a shell)"),
     "cli": ((ALL, set()), "may import anything"),
