@@ -300,3 +300,22 @@ async fn the_local_gateway_is_never_reached_through_the_proxy() {
         "the gateway's own backend calls did go through it: {records:?}"
     );
 }
+
+#[tokio::test]
+async fn config_show_names_the_proxy_and_its_source_without_credentials() {
+    let home = TestHome::new()
+        .env("HTTPS_PROXY", "http://corp:3128")
+        .env("NO_PROXY", "localhost,.internal");
+    home.write_config(r#"{"proxy": "socks5h://user:s3cret@proxy.example:1080"}"#);
+    let shown = text(&home.run(&["config", "show"]).await.stdout);
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("proxy"))
+        .unwrap_or_else(|| panic!("no proxy line: {shown}"));
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(
+        line.contains("socks5h://proxy.example:1080 (not for localhost,.internal)")
+            && line.ends_with("(config.json)"),
+        "{line}"
+    );
+}
