@@ -29,6 +29,7 @@ impl EnvVars {
     pub const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
     pub const LOG: &'static str = "CODEXIA_LOG";
     pub const UPSTREAM_FIRST_BYTE_TIMEOUT: &'static str = "CODEXIA_UPSTREAM_FIRST_BYTE_TIMEOUT";
+    pub const PROXY: &'static str = "CODEXIA_PROXY";
     pub const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -208,6 +209,9 @@ pub struct ConfigFile {
     /// Seconds to wait for the backend's response headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_first_byte_timeout: Option<u64>,
+    /// The proxy for every call to the backend and the sign-in server (`none`: no proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 impl ConfigFile {
@@ -255,6 +259,7 @@ pub struct Overrides {
     pub model_fallback: Option<String>,
     pub auth_file: Option<PathBuf>,
     pub log: Option<String>,
+    pub proxy: Option<String>,
 }
 
 /// A setting that could not be resolved. The message names where the bad value came from.
@@ -303,6 +308,169 @@ pub struct Settings {
     pub log: Sourced<String>,
     /// Longest wait for the backend's response headers; past it the caller gets a timeout error.
     pub upstream_first_byte_timeout: Sourced<Duration>,
+    /// How calls to the backend and the sign-in server reach them.
+    pub proxy: Sourced<UpstreamProxy>,
+}
+
+/// The standard proxy variables, in the order they are read (upper case first, as curl and
+/// reqwest do): `ALL_PROXY` applies when the scheme's own variable is unset.
+const HTTPS_PROXY_VARS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+const HTTP_PROXY_VARS: [&str; 4] = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+const NO_PROXY_VARS: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+/// A proxy address: `http://`, `https://`, `socks5://` (names resolved here) or `socks5h://`
+/// (names resolved by the proxy). It may carry credentials, so `Display` and `Debug` show
+/// only the scheme, host and port.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(url::Url);
+
+impl ProxyUrl {
+    /// Parses a proxy address; one without a scheme is an HTTP proxy (as curl reads it).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let full = if text.contains("://") {
+            text.to_owned()
+        } else {
+            format!("http://{text}")
+        };
+        let url = url::Url::parse(&full).map_err(|err| format!("{text:?} is not a URL: {err}"))?;
+        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+            return Err(format!(
+                "{text:?} is not a proxy URL: the scheme must be http, https, socks5 or socks5h"
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{text:?} names no proxy host"));
+        }
+        Ok(Self(url))
+    }
+
+    /// The whole URL, credentials included (for the HTTP client only).
+    pub fn expose(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = &self.0;
+        write!(
+            f,
+            "{}://{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        )?;
+        match url.port_or_known_default() {
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProxyUrl({self})")
+    }
+}
+
+/// Which proxy, if any, each upstream call goes through. Only these values decide it: the
+/// HTTP client never reads the process environment itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamProxy {
+    /// For `https://` destinations (the real backend and issuer).
+    pub https: Option<ProxyUrl>,
+    /// For `http://` destinations.
+    pub http: Option<ProxyUrl>,
+    /// `NO_PROXY`: hosts, domains (with their subdomains), IP addresses or networks, or `*`,
+    /// comma-separated, that are reached directly.
+    pub no_proxy: Vec<String>,
+}
+
+impl UpstreamProxy {
+    /// One proxy for every destination, except those `NO_PROXY` lists.
+    fn single(url: ProxyUrl, env: &Env) -> Self {
+        Self {
+            https: Some(url.clone()),
+            http: Some(url),
+            no_proxy: no_proxy_list(env),
+        }
+    }
+
+    /// The setting (`--proxy`, `CODEXIA_PROXY`, config.json `proxy`): a URL, or `none`.
+    fn parse_setting(text: &str, env: &Env) -> Result<Self, String> {
+        if matches!(
+            text.trim().to_ascii_lowercase().as_str(),
+            "none" | "off" | "direct"
+        ) {
+            return Ok(Self::default());
+        }
+        ProxyUrl::parse(text).map(|url| Self::single(url, env))
+    }
+
+    /// The standard variables, when any of them names a proxy.
+    fn from_standard_env(env: &Env) -> Option<Result<Self, SettingsError>> {
+        let first = |vars: [&'static str; 4]| {
+            vars.into_iter()
+                .find_map(|var| env.get(var).map(|value| (var, value)))
+        };
+        let parse = |found: Option<(&'static str, &str)>| {
+            found
+                .map(|(var, value)| {
+                    ProxyUrl::parse(value).map_err(|message| SettingsError::Env { var, message })
+                })
+                .transpose()
+        };
+        let https = first(HTTPS_PROXY_VARS);
+        let http = first(HTTP_PROXY_VARS);
+        if https.is_none() && http.is_none() {
+            return None;
+        }
+        Some((|| {
+            Ok(Self {
+                https: parse(https)?,
+                http: parse(http)?,
+                no_proxy: no_proxy_list(env),
+            })
+        })())
+    }
+
+    /// Whether no destination goes through a proxy.
+    pub fn is_direct(&self) -> bool {
+        self.https.is_none() && self.http.is_none()
+    }
+}
+
+impl fmt::Display for UpstreamProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.https, &self.http) {
+            (None, None) => f.write_str("none")?,
+            (Some(https), Some(http)) if https == http => write!(f, "{https}")?,
+            (https, http) => {
+                let show = |p: &Option<ProxyUrl>| {
+                    p.as_ref().map_or("none".to_owned(), ToString::to_string)
+                };
+                write!(f, "https: {}, http: {}", show(https), show(http))?;
+            }
+        }
+        if !self.is_direct() && !self.no_proxy.is_empty() {
+            write!(f, " (not for {})", self.no_proxy.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+fn no_proxy_list(env: &Env) -> Vec<String> {
+    NO_PROXY_VARS
+        .into_iter()
+        .find_map(|var| env.get(var))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One setting resolved by precedence. Each layer is offered in order (flag, environment,
@@ -373,6 +541,24 @@ impl<'p, T> Pick<'p, T> {
             var: EnvVars::MODELS_FILE,
             message,
         })
+    }
+
+    /// A value read from several variables that is already parsed (the standard proxy
+    /// variables, whose errors name their own variable).
+    fn env_parsed(self, value: Option<Result<T, SettingsError>>) -> Self {
+        match value {
+            Some(Err(err)) if self.found.is_none() => Self {
+                found: Some(Err(err)),
+                ..self
+            },
+            Some(Ok(value)) => {
+                self.offer(Some(value), Source::Env, Ok, |message| SettingsError::Env {
+                    var: "HTTPS_PROXY",
+                    message,
+                })
+            }
+            _ => self,
+        }
     }
 
     /// A field of config.json.
@@ -547,6 +733,15 @@ impl Settings {
             )
             .or(DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT)?;
 
+        // codexia's own setting first (it may be `none`), then the variables every tool reads.
+        let proxy_setting = |text: &str| UpstreamProxy::parse_setting(text, env);
+        let proxy = Pick::new(&config_path)
+            .flag("--proxy", flags.proxy.as_deref(), proxy_setting)
+            .env(env, EnvVars::PROXY, proxy_setting)
+            .file("proxy", file.proxy.as_deref(), proxy_setting)
+            .env_parsed(UpstreamProxy::from_standard_env(env))
+            .or(UpstreamProxy::default())?;
+
         Ok(Self {
             home,
             bind,
@@ -562,6 +757,7 @@ impl Settings {
             backend_url,
             log,
             upstream_first_byte_timeout,
+            proxy,
         })
     }
 
@@ -871,6 +1067,76 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "--api-key is invalid: the API key is empty"
+        );
+    }
+
+    #[test]
+    fn the_proxy_setting_beats_the_standard_variables_and_none_turns_them_off() {
+        let standard = [
+            ("HTTPS_PROXY", "http://corp:3128"),
+            ("http_proxy", "corp:8080"),
+            ("NO_PROXY", "localhost, .internal"),
+        ];
+        let s = resolve(&Overrides::default(), &standard, &ConfigFile::default()).unwrap();
+        assert_eq!(s.proxy.source, Source::Env);
+        assert_eq!(
+            s.proxy.value.to_string(),
+            "https: http://corp:3128, http: http://corp:8080 (not for localhost,.internal)"
+        );
+
+        let file = ConfigFile {
+            proxy: Some("socks5h://file:1080".into()),
+            ..ConfigFile::default()
+        };
+        let s = resolve(&Overrides::default(), &standard, &file).unwrap();
+        assert_eq!(
+            (s.proxy.value.to_string(), s.proxy.source),
+            (
+                "socks5h://file:1080 (not for localhost,.internal)".to_owned(),
+                Source::File
+            )
+        );
+        let env: Vec<_> = standard
+            .iter()
+            .copied()
+            .chain([(EnvVars::PROXY, "socks5://user:secret@env:9050")])
+            .collect();
+        let s = resolve(&Overrides::default(), &env, &file).unwrap();
+        assert_eq!(s.proxy.source, Source::Env);
+        assert_eq!(
+            s.proxy.value.https.as_ref().unwrap().to_string(),
+            "socks5://env:9050",
+            "credentials are never shown"
+        );
+        assert!(!format!("{:?}", s.proxy).contains("secret"));
+        let flags = Overrides {
+            proxy: Some("none".into()),
+            ..Overrides::default()
+        };
+        let s = resolve(&flags, &env, &file).unwrap();
+        assert_eq!(
+            s.proxy,
+            Sourced::new(UpstreamProxy::default(), Source::Flag)
+        );
+
+        let s = resolve(&Overrides::default(), &[], &ConfigFile::default()).unwrap();
+        assert_eq!(
+            s.proxy,
+            Sourced::new(UpstreamProxy::default(), Source::Default)
+        );
+    }
+
+    #[test]
+    fn a_bad_proxy_names_its_variable() {
+        let err = resolve(
+            &Overrides::default(),
+            &[("ALL_PROXY", "ftp://x:21")],
+            &ConfigFile::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable ALL_PROXY is invalid: \"ftp://x:21\" is not a proxy URL: the scheme must be http, https, socks5 or socks5h"
         );
     }
 

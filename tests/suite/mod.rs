@@ -14,6 +14,7 @@ mod login;
 mod messages;
 mod models;
 mod openai;
+mod proxy;
 mod reliability;
 mod serve;
 mod sse_replay;

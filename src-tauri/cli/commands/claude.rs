@@ -1,5 +1,6 @@
 //! `codexia claude [ARGS…]`: runs Claude Code against the gateway — the running one, or one
-//! started inside this process — with the model and context-window variables set.
+//! started inside this process — with the model and context-window variables set and the
+//! served models described to Claude Code (`--settings`, see `claude_env.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,7 +35,12 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
         &ModelMap::from_settings(&settings, None),
     );
     let mut command = tokio::process::Command::new(&claude);
-    command.args(args).env_remove("ANTHROPIC_API_KEY");
+    // Our settings first: a `--settings` of the user's, later on the line, applies over them.
+    command
+        .arg("--settings")
+        .arg(claude_env.settings().to_string())
+        .args(args)
+        .env_remove("ANTHROPIC_API_KEY");
     // A model the user set on purpose wins.
     command.envs(claude_env.vars(|name| env.get(name).is_some()));
     let status = command
