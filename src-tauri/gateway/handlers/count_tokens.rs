@@ -202,7 +202,7 @@ fn split_parts(parts: &[ContentPart]) -> Vec<ContentPart> {
             ContentPart::InputText { text } => {
                 out.extend(text_pieces(text).map(|piece| ContentPart::InputText {
                     text: piece.to_owned(),
-                }))
+                }));
             }
             ContentPart::OutputText { text, annotations } => {
                 out.extend(text_pieces(text).map(|piece| ContentPart::OutputText {
@@ -267,7 +267,7 @@ mod tests {
         text
     }
 
-    fn request(input: serde_json::Value) -> ResponsesRequest {
+    fn request(input: &serde_json::Value) -> ResponsesRequest {
         serde_json::from_value(json!({
             "model": "gpt-5.5", "instructions": "Be brief.", "input": input,
             "tools": [{"type": "function", "name": "Bash", "parameters": {"type": "object"}, "strict": false}],
@@ -279,7 +279,7 @@ mod tests {
     #[test]
     fn the_steps_add_up_to_the_count_of_the_whole_request() {
         let long = words(300 * 1024);
-        let request = request(json!([
+        let request = request(&json!([
             {"type": "message", "role": "user", "content": [
                 {"type": "input_text", "text": "Hello"},
                 {"type": "input_text", "text": long},
@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn a_raised_flag_stops_the_count() {
         let request = request(
-            json!([{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}]),
+            &json!([{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}]),
         );
         assert_eq!(count_in_steps(request, &AtomicBool::new(true)), None);
     }
