@@ -4,8 +4,10 @@
 //! a parsed request costs about three times its body (the bytes, the parsed values, the
 //! translated request), so the budget bounds that part of memory to about three times itself.
 //!
-//! A body with a `Content-Length` is measured before a byte of it is read: too large is
-//! refused at once, and its whole size is reserved from the budget up front. A chunked body is
+//! A body with a `Content-Length` is measured before a byte of it is kept: too large is
+//! refused, and its whole size is reserved from the budget up front. A refused body is read
+//! and thrown away (up to a bound) before the answer, so that the client, still writing it,
+//! gets the answer rather than a reset connection. A chunked body is
 //! counted as it arrives, reserving each chunk. The body is read here, whole, and handed on as
 //! bytes; the reservation is held until the handler has answered (for a stream: until the
 //! response headers, after which only the translated request lives on).
@@ -22,6 +24,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::gateway::error::{ApiError, ErrorKind};
 use crate::settings::Settings;
+
+/// How much of a refused body is read and thrown away before answering, and for how long.
+/// Clients write the whole body before they read an answer: closing the connection on a body
+/// still arriving resets it, and the client sees a broken pipe instead of the 413 or 503.
+/// Discarding costs no memory; past these bounds the connection is closed anyway.
+const DISCARD_BYTES: usize = 256 * 1024 * 1024;
+const DISCARD_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Seconds a client is told to wait when the budget is full: bodies are read in well under a
 /// second on loopback, so a slot frees up quickly.
@@ -122,11 +131,15 @@ pub async fn limit_bodies(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
     let mut held = None;
-    let bytes = match read_body(&limits, &parts.headers, body, &mut held).await {
+    let bytes = match read_body(&limits, &parts.headers, &mut body, &mut held).await {
         Ok(bytes) => bytes,
-        Err(error) => return error.into_response(),
+        Err(error) => {
+            drop(held);
+            let _ = tokio::time::timeout(DISCARD_FOR, discard(&mut body, DISCARD_BYTES)).await;
+            return error.into_response();
+        }
     };
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
@@ -135,10 +148,21 @@ pub async fn limit_bodies(
     response
 }
 
+/// Reads and drops up to `limit` bytes of what is left of `body`.
+async fn discard(body: &mut Body, limit: usize) {
+    let mut seen = 0;
+    while seen <= limit {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
+            Some(Err(_)) | None => return,
+        }
+    }
+}
+
 async fn read_body(
     limits: &BodyLimits,
     headers: &axum::http::HeaderMap,
-    mut body: Body,
+    body: &mut Body,
     held: &mut Option<OwnedSemaphorePermit>,
 ) -> Result<Bytes, ApiError> {
     let declared = headers
@@ -201,7 +225,7 @@ mod tests {
     async fn a_declared_body_over_the_cap_is_refused_before_it_is_read() {
         let limits = BodyLimits::new(2048, 4096);
         let mut held = None;
-        let err = read_body(&limits, &with_length(2049), Body::empty(), &mut held)
+        let err = read_body(&limits, &with_length(2049), &mut Body::empty(), &mut held)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::RequestTooLarge);
@@ -216,8 +240,8 @@ mod tests {
     async fn a_chunked_body_is_cut_off_at_the_cap() {
         let limits = BodyLimits::new(1024, 4096);
         let mut held = None;
-        let body = chunked(&[&[b'a'; 1000], &[b'b'; 100]]);
-        let err = read_body(&limits, &HeaderMap::new(), body, &mut held)
+        let mut body = chunked(&[&[b'a'; 1000], &[b'b'; 100]]);
+        let err = read_body(&limits, &HeaderMap::new(), &mut body, &mut held)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::RequestTooLarge);
@@ -227,23 +251,23 @@ mod tests {
     async fn bodies_share_the_budget_until_their_reservation_is_dropped() {
         let limits = BodyLimits::new(1024, 1536);
         let mut first = None;
-        let body = chunked(&[&[b'a'; 600], &[b'b'; 400]]);
-        let bytes = read_body(&limits, &HeaderMap::new(), body, &mut first)
+        let mut body = chunked(&[&[b'a'; 600], &[b'b'; 400]]);
+        let bytes = read_body(&limits, &HeaderMap::new(), &mut body, &mut first)
             .await
             .unwrap();
         assert_eq!(bytes.len(), 1000);
         assert_eq!(limits.available(), 536);
         let mut second = None;
-        let err = read_body(&limits, &with_length(1024), Body::empty(), &mut second)
+        let err = read_body(&limits, &with_length(1024), &mut Body::empty(), &mut second)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Busy);
         assert_eq!(err.retry_after, Some(1));
         drop(first);
         assert_eq!(limits.available(), 1536);
-        let body = Body::from(vec![b'c'; 1024]);
+        let mut body = Body::from(vec![b'c'; 1024]);
         assert!(
-            read_body(&limits, &with_length(1024), body, &mut second)
+            read_body(&limits, &with_length(1024), &mut body, &mut second)
                 .await
                 .is_ok()
         );
