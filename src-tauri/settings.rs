@@ -30,6 +30,11 @@ impl EnvVars {
     pub const LOG: &'static str = "CODEXIA_LOG";
     pub const UPSTREAM_FIRST_BYTE_TIMEOUT: &'static str = "CODEXIA_UPSTREAM_FIRST_BYTE_TIMEOUT";
     pub const PROXY: &'static str = "CODEXIA_PROXY";
+    pub const MAX_BODY_SIZE: &'static str = "CODEXIA_MAX_BODY_SIZE";
+    pub const BODY_BUDGET: &'static str = "CODEXIA_BODY_BUDGET";
+    pub const HEADER_READ_TIMEOUT: &'static str = "CODEXIA_HEADER_READ_TIMEOUT";
+    pub const IDLE_TIMEOUT: &'static str = "CODEXIA_IDLE_TIMEOUT";
+    pub const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
     pub const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -43,6 +48,25 @@ pub const DEFAULT_BACKEND_URL: &str = "https://chatgpt.com/backend-api";
 /// Default longest wait for the backend's response headers: the backend starts its stream
 /// within seconds, even before long reasoning, so minutes of silence mean it is stuck.
 pub const DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Default largest request body: Anthropic's own limit for a Messages request is 32 MB, so
+/// nothing Claude Code can send to Anthropic is larger (a request of 20 images at their 3.75 MB
+/// limit, base64-encoded, is ~25 MB; a 32 MB PDF cannot be sent at all). The text of a 1M-token
+/// context is ~4 MB.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 32 * 1024 * 1024;
+/// Default memory budget for request bodies read or held at once: four of the largest
+/// requests, or a hundred ordinary Claude Code turns (~1 MB each).
+pub const DEFAULT_BODY_BUDGET: usize = 128 * 1024 * 1024;
+/// Default longest time from a request's first byte to the end of its headers (hyper's own
+/// default, and within nginx's and Apache's); real clients send headers in one write.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default longest time a keep-alive connection may stay without a request: longer than the
+/// clients' own idle limits (Node's 4 s, httpx's 5 s) so they close first, short enough that
+/// abandoned connections do not pile up.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on open connections: far above what a few Claude Code sessions with subagents
+/// open, far below the usual 1024 file descriptors.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// A snapshot of environment variables (the process's, or a test's own map).
 #[derive(Debug, Clone, Default)]
@@ -212,6 +236,21 @@ pub struct ConfigFile {
     /// The proxy for every call to the backend and the sign-in server (`none`: no proxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// Largest request body: bytes, or a number with `KiB` / `MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_size: Option<String>,
+    /// Request bodies read or held at once: bytes, or a number with `KiB` / `MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_budget: Option<String>,
+    /// Seconds a client may take to send a request's headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a keep-alive connection may stay without a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u64>,
+    /// Connections open at once; more wait to be accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
 }
 
 impl ConfigFile {
@@ -310,6 +349,17 @@ pub struct Settings {
     pub upstream_first_byte_timeout: Sourced<Duration>,
     /// How calls to the backend and the sign-in server reach them.
     pub proxy: Sourced<UpstreamProxy>,
+    /// Largest request body in bytes; larger ones are answered 413.
+    pub max_body_size: Sourced<usize>,
+    /// Bytes of request bodies read or held at once; a request that does not fit is answered
+    /// 503 with `retry-after`. Never below `max_body_size`.
+    pub body_budget: Sourced<usize>,
+    /// Longest time from a request's first byte to the end of its headers.
+    pub header_read_timeout: Sourced<Duration>,
+    /// Longest time a connection may stay open without a request.
+    pub idle_timeout: Sourced<Duration>,
+    /// Connections open at once.
+    pub max_connections: Sourced<usize>,
 }
 
 /// The standard proxy variables, in the order they are read (upper case first, as curl and
@@ -741,6 +791,39 @@ impl Settings {
             .file("proxy", file.proxy.as_deref(), proxy_setting)
             .env_parsed(UpstreamProxy::from_standard_env(env))
             .or(UpstreamProxy::default())?;
+        let max_body_size = Pick::new(&config_path)
+            .env(env, EnvVars::MAX_BODY_SIZE, parse_size)
+            .file("max_body_size", file.max_body_size.as_deref(), parse_size)
+            .or(DEFAULT_MAX_BODY_SIZE)?;
+        let body_budget = Pick::new(&config_path)
+            .env(env, EnvVars::BODY_BUDGET, parse_size)
+            .file("body_budget", file.body_budget.as_deref(), parse_size)
+            .or(DEFAULT_BODY_BUDGET)?;
+        let body_budget = Sourced::new(
+            body_budget.value.max(max_body_size.value),
+            body_budget.source,
+        );
+        let header_read_timeout = Pick::new(&config_path)
+            .env(env, EnvVars::HEADER_READ_TIMEOUT, parse_seconds)
+            .file(
+                "header_read_timeout",
+                file.header_read_timeout,
+                positive_seconds,
+            )
+            .or(DEFAULT_HEADER_READ_TIMEOUT)?;
+        let idle_timeout = Pick::new(&config_path)
+            .env(env, EnvVars::IDLE_TIMEOUT, parse_seconds)
+            .file("idle_timeout", file.idle_timeout, positive_seconds)
+            .or(DEFAULT_IDLE_TIMEOUT)?;
+        let max_connections = Pick::new(&config_path)
+            .env(env, EnvVars::MAX_CONNECTIONS, |text| {
+                text.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("{text:?} is not a whole number"))
+                    .and_then(positive_count)
+            })
+            .file("max_connections", file.max_connections, positive_count)
+            .or(DEFAULT_MAX_CONNECTIONS)?;
 
         Ok(Self {
             home,
@@ -758,6 +841,11 @@ impl Settings {
             log,
             upstream_first_byte_timeout,
             proxy,
+            max_body_size,
+            body_budget,
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
         })
     }
 
@@ -784,6 +872,44 @@ fn positive_seconds(seconds: u64) -> Result<Duration, String> {
         return Err("must be at least 1 second".to_owned());
     }
     Ok(Duration::from_secs(seconds))
+}
+
+/// A number of connections, at least one.
+fn positive_count(count: u64) -> Result<usize, String> {
+    match usize::try_from(count) {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!("{count} is too large")),
+    }
+}
+
+/// A size in bytes: `65536`, `64KiB` or `32MiB`, between 1 KiB and 1 GiB (the body budget is
+/// counted in bytes by a semaphore, which holds at most 4 GiB of permits).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let multiplier: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1024,
+        "MiB" => 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a size such as 65536, 64KiB or 32MiB"
+            ));
+        }
+    };
+    let size = digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("{text:?} is not a size such as 65536, 64KiB or 32MiB"))?;
+    if !(1024..=1024 * 1024 * 1024).contains(&size) {
+        return Err(format!("{text:?} must be between 1KiB and 1024MiB"));
+    }
+    Ok(size)
 }
 
 /// Checks every alias of config.json's `model_aliases` (both sides must be model ids).
@@ -1161,5 +1287,39 @@ mod tests {
         let key = ApiKey::new("sk-very-secret-value");
         assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
         assert_eq!(key.masked(), "sk-v… (20 characters)");
+    }
+
+    #[test]
+    fn limits_parse_sizes_and_seconds_and_the_budget_holds_at_least_one_body() {
+        let env = [
+            (EnvVars::MAX_BODY_SIZE, "64KiB"),
+            (EnvVars::BODY_BUDGET, "2048"),
+            (EnvVars::HEADER_READ_TIMEOUT, "2"),
+            (EnvVars::MAX_CONNECTIONS, "3"),
+        ];
+        let file = ConfigFile {
+            idle_timeout: Some(9),
+            ..ConfigFile::default()
+        };
+        let s = resolve(&Overrides::default(), &env, &file).unwrap();
+        assert_eq!(s.max_body_size.value, 64 * 1024);
+        // A budget below one body would refuse every large request: raised to the cap.
+        assert_eq!(s.body_budget, Sourced::new(64 * 1024, Source::Env));
+        assert_eq!(s.header_read_timeout.value, Duration::from_secs(2));
+        assert_eq!(
+            s.idle_timeout,
+            Sourced::new(Duration::from_secs(9), Source::File)
+        );
+        assert_eq!(s.max_connections.value, 3);
+        assert_eq!(parse_size("32MiB"), Ok(32 * 1024 * 1024));
+        assert!(parse_size("32MB").is_err());
+        assert!(parse_size("12").is_err());
+        let bad = resolve(
+            &Overrides::default(),
+            &[(EnvVars::MAX_CONNECTIONS, "0")],
+            &ConfigFile::default(),
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("CODEXIA_MAX_CONNECTIONS"), "{bad}");
     }
 }

@@ -10,6 +10,7 @@ mod config;
 mod daemon;
 mod fake_backend;
 mod files;
+mod hardening;
 mod login;
 mod messages;
 mod models;
