@@ -18,12 +18,10 @@
 
 use std::hint::black_box;
 
-use codexia::protocol::responses::ResponsesEvent;
-use codexia::translate::chat_stream::ChatStream;
-use codexia::translate::messages_request::ToolNameMap;
-use codexia::translate::messages_stream::MessagesStream;
-use codexia::translate::{SseFrame, StreamTranslator};
-use codexia::upstream::events::parse;
+use codexia::{
+    ChatStream, MessagesStream, ResponsesEvent, SseFrame, StreamTranslator, ToolNameMap,
+    parse_event as parse,
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 

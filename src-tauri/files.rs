@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Why a symbolic link at a file codexia writes is refused (the path is named by the caller).
-pub const SYMLINK_REFUSED: &str = "it is a symbolic link, and codexia never writes through one; \
+pub(crate) const SYMLINK_REFUSED: &str = "it is a symbolic link, and codexia never writes through one; \
      replace the link with the file itself, or remove it";
 
 /// How many random temporary names are tried before giving up (each clash is either a
@@ -59,7 +59,7 @@ impl From<UnsafeHome> for io::Error {
 
 /// Checks `$CODEXIA_HOME` (a missing one is fine: it will be created 0700). Refuses a home that
 /// other users can write or that is not ours; repairs a group-writable one of ours to 0700.
-pub fn check_home(home: &Path) -> Result<(), UnsafeHome> {
+pub(crate) fn check_home(home: &Path) -> Result<(), UnsafeHome> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -104,7 +104,7 @@ pub fn check_home(home: &Path) -> Result<(), UnsafeHome> {
 
 /// Creates `$CODEXIA_HOME` (0700) when missing, checks it ([`check_home`]) and keeps it at
 /// 0700: codexia's own directory holds secrets and nothing else.
-pub fn prepare_home(home: &Path) -> io::Result<()> {
+pub(crate) fn prepare_home(home: &Path) -> io::Result<()> {
     create_private_dir(home)?;
     check_home(home)?;
     #[cfg(unix)]
@@ -119,7 +119,7 @@ pub fn prepare_home(home: &Path) -> io::Result<()> {
 }
 
 /// Creates `dir` and its missing parents with mode 0700; an existing directory is left as is.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
@@ -132,7 +132,7 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Replaces `path` with `bytes`, mode 0600, atomically and durably (see the module comment);
 /// a missing parent directory is created 0700. A symbolic link at `path` is refused.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent(path);
     create_private_dir(dir)?;
     refuse_symlink(path)?;
@@ -156,7 +156,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Renames a complete temporary file of [`write_private`] (left by a crash) over `path`, with
 /// the same care: a symbolic link at `path` is refused, the directory is synced.
-pub fn promote(tmp: &Path, path: &Path) -> io::Result<()> {
+pub(crate) fn promote(tmp: &Path, path: &Path) -> io::Result<()> {
     refuse_symlink(path)?;
     #[cfg(unix)]
     {
@@ -180,7 +180,7 @@ pub fn promote(tmp: &Path, path: &Path) -> io::Result<()> {
 }
 
 /// Opens (creating it 0600 when missing) a lock file, refusing a symbolic link.
-pub fn open_lock(path: &Path) -> io::Result<File> {
+pub(crate) fn open_lock(path: &Path) -> io::Result<File> {
     create_private_dir(parent(path))?;
     #[cfg(unix)]
     {
@@ -204,7 +204,7 @@ pub fn open_lock(path: &Path) -> io::Result<File> {
 }
 
 /// The temporary names [`write_private`] uses for `path`: `.NAME.` + random + `.tmp`.
-pub fn is_temp_of(path: &Path, candidate: &Path) -> bool {
+pub(crate) fn is_temp_of(path: &Path, candidate: &Path) -> bool {
     let (Some(name), Some(other)) = (path.file_name(), candidate.file_name()) else {
         return false;
     };

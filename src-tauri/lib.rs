@@ -1,21 +1,33 @@
 //! codexia: a local Anthropic Messages and OpenAI API gateway in front of the ChatGPT Codex
 //! backend, signed in with Codex OAuth; a CLI and (feature `tray`) a desktop tray application.
+//!
+//! Everything is private to the crate (docs/architecture.md §2 lists the modules); the binary
+//! needs only [`main`], and the benchmarks and the replay tests the stream translators below.
 
-pub mod auth;
+mod auth;
 mod claude_env;
-pub mod cli;
-pub mod daemon;
-pub mod files;
-pub mod gateway;
+mod cli;
+mod daemon;
+mod files;
+mod gateway;
 mod local;
 mod logging;
-pub mod models;
-pub mod protocol;
-pub mod settings;
-pub mod status;
-pub mod translate;
+mod models;
+mod protocol;
+mod settings;
+mod status;
+mod translate;
 #[cfg(feature = "tray")]
-pub mod tray;
-pub mod upstream;
+mod tray;
+mod upstream;
 
-pub use settings::Settings;
+pub use cli::main;
+pub use daemon::{ServiceSpec, launchd_plist};
+pub use protocol::responses::{ResponseObject, ResponsesEvent};
+pub use translate::chat_stream::ChatStream;
+pub use translate::messages_request::ToolNameMap;
+pub use translate::messages_stream::MessagesStream;
+pub use translate::responses_passthrough::ResponsesRelay;
+pub use translate::{SseFrame, StreamTranslator};
+pub use upstream::events::{parse as parse_event, until_terminal};
+pub use upstream::sse::sse_events;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::settings::{ModelList, Settings};
 
 /// Models served when neither the configuration nor the backend's live catalog says otherwise.
-pub const BUILTIN_MODELS: &[&str] = &[
+pub(crate) const BUILTIN_MODELS: &[&str] = &[
     "gpt-5.1",
     "gpt-5.1-codex-max",
     "gpt-5.1-codex-mini",
@@ -26,9 +26,9 @@ pub const BUILTIN_MODELS: &[&str] = &[
 ];
 
 /// Default target of `claude-*` ids naming opus or sonnet (and other Claude-looking ids).
-pub const DEFAULT_LARGE_MODEL: &str = "gpt-5.5";
+pub(crate) const DEFAULT_LARGE_MODEL: &str = "gpt-5.5";
 /// Default target of ids naming haiku.
-pub const DEFAULT_SMALL_MODEL: &str = "gpt-5.4-mini";
+pub(crate) const DEFAULT_SMALL_MODEL: &str = "gpt-5.4-mini";
 
 /// A prefix some clients put in front of Codex model ids.
 const CODEX_PREFIX: &str = "openai-codex/";
@@ -41,7 +41,7 @@ const BASE_SIZE: u8 = 2;
 
 /// The served models and the rules that map requested ids onto them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelMap {
+pub(crate) struct ModelMap {
     served: Vec<String>,
     aliases: BTreeMap<String, String>,
     fallback: Option<String>,
@@ -78,7 +78,7 @@ impl Eq for Noticed {}
 
 /// How a requested id was resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedModel {
+pub(crate) struct ResolvedModel {
     /// The id sent upstream.
     pub upstream: String,
     /// Why it differs from the request, when it does.
@@ -87,7 +87,7 @@ pub struct ResolvedModel {
 
 /// The rule that produced a [`ResolvedModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResolvedVia {
+pub(crate) enum ResolvedVia {
     Alias,
     /// A Claude-looking id, to the fallback model.
     Fallback,
@@ -105,7 +105,7 @@ pub struct UnknownModel {
 
 impl ModelMap {
     /// Builds the map from settings; `catalog` is the backend's live list when it answered.
-    pub fn from_settings(settings: &Settings, catalog: Option<&[String]>) -> Self {
+    pub(crate) fn from_settings(settings: &Settings, catalog: Option<&[String]>) -> Self {
         let (base, provisional): (Vec<String>, bool) = match (&settings.models.value, catalog) {
             (ModelList::Explicit(list), _) => (list.clone(), false),
             (ModelList::Catalog, Some(live)) if !live.is_empty() => (live.to_vec(), false),
@@ -126,7 +126,7 @@ impl ModelMap {
     }
 
     /// A map from explicit parts (duplicates in `served` are dropped, order kept).
-    pub fn new(
+    pub(crate) fn new(
         served: impl IntoIterator<Item = String>,
         aliases: BTreeMap<String, String>,
         fallback: Option<String>,
@@ -147,12 +147,12 @@ impl ModelMap {
     }
 
     /// The served ids, in order.
-    pub fn served(&self) -> &[String] {
+    pub(crate) fn served(&self) -> &[String] {
         &self.served
     }
 
     /// The configured aliases (exact ids, or patterns ending in `*`).
-    pub fn aliases(&self) -> &BTreeMap<String, String> {
+    pub(crate) fn aliases(&self) -> &BTreeMap<String, String> {
         &self.aliases
     }
 
@@ -163,7 +163,7 @@ impl ModelMap {
     /// provisional built-in one); a Claude-looking id (`claude-*`, or naming opus/sonnet/haiku)
     /// to the fallback (haiku → the small model unless a fallback is configured); anything else
     /// is unknown.
-    pub fn resolve(&self, requested: &str) -> Result<ResolvedModel, UnknownModel> {
+    pub(crate) fn resolve(&self, requested: &str) -> Result<ResolvedModel, UnknownModel> {
         let id = requested.trim();
         let id = id.strip_prefix(CODEX_PREFIX).unwrap_or(id);
         if let Some(target) = self.alias_for(id) {
@@ -254,7 +254,7 @@ fn family_and_size(id: &str) -> (&str, u8) {
 /// The served id of the same family as `id` (equal once the size suffixes `-nano`, `-mini`,
 /// `-max`, `-pro` are taken off) whose size is nearest to `id`'s; on a tie the larger, so the
 /// stand-in is never the weaker of two. `None` when no other size of the family is served.
-pub fn nearest_size<'a>(id: &str, served: &'a [String]) -> Option<&'a str> {
+pub(crate) fn nearest_size<'a>(id: &str, served: &'a [String]) -> Option<&'a str> {
     let (family, size) = family_and_size(id);
     served
         .iter()
@@ -267,7 +267,7 @@ pub fn nearest_size<'a>(id: &str, served: &'a [String]) -> Option<&'a str> {
 }
 
 /// The context window of a model in tokens (docs/protocol.md §10.2).
-pub fn context_window(model: &str) -> u64 {
+pub(crate) fn context_window(model: &str) -> u64 {
     match model {
         "gpt-5.3-codex-spark" => 128_000,
         m if m.starts_with("gpt-5.6") => 372_000,
@@ -276,7 +276,7 @@ pub fn context_window(model: &str) -> u64 {
 }
 
 /// Whether an id names an Anthropic model.
-pub fn looks_anthropic(id: &str) -> bool {
+pub(crate) fn looks_anthropic(id: &str) -> bool {
     let id = id.to_ascii_lowercase();
     id.starts_with("claude")
         || ["opus", "sonnet", "haiku"]

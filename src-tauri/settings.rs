@@ -13,73 +13,75 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Names of every environment variable codexia reads.
-pub struct EnvVars;
+pub(crate) struct EnvVars;
 
 impl EnvVars {
-    pub const HOME: &'static str = "CODEXIA_HOME";
-    pub const BIND: &'static str = "CODEXIA_BIND";
-    pub const API_KEY: &'static str = "CODEXIA_API_KEY";
-    pub const MODELS: &'static str = "CODEXIA_MODELS";
-    pub const EXTRA_MODELS: &'static str = "CODEXIA_EXTRA_MODELS";
-    pub const MODELS_FILE: &'static str = "CODEXIA_MODELS_FILE";
-    pub const MODEL_FALLBACK: &'static str = "CODEXIA_MODEL_FALLBACK";
-    pub const AUTH_FILE: &'static str = "CODEXIA_AUTH_FILE";
-    pub const CREDENTIAL_STORE: &'static str = "CODEXIA_CREDENTIAL_STORE";
-    pub const AUTH_URL: &'static str = "CODEXIA_AUTH_URL";
-    pub const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
-    pub const LOG: &'static str = "CODEXIA_LOG";
-    pub const UPSTREAM_FIRST_BYTE_TIMEOUT: &'static str = "CODEXIA_UPSTREAM_FIRST_BYTE_TIMEOUT";
-    pub const PROXY: &'static str = "CODEXIA_PROXY";
-    pub const MAX_BODY_SIZE: &'static str = "CODEXIA_MAX_BODY_SIZE";
-    pub const BODY_BUDGET: &'static str = "CODEXIA_BODY_BUDGET";
-    pub const HEADER_READ_TIMEOUT: &'static str = "CODEXIA_HEADER_READ_TIMEOUT";
-    pub const IDLE_TIMEOUT: &'static str = "CODEXIA_IDLE_TIMEOUT";
-    pub const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
-    pub const RUST_LOG: &'static str = "RUST_LOG";
+    pub(crate) const HOME: &'static str = "CODEXIA_HOME";
+    pub(crate) const BIND: &'static str = "CODEXIA_BIND";
+    pub(crate) const API_KEY: &'static str = "CODEXIA_API_KEY";
+    pub(crate) const MODELS: &'static str = "CODEXIA_MODELS";
+    pub(crate) const EXTRA_MODELS: &'static str = "CODEXIA_EXTRA_MODELS";
+    pub(crate) const MODELS_FILE: &'static str = "CODEXIA_MODELS_FILE";
+    pub(crate) const MODEL_FALLBACK: &'static str = "CODEXIA_MODEL_FALLBACK";
+    pub(crate) const AUTH_FILE: &'static str = "CODEXIA_AUTH_FILE";
+    pub(crate) const CREDENTIAL_STORE: &'static str = "CODEXIA_CREDENTIAL_STORE";
+    pub(crate) const AUTH_URL: &'static str = "CODEXIA_AUTH_URL";
+    pub(crate) const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
+    pub(crate) const LOG: &'static str = "CODEXIA_LOG";
+    pub(crate) const UPSTREAM_FIRST_BYTE_TIMEOUT: &'static str =
+        "CODEXIA_UPSTREAM_FIRST_BYTE_TIMEOUT";
+    pub(crate) const PROXY: &'static str = "CODEXIA_PROXY";
+    pub(crate) const MAX_BODY_SIZE: &'static str = "CODEXIA_MAX_BODY_SIZE";
+    pub(crate) const BODY_BUDGET: &'static str = "CODEXIA_BODY_BUDGET";
+    pub(crate) const HEADER_READ_TIMEOUT: &'static str = "CODEXIA_HEADER_READ_TIMEOUT";
+    pub(crate) const IDLE_TIMEOUT: &'static str = "CODEXIA_IDLE_TIMEOUT";
+    pub(crate) const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
+    pub(crate) const RUST_LOG: &'static str = "RUST_LOG";
 }
 
 /// Default address of the gateway.
-pub const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 14550);
+pub(crate) const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 14550);
 /// Default OAuth issuer.
-pub const DEFAULT_AUTH_URL: &str = "https://auth.openai.com";
+pub(crate) const DEFAULT_AUTH_URL: &str = "https://auth.openai.com";
 /// Default ChatGPT backend base (responses at `/codex/responses`).
-pub const DEFAULT_BACKEND_URL: &str = "https://chatgpt.com/backend-api";
+pub(crate) const DEFAULT_BACKEND_URL: &str = "https://chatgpt.com/backend-api";
 
 /// Default longest wait for the backend's response headers: the backend starts its stream
 /// within seconds, even before long reasoning, so minutes of silence mean it is stuck.
-pub const DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(180);
+pub(crate) const DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Default largest request body: Anthropic's own limit for a Messages request is 32 MB, so
 /// nothing Claude Code can send to Anthropic is larger (a request of 20 images at their 3.75 MB
 /// limit, base64-encoded, is ~25 MB; a 32 MB PDF cannot be sent at all). The text of a 1M-token
 /// context is ~4 MB.
-pub const DEFAULT_MAX_BODY_SIZE: usize = 32 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_SIZE: usize = 32 * 1024 * 1024;
 /// Default memory budget for request bodies read or held at once: four of the largest
 /// requests, or a hundred ordinary Claude Code turns (~1 MB each).
-pub const DEFAULT_BODY_BUDGET: usize = 128 * 1024 * 1024;
+pub(crate) const DEFAULT_BODY_BUDGET: usize = 128 * 1024 * 1024;
 /// Default longest time from a request's first byte to the end of its headers (hyper's own
 /// default, and within nginx's and Apache's); real clients send headers in one write.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default longest time a keep-alive connection may stay without a request: longer than the
 /// clients' own idle limits (Node's 4 s, httpx's 5 s) so they close first, short enough that
 /// abandoned connections do not pile up.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections: far above what a few Claude Code sessions with subagents
 /// open, far below the usual 1024 file descriptors.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// A snapshot of environment variables (the process's, or a test's own map).
 #[derive(Debug, Clone, Default)]
-pub struct Env(BTreeMap<String, String>);
+pub(crate) struct Env(BTreeMap<String, String>);
 
 impl Env {
     /// The environment of this process.
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         Self(std::env::vars().collect())
     }
 
     /// An environment made of the given pairs only.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+    #[cfg(test)]
+    pub(crate) fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         Self(
@@ -91,7 +93,7 @@ impl Env {
     }
 
     /// A variable's value; an empty value counts as unset.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
@@ -102,7 +104,7 @@ impl Env {
 /// Where a setting's value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub(crate) enum Source {
     Flag,
     Env,
     File,
@@ -122,7 +124,7 @@ impl fmt::Display for Source {
 
 /// A value with the source it was taken from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sourced<T> {
+pub(crate) struct Sourced<T> {
     pub value: T,
     pub source: Source,
 }
@@ -135,21 +137,21 @@ impl<T> Sourced<T> {
 
 /// The local API key. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub(crate) struct ApiKey(String);
 
 impl ApiKey {
     /// Wraps a key; blank keys are rejected by the caller.
-    pub fn new(key: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>) -> Self {
         Self(key.into())
     }
 
     /// The secret itself, for comparison and for `codexia claude`.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// A new random key: `cdx-` and 32 random bytes in base64url.
-    pub fn generate() -> std::io::Result<Self> {
+    pub(crate) fn generate() -> std::io::Result<Self> {
         use base64::Engine;
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -160,7 +162,7 @@ impl ApiKey {
     }
 
     /// A masked form safe to print: the first four characters and the length.
-    pub fn masked(&self) -> String {
+    pub(crate) fn masked(&self) -> String {
         let head: String = self.0.chars().take(4).collect();
         format!("{head}… ({} characters)", self.0.chars().count())
     }
@@ -174,7 +176,7 @@ impl fmt::Debug for ApiKey {
 
 /// Which models the gateway serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelList {
+pub(crate) enum ModelList {
     /// The backend's live catalog when it answers, else the built-in list.
     Catalog,
     /// Exactly these ids.
@@ -184,7 +186,7 @@ pub enum ModelList {
 /// Where credentials are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum CredentialStoreKind {
+pub(crate) enum CredentialStoreKind {
     /// The OS keychain when one answers, else the file.
     Auto,
     /// The OS keychain only; fails without one.
@@ -208,7 +210,7 @@ impl CredentialStoreKind {
 /// error so that a typo does not silently do nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,7 +257,7 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     /// Reads the file; a missing file is an empty configuration.
-    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, SettingsError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
@@ -279,7 +281,7 @@ impl ConfigFile {
 impl ConfigFile {
     /// Writes the file with [`crate::files::write_private`] (mode 0600, because it may hold
     /// the API key), after checking the home directory it lives in.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> std::io::Result<()> {
         let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         text.push('\n');
         if let Some(home) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -291,7 +293,7 @@ impl ConfigFile {
 
 /// Values given on the command line (`serve`, `daemon install`, …). `None` means "not given".
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub bind: Option<String>,
     pub api_key: Option<String>,
     pub models: Option<String>,
@@ -303,7 +305,7 @@ pub struct Overrides {
 
 /// A setting that could not be resolved. The message names where the bad value came from.
 #[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
+pub(crate) enum SettingsError {
     #[error("{path} is not valid configuration: {message}")]
     ConfigFile { path: PathBuf, message: String },
     #[error("environment variable {var} is invalid: {message}")]
@@ -330,7 +332,7 @@ pub enum SettingsError {
 
 /// Every setting, resolved.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `$CODEXIA_HOME` (default `~/.codexia`).
     pub home: PathBuf,
     pub bind: Sourced<SocketAddr>,
@@ -372,11 +374,11 @@ const NO_PROXY_VARS: [&str; 2] = ["NO_PROXY", "no_proxy"];
 /// (names resolved by the proxy). It may carry credentials, so `Display` and `Debug` show
 /// only the scheme, host and port.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ProxyUrl(url::Url);
+pub(crate) struct ProxyUrl(url::Url);
 
 impl ProxyUrl {
     /// Parses a proxy address; one without a scheme is an HTTP proxy (as curl reads it).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let full = if text.contains("://") {
             text.to_owned()
@@ -396,7 +398,7 @@ impl ProxyUrl {
     }
 
     /// The whole URL, credentials included (for the HTTP client only).
-    pub fn expose(&self) -> &url::Url {
+    pub(crate) fn expose(&self) -> &url::Url {
         &self.0
     }
 }
@@ -426,7 +428,7 @@ impl fmt::Debug for ProxyUrl {
 /// Which proxy, if any, each upstream call goes through. Only these values decide it: the
 /// HTTP client never reads the process environment itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UpstreamProxy {
+pub(crate) struct UpstreamProxy {
     /// For `https://` destinations (the real backend and issuer).
     pub https: Option<ProxyUrl>,
     /// For `http://` destinations.
@@ -485,7 +487,7 @@ impl UpstreamProxy {
     }
 
     /// Whether no destination goes through a proxy.
-    pub fn is_direct(&self) -> bool {
+    pub(crate) fn is_direct(&self) -> bool {
         self.https.is_none() && self.http.is_none()
     }
 }
@@ -636,7 +638,7 @@ impl<'p, T> Pick<'p, T> {
 
 impl Settings {
     /// `$CODEXIA_HOME`, or `~/.codexia`.
-    pub fn home_dir(env: &Env) -> Result<PathBuf, SettingsError> {
+    pub(crate) fn home_dir(env: &Env) -> Result<PathBuf, SettingsError> {
         if let Some(home) = env.get(EnvVars::HOME) {
             return Ok(PathBuf::from(home));
         }
@@ -648,18 +650,18 @@ impl Settings {
     }
 
     /// Path of `config.json` for a home directory.
-    pub fn config_path(home: &Path) -> PathBuf {
+    pub(crate) fn config_path(home: &Path) -> PathBuf {
         home.join("config.json")
     }
 
     /// Path of `config.json` of these settings.
-    pub fn config_file(&self) -> PathBuf {
+    pub(crate) fn config_file(&self) -> PathBuf {
         Self::config_path(&self.home)
     }
 
     /// Resolves every setting from flags, environment and `config.json`, after checking that
     /// the home directory is safe to read from ([`crate::files::check_home`]).
-    pub fn resolve(flags: &Overrides, env: &Env) -> Result<Self, SettingsError> {
+    pub(crate) fn resolve(flags: &Overrides, env: &Env) -> Result<Self, SettingsError> {
         let home = Self::home_dir(env)?;
         crate::files::check_home(&home)?;
         let config_path = Self::config_path(&home);
@@ -668,7 +670,7 @@ impl Settings {
     }
 
     /// Resolves with an already loaded configuration file.
-    pub fn resolve_with_file(
+    pub(crate) fn resolve_with_file(
         flags: &Overrides,
         env: &Env,
         home: PathBuf,
@@ -852,7 +854,7 @@ impl Settings {
     /// The one exposure rule: a gateway listening beyond loopback must require an API key.
     /// `Some(address)` when these settings break it; every caller (the gateway, `daemon
     /// install`, the tray's settings page) asks here and words the refusal for its own user.
-    pub fn exposed_without_key(&self) -> Option<SocketAddr> {
+    pub(crate) fn exposed_without_key(&self) -> Option<SocketAddr> {
         (!self.bind.value.ip().is_loopback() && self.api_key.value.is_none())
             .then_some(self.bind.value)
     }
@@ -922,7 +924,7 @@ fn check_aliases(aliases: &BTreeMap<String, String>) -> Result<BTreeMap<String, 
 }
 
 /// Parses a bind address: `HOST:PORT`, `[V6]:PORT`, `localhost:PORT`, or a bare port (loopback).
-pub fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_bind(text: &str) -> Result<SocketAddr, String> {
     let text = text.trim();
     if let Ok(port) = text.parse::<u16>() {
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
@@ -981,7 +983,7 @@ fn parse_model_id(text: &str) -> Result<String, String> {
 }
 
 /// Parses a comma-separated model list (`a,b, c`).
-pub fn parse_model_list(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn parse_model_list(text: &str) -> Result<Vec<String>, String> {
     let ids: Vec<&str> = text
         .split(',')
         .map(str::trim)

@@ -18,17 +18,17 @@ use axum::routing::get;
 use tokio::sync::{mpsc, oneshot};
 
 /// The port of the registered redirect URI.
-pub const DEFAULT_PORT: u16 = 1455;
+pub(crate) const DEFAULT_PORT: u16 = 1455;
 /// The second port the Codex client id accepts, used when 1455 is busy.
-pub const FALLBACK_PORT: u16 = 1457;
+pub(crate) const FALLBACK_PORT: u16 = 1457;
 /// Overrides the port (`0` picks a free one; tests use it). Not a user setting.
-pub const LOGIN_PORT_ENV: &str = "CODEXIA_LOGIN_PORT";
+pub(crate) const LOGIN_PORT_ENV: &str = "CODEXIA_LOGIN_PORT";
 /// The callback path.
-pub const CALLBACK_PATH: &str = "/auth/callback";
+pub(crate) const CALLBACK_PATH: &str = "/auth/callback";
 
 /// The parameters of a redirect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CallbackParams {
+pub(crate) struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
@@ -59,7 +59,7 @@ impl CallbackParams {
 
 /// What a callback or a pasted line amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
+pub(crate) enum Attempt {
     /// A code to exchange.
     Code(String),
     /// The `state` belongs to another sign-in attempt (or was tampered with).
@@ -72,7 +72,11 @@ pub enum Attempt {
 
 /// Judges a redirect against the expected `state`. `state_required` is true for the loopback
 /// (a browser always sends it) and false for a pasted bare code.
-pub fn judge(params: &CallbackParams, expected_state: &str, state_required: bool) -> Attempt {
+pub(crate) fn judge(
+    params: &CallbackParams,
+    expected_state: &str,
+    state_required: bool,
+) -> Attempt {
     match params.state.as_deref() {
         Some(state) if state != expected_state => return Attempt::WrongState,
         None if state_required || params.error.is_some() => {
@@ -96,7 +100,7 @@ pub fn judge(params: &CallbackParams, expected_state: &str, state_required: bool
 
 /// Parses what the user pasted: the full redirect URL (with or without scheme), its query
 /// (`code=…&state=…`), `code#state`, or a bare code. `None` for an empty line.
-pub fn parse_pasted(input: &str) -> Option<Result<CallbackParams, String>> {
+pub(crate) fn parse_pasted(input: &str) -> Option<Result<CallbackParams, String>> {
     let text = input.trim().trim_matches(|c| c == '"' || c == '\'');
     if text.is_empty() {
         return None;
@@ -133,14 +137,14 @@ pub fn parse_pasted(input: &str) -> Option<Result<CallbackParams, String>> {
 
 /// A page answered to the browser.
 #[derive(Debug, Clone)]
-pub struct Page {
+pub(crate) struct Page {
     pub ok: bool,
     pub title: String,
     pub message: String,
 }
 
 impl Page {
-    pub fn success(detail: &str) -> Self {
+    pub(crate) fn success(detail: &str) -> Self {
         Self {
             ok: true,
             title: "Signed in to codexia".to_owned(),
@@ -148,7 +152,7 @@ impl Page {
         }
     }
 
-    pub fn failure(message: impl Into<String>) -> Self {
+    pub(crate) fn failure(message: impl Into<String>) -> Self {
         Self {
             ok: false,
             title: "Sign-in did not complete".to_owned(),
@@ -207,21 +211,21 @@ fn escape_html(text: &str) -> String {
 
 /// One browser redirect, waiting for the login loop's verdict.
 #[derive(Debug)]
-pub struct CallbackHit {
+pub(crate) struct CallbackHit {
     pub params: CallbackParams,
     pub reply: oneshot::Sender<Page>,
 }
 
 /// A bound loopback listener.
 #[derive(Debug)]
-pub struct CallbackServer {
+pub(crate) struct CallbackServer {
     listener: tokio::net::TcpListener,
     port: u16,
 }
 
 impl CallbackServer {
     /// Binds `127.0.0.1:port`, or with `None` 1455 and then 1457.
-    pub async fn bind(port: Option<u16>) -> std::io::Result<Self> {
+    pub(crate) async fn bind(port: Option<u16>) -> std::io::Result<Self> {
         let ports: &[u16] = match &port {
             Some(port) => std::slice::from_ref(port),
             None => &[DEFAULT_PORT, FALLBACK_PORT],
@@ -241,17 +245,13 @@ impl CallbackServer {
         Err(last.unwrap_or_else(|| std::io::Error::other("no port to bind")))
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `http://localhost:PORT/auth/callback` (the host is the word `localhost`, as registered).
-    pub fn redirect_uri(&self) -> String {
+    pub(crate) fn redirect_uri(&self) -> String {
         format!("http://localhost:{}{CALLBACK_PATH}", self.port)
     }
 
     /// Serves until [`RunningCallback::finish`]; each callback is sent to `hits`.
-    pub fn spawn(self, hits: mpsc::Sender<CallbackHit>) -> RunningCallback {
+    pub(crate) fn spawn(self, hits: mpsc::Sender<CallbackHit>) -> RunningCallback {
         let app = Router::new()
             .route(CALLBACK_PATH, get(callback))
             .fallback(|| async {
@@ -277,14 +277,14 @@ impl CallbackServer {
 
 /// A running listener.
 #[derive(Debug)]
-pub struct RunningCallback {
+pub(crate) struct RunningCallback {
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RunningCallback {
     /// Stops accepting and lets the page being answered reach the browser (bounded wait).
-    pub async fn finish(self) {
+    pub(crate) async fn finish(self) {
         let _ = self.stop.send(());
         let mut task = self.task;
         if tokio::time::timeout(std::time::Duration::from_secs(3), &mut task)

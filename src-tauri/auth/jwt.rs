@@ -11,7 +11,7 @@ const PROFILE_CLAIM: &str = "https://api.openai.com/profile";
 
 /// What a token says about its account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenClaims {
+pub(crate) struct TokenClaims {
     /// `["https://api.openai.com/auth"].chatgpt_account_id`.
     pub account_id: Option<String>,
     /// `["https://api.openai.com/auth"].chatgpt_plan_type`.
@@ -24,7 +24,7 @@ pub struct TokenClaims {
 
 impl TokenClaims {
     /// Decodes the claims of a JWT; `None` when it is not a JWT.
-    pub fn decode(token: &str) -> Option<Self> {
+    pub(crate) fn decode(token: &str) -> Option<Self> {
         let payload = token.split('.').nth(1)?;
         let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
         let claims: Value = serde_json::from_slice(&bytes).ok()?;
@@ -46,7 +46,7 @@ impl TokenClaims {
 
     /// Fills the gaps of `self` from `other` (access token first, then id token).
     #[must_use]
-    pub fn or(self, other: Self) -> Self {
+    pub(crate) fn or(self, other: Self) -> Self {
         Self {
             account_id: self.account_id.or(other.account_id),
             plan: self.plan.or(other.plan),

@@ -25,9 +25,9 @@ use super::tokens::{Credentials, StoredAuth};
 use crate::upstream::UpstreamClient;
 
 /// Refresh this long before the stored expiry.
-pub const REFRESH_SKEW_SECS: i64 = 60;
+pub(crate) const REFRESH_SKEW_SECS: i64 = 60;
 /// The cross-process lock file in `$CODEXIA_HOME`.
-pub const LOCK_FILE_NAME: &str = "auth.lock";
+pub(crate) const LOCK_FILE_NAME: &str = "auth.lock";
 
 /// Why no usable credentials could be produced. Messages are whole sentences for people and
 /// never contain tokens.
@@ -69,7 +69,7 @@ impl From<AuthError> for crate::protocol::error::ApiError {
 }
 
 /// The sentence shown in `status`, API errors and the tray after a permanent refresh failure.
-pub fn sign_in_again_message(code: &str) -> String {
+pub(crate) fn sign_in_again_message(code: &str) -> String {
     let why = match code {
         "refresh_token_reused" => {
             "its refresh token was already used, perhaps by another program signed in with the same tokens"
@@ -83,7 +83,7 @@ pub fn sign_in_again_message(code: &str) -> String {
 
 /// What the manager currently knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthSnapshot {
+pub(crate) enum AuthSnapshot {
     /// The store was not read yet.
     Unknown,
     /// Nothing is stored.
@@ -122,7 +122,7 @@ struct ProcessLock(#[expect(dead_code, reason = "held for its Drop")] std::fs::F
 
 /// Signed-in credentials for every task of a process.
 #[derive(Debug)]
-pub struct AuthManager {
+pub(crate) struct AuthManager {
     spec: Option<StoreSpec>,
     store: OnceCell<StoreChoice>,
     upstream: UpstreamClient,
@@ -137,7 +137,7 @@ pub struct AuthManager {
 impl AuthManager {
     /// A manager that picks its store on first use (the gateway: the keychain probe happens
     /// off the start-up path and its fallback warning goes to the log).
-    pub fn new(spec: StoreSpec, upstream: UpstreamClient) -> Self {
+    pub(crate) fn new(spec: StoreSpec, upstream: UpstreamClient) -> Self {
         let lock_path = spec.home.join(LOCK_FILE_NAME);
         Self {
             spec: Some(spec),
@@ -152,7 +152,7 @@ impl AuthManager {
 
     /// A manager over an already chosen store (the CLI, which prints the fallback warning
     /// itself; unit tests).
-    pub fn with_store(choice: StoreChoice, home: &Path, upstream: UpstreamClient) -> Self {
+    pub(crate) fn with_store(choice: StoreChoice, home: &Path, upstream: UpstreamClient) -> Self {
         Self {
             spec: None,
             store: OnceCell::new_with(Some(choice)),
@@ -165,7 +165,7 @@ impl AuthManager {
     }
 
     /// The store, chosen on first use.
-    pub async fn store(&self) -> Result<Arc<dyn CredentialStore>, AuthError> {
+    pub(crate) async fn store(&self) -> Result<Arc<dyn CredentialStore>, AuthError> {
         let choice = self
             .store
             .get_or_try_init(|| async {
@@ -187,12 +187,12 @@ impl AuthManager {
     }
 
     /// Where the credentials are kept, for people.
-    pub async fn store_description(&self) -> Result<String, AuthError> {
+    pub(crate) async fn store_description(&self) -> Result<String, AuthError> {
         Ok(self.store().await?.describe())
     }
 
     /// The current snapshot (no I/O).
-    pub fn snapshot(&self) -> AuthSnapshot {
+    pub(crate) fn snapshot(&self) -> AuthSnapshot {
         match self.snapshot.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -275,7 +275,7 @@ impl AuthManager {
 
     /// The stored credentials as they are, without refreshing (reads the store when the
     /// snapshot has nothing usable, because another process may have signed in).
-    pub async fn current(&self) -> Result<Credentials, AuthError> {
+    pub(crate) async fn current(&self) -> Result<Credentials, AuthError> {
         if let AuthSnapshot::SignedIn(credentials) = self.snapshot() {
             return Ok(credentials);
         }
@@ -289,7 +289,7 @@ impl AuthManager {
     }
 
     /// Fresh credentials: refreshed first when they expire within 60 s.
-    pub async fn credentials(&self) -> Result<Credentials, AuthError> {
+    pub(crate) async fn credentials(&self) -> Result<Credentials, AuthError> {
         let credentials = self.current().await?;
         if !credentials.needs_refresh(now(), REFRESH_SKEW_SECS) {
             return Ok(credentials);
@@ -299,7 +299,7 @@ impl AuthManager {
 
     /// After the backend refused `stale_access_token` with 401: refresh once, unless another
     /// task or process already replaced that token.
-    pub async fn refresh_after_unauthorized(
+    pub(crate) async fn refresh_after_unauthorized(
         &self,
         stale_access_token: &str,
     ) -> Result<Credentials, AuthError> {
@@ -309,7 +309,7 @@ impl AuthManager {
 
     /// Refreshes now (`POST /v1/auth/refresh`); if another process refreshed meanwhile, its
     /// result is used instead of refreshing twice.
-    pub async fn refresh_now(&self) -> Result<Credentials, AuthError> {
+    pub(crate) async fn refresh_now(&self) -> Result<Credentials, AuthError> {
         let current = self.current().await?;
         self.refresh(Need::Replace(current.access_token)).await
     }
@@ -382,7 +382,7 @@ impl AuthManager {
 
     /// Stores new credentials after a sign-in (under both locks, so that no refresh running
     /// elsewhere overwrites them with a refresh of the old ones).
-    pub async fn replace(&self, credentials: Credentials) -> Result<(), AuthError> {
+    pub(crate) async fn replace(&self, credentials: Credentials) -> Result<(), AuthError> {
         let _task = self.refresh_lock.lock().await;
         let _process = self.lock_processes().await?;
         self.save(StoredAuth::new(credentials.clone())).await?;
@@ -391,7 +391,7 @@ impl AuthManager {
     }
 
     /// Deletes the stored credentials; `false` when nothing was stored.
-    pub async fn sign_out(&self) -> Result<bool, AuthError> {
+    pub(crate) async fn sign_out(&self) -> Result<bool, AuthError> {
         let _task = self.refresh_lock.lock().await;
         let _process = self.lock_processes().await?;
         let store = self.store().await?;

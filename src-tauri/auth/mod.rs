@@ -3,13 +3,13 @@
 //!
 //! Nothing here knows about the gateway, the CLI or the tray; they call in.
 
-pub mod callback;
-pub mod jwt;
-pub mod manager;
-pub mod oauth;
-pub mod pkce;
-pub mod store;
-pub mod tokens;
+pub(crate) mod callback;
+pub(crate) mod jwt;
+pub(crate) mod manager;
+pub(crate) mod oauth;
+pub(crate) mod pkce;
+pub(crate) mod store;
+pub(crate) mod tokens;
 
-pub use manager::{AuthError, AuthManager, AuthSnapshot};
-pub use tokens::Credentials;
+pub(crate) use manager::{AuthError, AuthManager, AuthSnapshot};
+pub(crate) use tokens::Credentials;

@@ -21,15 +21,15 @@ use super::tokens::Credentials;
 use crate::upstream::UpstreamClient;
 
 /// The Codex CLI's public OAuth client id (§3.1).
-pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+pub(crate) const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 /// Scopes of the authorize request (§3.1).
-pub const SCOPES: &str = "openid profile email offline_access";
+pub(crate) const SCOPES: &str = "openid profile email offline_access";
 /// Scope sent with refresh grants (what the official client sends).
-pub const REFRESH_SCOPE: &str = "openid profile email";
+pub(crate) const REFRESH_SCOPE: &str = "openid profile email";
 /// `originator` of the authorize URL: the official client's, like every backend call.
-pub const ORIGINATOR: &str = crate::upstream::client::ORIGINATOR;
+pub(crate) const ORIGINATOR: &str = crate::upstream::client::ORIGINATOR;
 /// Refresh-failure codes after which only a new sign-in helps (§3.4).
-pub const PERMANENT_REFRESH_CODES: &[&str] = &[
+pub(crate) const PERMANENT_REFRESH_CODES: &[&str] = &[
     "refresh_token_reused",
     "refresh_token_expired",
     "refresh_token_invalidated",
@@ -40,7 +40,7 @@ const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A failed OAuth call.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum OAuthError {
+pub(crate) enum OAuthError {
     /// The issuer refused the grant for good (the refresh token is used, expired or revoked;
     /// the code is invalid). `code` is the OAuth error code.
     #[error("the sign-in server refused the request ({code})")]
@@ -50,16 +50,9 @@ pub enum OAuthError {
     Transient(String),
 }
 
-impl OAuthError {
-    /// Whether the failure needs a new sign-in.
-    pub fn is_permanent(&self) -> bool {
-        matches!(self, Self::Refused { .. })
-    }
-}
-
 /// What the login needs to remember between the authorize URL and the code exchange.
 #[derive(Debug, Clone)]
-pub struct AuthorizeRequest {
+pub(crate) struct AuthorizeRequest {
     pub url: String,
     pub redirect_uri: String,
     pub state: String,
@@ -67,7 +60,7 @@ pub struct AuthorizeRequest {
 }
 
 /// Builds the authorize URL with every parameter of §3.2.
-pub fn authorize_request(
+pub(crate) fn authorize_request(
     client: &UpstreamClient,
     redirect_uri: &str,
     pkce: PkceCodes,
@@ -181,7 +174,7 @@ fn credentials_from(
 }
 
 /// Exchanges an authorization code (§3.3).
-pub async fn exchange_code(
+pub(crate) async fn exchange_code(
     client: &UpstreamClient,
     code: &str,
     code_verifier: &str,
@@ -212,7 +205,7 @@ pub async fn exchange_code(
 
 /// Refreshes with the (single-use) refresh token of `current`. A 401, or a 400 with a
 /// permanent code, is [`OAuthError::Refused`]; everything else is transient.
-pub async fn refresh(
+pub(crate) async fn refresh(
     client: &UpstreamClient,
     current: &Credentials,
 ) -> Result<Credentials, OAuthError> {
@@ -252,7 +245,7 @@ pub async fn refresh(
 
 /// A device code waiting for the user.
 #[derive(Debug, Clone)]
-pub struct DeviceCode {
+pub(crate) struct DeviceCode {
     pub device_auth_id: String,
     pub user_code: String,
     /// Where the user enters the code.
@@ -261,7 +254,7 @@ pub struct DeviceCode {
 }
 
 /// Asks for a device code.
-pub async fn request_device_code(client: &UpstreamClient) -> Result<DeviceCode, OAuthError> {
+pub(crate) async fn request_device_code(client: &UpstreamClient) -> Result<DeviceCode, OAuthError> {
     let url = format!("{}/api/accounts/deviceauth/usercode", client.auth_url());
     let response = client
         .http()
@@ -316,7 +309,7 @@ pub async fn request_device_code(client: &UpstreamClient) -> Result<DeviceCode, 
 
 /// Polls until the user approved the device code (or `timeout` passes), then exchanges the
 /// code it yields.
-pub async fn complete_device_code(
+pub(crate) async fn complete_device_code(
     client: &UpstreamClient,
     device: &DeviceCode,
     timeout: Duration,

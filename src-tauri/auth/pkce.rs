@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 /// A PKCE verifier and its S256 challenge.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PkceCodes {
+pub(crate) struct PkceCodes {
     pub code_verifier: String,
     pub code_challenge: String,
 }
@@ -27,12 +27,12 @@ impl std::fmt::Debug for PkceCodes {
 
 impl PkceCodes {
     /// Fresh random codes.
-    pub fn generate() -> std::io::Result<Self> {
+    pub(crate) fn generate() -> std::io::Result<Self> {
         Ok(Self::from_verifier(random_base64url(32)?))
     }
 
     /// The codes for a given verifier.
-    pub fn from_verifier(code_verifier: String) -> Self {
+    pub(crate) fn from_verifier(code_verifier: String) -> Self {
         let code_challenge = challenge_for(&code_verifier);
         Self {
             code_verifier,
@@ -42,12 +42,12 @@ impl PkceCodes {
 }
 
 /// `base64url(SHA-256(verifier))`.
-pub fn challenge_for(verifier: &str) -> String {
+pub(crate) fn challenge_for(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// A fresh `state` parameter.
-pub fn generate_state() -> std::io::Result<String> {
+pub(crate) fn generate_state() -> std::io::Result<String> {
     random_base64url(32)
 }
 

@@ -12,17 +12,19 @@
 //! store can be used from any thread, inside a tokio runtime or not.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(test)]
+use std::sync::Mutex;
 
 use super::tokens::StoredAuth;
 use crate::settings::{CredentialStoreKind, Settings, Source};
 
 /// The keychain service name.
-pub const KEYCHAIN_SERVICE: &str = "codexia";
+pub(crate) const KEYCHAIN_SERVICE: &str = "codexia";
 /// The keychain account (user) name of the one ChatGPT sign-in.
-pub const KEYCHAIN_USER: &str = "chatgpt";
+pub(crate) const KEYCHAIN_USER: &str = "chatgpt";
 /// File name of the default credentials file in `$CODEXIA_HOME`.
-pub const AUTH_FILE_NAME: &str = "auth.json";
+pub(crate) const AUTH_FILE_NAME: &str = "auth.json";
 
 /// A store could not be used. Messages never contain secrets.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -38,7 +40,7 @@ pub enum StoreError {
 }
 
 /// One place to keep credentials.
-pub trait CredentialStore: Send + Sync + std::fmt::Debug {
+pub(crate) trait CredentialStore: Send + Sync + std::fmt::Debug {
     /// The stored credentials, `None` when nothing is stored.
     fn load(&self) -> Result<Option<StoredAuth>, StoreError>;
     /// Replaces the stored credentials.
@@ -55,7 +57,7 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
 }
 
 /// The OS keychain.
-pub struct KeychainStore {
+pub(crate) struct KeychainStore {
     entry: keyring::Entry,
 }
 
@@ -93,7 +95,7 @@ fn on_own_thread<T: Send>(
 impl KeychainStore {
     /// The entry for `service`/`user`. On Linux the Secret Service credential is built
     /// explicitly, so no process-global default builder is involved. No I/O.
-    pub fn new(service: &str, user: &str) -> Result<Self, StoreError> {
+    pub(crate) fn new(service: &str, user: &str) -> Result<Self, StoreError> {
         #[cfg(target_os = "linux")]
         let entry = {
             let credential =
@@ -108,7 +110,7 @@ impl KeychainStore {
     }
 
     /// Whether the keychain answers (an empty keychain answers too).
-    pub fn probe(&self) -> Result<(), StoreError> {
+    pub(crate) fn probe(&self) -> Result<(), StoreError> {
         on_own_thread(|| match self.entry.get_password() {
             Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(err) => Err(StoreError::KeychainUnavailable(keychain_message(&err))),
@@ -211,7 +213,7 @@ mod keychain_tests {
 /// A private JSON file, written by [`crate::files::write_private`] (never through a symbolic
 /// link).
 #[derive(Debug, Clone)]
-pub struct FileStore {
+pub(crate) struct FileStore {
     path: PathBuf,
     /// The parent is codexia's own home: checked and kept at 0700 ([`crate::files::prepare_home`]).
     own_dir: bool,
@@ -223,7 +225,7 @@ fn parent(path: &Path) -> &Path {
 
 impl FileStore {
     /// A file at `path`; a missing parent directory is created 0700.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
             own_dir: false,
@@ -231,14 +233,15 @@ impl FileStore {
     }
 
     /// `$CODEXIA_HOME/auth.json`; the home directory is kept at 0700.
-    pub fn in_home(home: &Path) -> Self {
+    pub(crate) fn in_home(home: &Path) -> Self {
         Self {
             path: home.join(AUTH_FILE_NAME),
             own_dir: true,
         }
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -352,14 +355,16 @@ impl CredentialStore for FileStore {
     }
 }
 
-/// Credentials in memory (unit tests, and a place to keep nothing).
+/// Credentials in memory, for unit tests.
+#[cfg(test)]
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+pub(crate) struct MemoryStore {
     value: Mutex<Option<StoredAuth>>,
 }
 
+#[cfg(test)]
 impl MemoryStore {
-    pub fn new(initial: Option<StoredAuth>) -> Self {
+    pub(crate) fn new(initial: Option<StoredAuth>) -> Self {
         Self {
             value: Mutex::new(initial),
         }
@@ -372,6 +377,7 @@ impl MemoryStore {
     }
 }
 
+#[cfg(test)]
 impl CredentialStore for MemoryStore {
     fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
         Ok(self.slot().clone())
@@ -393,7 +399,7 @@ impl CredentialStore for MemoryStore {
 
 /// The inputs of store selection, taken from [`Settings`].
 #[derive(Debug, Clone)]
-pub struct StoreSpec {
+pub(crate) struct StoreSpec {
     pub home: PathBuf,
     pub auth_file: Option<PathBuf>,
     pub kind: CredentialStoreKind,
@@ -402,7 +408,7 @@ pub struct StoreSpec {
 }
 
 impl StoreSpec {
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub(crate) fn from_settings(settings: &Settings) -> Self {
         Self {
             home: settings.home.clone(),
             auth_file: settings.auth_file.value.clone(),
@@ -414,13 +420,13 @@ impl StoreSpec {
 
 /// The chosen store, and the warning to show once when `auto` fell back to the file.
 #[derive(Debug, Clone)]
-pub struct StoreChoice {
+pub(crate) struct StoreChoice {
     pub store: Arc<dyn CredentialStore>,
     pub fallback_warning: Option<String>,
 }
 
 /// Picks the store (blocking: it may ask the keychain whether it answers).
-pub fn select_store(spec: &StoreSpec) -> Result<StoreChoice, StoreError> {
+pub(crate) fn select_store(spec: &StoreSpec) -> Result<StoreChoice, StoreError> {
     if let Some(path) = &spec.auth_file {
         return Ok(StoreChoice {
             store: Arc::new(FileStore::new(path)),

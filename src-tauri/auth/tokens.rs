@@ -9,7 +9,7 @@ use crate::upstream::client::BackendAuth;
 /// Signed-in credentials. `expires_at` is computed locally as `now + expires_in` at the last
 /// exchange or refresh (docs/protocol.md §3.3), not read from the JWT.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub access_token: String,
     pub refresh_token: String,
     #[serde(default)]
@@ -33,7 +33,7 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     /// What the backend needs for one call.
-    pub fn backend_auth(&self) -> BackendAuth<'_> {
+    pub(crate) fn backend_auth(&self) -> BackendAuth<'_> {
         BackendAuth {
             access_token: &self.access_token,
             account_id: &self.account_id,
@@ -41,19 +41,19 @@ impl Credentials {
     }
 
     /// Claims of the access token, gaps filled from the id token.
-    pub fn claims(&self) -> TokenClaims {
+    pub(crate) fn claims(&self) -> TokenClaims {
         let access = TokenClaims::decode(&self.access_token).unwrap_or_default();
         let id = TokenClaims::decode(&self.id_token).unwrap_or_default();
         access.or(id)
     }
 
     /// Seconds left at `now` (negative once expired).
-    pub fn remaining_seconds(&self, now: i64) -> i64 {
+    pub(crate) fn remaining_seconds(&self, now: i64) -> i64 {
         self.expires_at - now
     }
 
     /// Whether the token should be refreshed at `now`: it expires within `skew` seconds.
-    pub fn needs_refresh(&self, now: i64, skew: i64) -> bool {
+    pub(crate) fn needs_refresh(&self, now: i64, skew: i64) -> bool {
         self.expires_at - skew <= now
     }
 }
@@ -61,7 +61,7 @@ impl Credentials {
 /// What the store keeps: the credentials and, after a refresh failed for good, why the user
 /// must sign in again (so that every codexia process stops trying at once).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredAuth {
+pub(crate) struct StoredAuth {
     pub credentials: Credentials,
     /// The permanent refresh failure code (`refresh_token_reused`, `invalid_grant`, …).
     pub sign_in_again: Option<String>,
@@ -83,7 +83,7 @@ struct StoredAuthJson {
 
 impl StoredAuth {
     /// Fresh credentials with no failure recorded.
-    pub fn new(credentials: Credentials) -> Self {
+    pub(crate) fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
             sign_in_again: None,
@@ -91,7 +91,7 @@ impl StoredAuth {
     }
 
     /// The JSON text kept by the stores.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let c = &self.credentials;
         let wire = StoredAuthJson {
             access_token: c.access_token.clone(),
@@ -106,7 +106,7 @@ impl StoredAuth {
     }
 
     /// Parses the stored JSON. The error names the problem, never the content.
-    pub fn from_json(text: &str) -> Result<Self, String> {
+    pub(crate) fn from_json(text: &str) -> Result<Self, String> {
         let wire: StoredAuthJson = serde_json::from_str(text).map_err(|err| {
             format!(
                 "not valid credentials JSON (line {}, column {})",

@@ -21,7 +21,7 @@ use crate::settings::{EnvVars, Overrides};
 /// command on a desktop to start the tray app.
 #[derive(Debug, Parser)]
 #[command(name = "codexia", version, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More log output (-v debug, -vv trace); CODEXIA_LOG or RUST_LOG set a log filter instead.
     // Not clap's `env`: those variables hold filters such as `debug`, not a count.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -32,7 +32,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start the tray app (the default on a desktop).
     Tray,
     /// Sign in with your ChatGPT account and store the credentials.
@@ -61,12 +61,12 @@ pub enum Command {
 impl Cli {
     /// Parses the process's command line, keeping only values typed on it (see the module
     /// comment).
-    pub fn parse_flags() -> Result<Self, clap::Error> {
+    pub(crate) fn parse_flags() -> Result<Self, clap::Error> {
         Self::parse_flags_from(std::env::args_os())
     }
 
     /// [`Cli::parse_flags`] for the given arguments.
-    pub fn parse_flags_from<I, T>(args: I) -> Result<Self, clap::Error>
+    pub(crate) fn parse_flags_from<I, T>(args: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
@@ -111,14 +111,14 @@ fn forget_env<T>(matches: &ArgMatches, id: &str, value: &mut Option<T>) {
 
 /// Options of `codexia window`.
 #[derive(Debug, Args)]
-pub struct WindowArgs {
+pub(crate) struct WindowArgs {
     /// `settings`, `signin` or `signin-auto`.
     pub name: String,
 }
 
 /// Options of `codexia login`.
 #[derive(Debug, Args)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
     pub no_browser: bool,
@@ -131,7 +131,7 @@ pub struct LoginArgs {
 
 /// Where credentials live.
 #[derive(Debug, Args)]
-pub struct AuthFileArgs {
+pub(crate) struct AuthFileArgs {
     /// Keep credentials in this file instead of the OS keychain.
     #[arg(long, value_name = "PATH", env = EnvVars::AUTH_FILE, hide_env_values = true)]
     pub auth_file: Option<PathBuf>,
@@ -145,7 +145,7 @@ impl AuthFileArgs {
 
 /// Options of the gateway (`serve`, `daemon install`).
 #[derive(Debug, Args, Clone, Default)]
-pub struct GatewayArgs {
+pub(crate) struct GatewayArgs {
     // The defaults are written in the help only: a clap `default_value` would look like a flag
     // and outrank the environment and config.json.
     /// Address to listen on; `127.0.0.1:0` picks a free port. [default: 127.0.0.1:14550]
@@ -179,7 +179,7 @@ impl GatewayArgs {
     }
 
     /// The values given on the command line, for `Settings::resolve`.
-    pub fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             bind: self.bind.clone(),
             api_key: self.api_key.clone(),
@@ -194,7 +194,7 @@ impl GatewayArgs {
 
 /// Options of `codexia status`.
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Print the status JSON.
     #[arg(long)]
     pub json: bool,
@@ -204,13 +204,13 @@ pub struct StatusArgs {
 
 /// `codexia config [show|reset]`.
 #[derive(Debug, Args)]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     #[command(subcommand)]
     pub action: Option<ConfigAction>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigAction {
+pub(crate) enum ConfigAction {
     /// Print the effective configuration and where each value comes from.
     Show,
     /// Reset config.json to the defaults (the old file is kept as config.json.bak).
@@ -223,13 +223,13 @@ pub enum ConfigAction {
 
 /// `codexia daemon VERB`.
 #[derive(Debug, Args)]
-pub struct DaemonArgs {
+pub(crate) struct DaemonArgs {
     #[command(subcommand)]
     pub action: DaemonAction,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DaemonAction {
+pub(crate) enum DaemonAction {
     /// Write the service definition and start it at login.
     Install(GatewayArgs),
     /// Rewrite the service definition with new options and restart it.
@@ -248,7 +248,7 @@ pub enum DaemonAction {
 
 /// `codexia claude [ARGS…]`.
 #[derive(Debug, Args)]
-pub struct ClaudeArgs {
+pub(crate) struct ClaudeArgs {
     /// Arguments for `claude`.
     #[arg(
         trailing_var_arg = true,
@@ -260,7 +260,7 @@ pub struct ClaudeArgs {
 
 /// `codexia codex [ARGS…]`.
 #[derive(Debug, Args)]
-pub struct CodexArgs {
+pub(crate) struct CodexArgs {
     /// Arguments for `codex`.
     #[arg(
         trailing_var_arg = true,

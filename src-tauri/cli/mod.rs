@@ -1,33 +1,33 @@
 //! The command-line interface: parse, resolve settings, dispatch, and turn errors into one or
 //! two sentences with a hint and an exit status (1 unexpected, 2 user mistake).
 
-pub mod args;
-pub mod commands;
-pub mod output;
+pub(crate) mod args;
+pub(crate) mod commands;
+pub(crate) mod output;
 
 use std::process::ExitCode;
 
-pub use args::Cli;
+pub(crate) use args::Cli;
 use args::Command;
 use output::Printer;
 
 /// An error caused by the user's input or environment, with advice.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct UserError {
+pub(crate) struct UserError {
     pub message: String,
     pub hint: Option<String>,
 }
 
 impl UserError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             hint: None,
         }
     }
 
-    pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             hint: Some(hint.into()),

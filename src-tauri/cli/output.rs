@@ -9,29 +9,33 @@ use std::io::Write;
 
 /// Writes the CLI's output.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Printer;
+pub(crate) struct Printer;
 
+#[expect(
+    clippy::unused_self,
+    reason = "output goes through the one `Printer` value, so a test or a quiet mode can replace it in one place"
+)]
 impl Printer {
     /// A line of command output (stdout), flushed at once so that scripts and tests waiting
     /// for it (e.g. `listening on …`) see it immediately.
-    pub fn out(self, line: impl std::fmt::Display) {
+    pub(crate) fn out(self, line: impl std::fmt::Display) {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();
     }
 
     /// A message for the person at the terminal (stderr).
-    pub fn note(self, line: impl std::fmt::Display) {
+    pub(crate) fn note(self, line: impl std::fmt::Display) {
         eprintln!("{line}");
     }
 
     /// A warning (stderr).
-    pub fn warn(self, line: impl std::fmt::Display) {
+    pub(crate) fn warn(self, line: impl std::fmt::Display) {
         eprintln!("warning: {line}");
     }
 
     /// An error with its causes and an optional hint (stderr).
-    pub fn error(self, error: &anyhow::Error, hint: Option<&str>) {
+    pub(crate) fn error(self, error: &anyhow::Error, hint: Option<&str>) {
         eprintln!("error: {error}");
         let mut last = error.to_string();
         for cause in error.chain().skip(1) {
@@ -48,7 +52,7 @@ impl Printer {
     }
 
     /// Reads a line from stdin after a prompt on stderr; `None` at end of input.
-    pub fn ask(self, prompt: &str) -> Option<String> {
+    pub(crate) fn ask(self, prompt: &str) -> Option<String> {
         eprint!("{prompt}");
         let _ = std::io::stderr().flush();
         let mut line = String::new();

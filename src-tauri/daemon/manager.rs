@@ -8,7 +8,7 @@ use super::{LAUNCHD_LABEL, SYSTEMD_UNIT, ServiceSpec, launchd_plist, systemd_uni
 
 /// Why a daemon verb failed; each message is one or two sentences with what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub(crate) enum DaemonError {
     #[error("no systemd user instance is running here (containers and WSL often have none)")]
     NoSystemd { serve_command: String },
     #[error("the codexia service is not installed")]
@@ -29,7 +29,7 @@ pub enum DaemonError {
 
 impl DaemonError {
     /// What the user should do next.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Self::NoSystemd { serve_command } => Some(format!(
                 "run the gateway in the foreground instead: {serve_command}"
@@ -47,7 +47,7 @@ impl DaemonError {
 
 /// Where the service files live.
 #[derive(Debug, Clone)]
-pub struct DaemonPaths {
+pub(crate) struct DaemonPaths {
     /// The unit (Linux) or plist (macOS).
     pub service_file: PathBuf,
     /// `$CODEXIA_HOME/daemon.env` holding the API key (Linux).
@@ -58,7 +58,7 @@ pub struct DaemonPaths {
 
 impl DaemonPaths {
     /// Paths for a user: `home` is `$HOME`, `config_home` is `$XDG_CONFIG_HOME` when set.
-    pub fn new(home: &Path, config_home: Option<&Path>, codexia_home: &Path) -> Self {
+    pub(crate) fn new(home: &Path, config_home: Option<&Path>, codexia_home: &Path) -> Self {
         let service_file = if cfg!(target_os = "macos") {
             home.join("Library/LaunchAgents")
                 .join(format!("{LAUNCHD_LABEL}.plist"))
@@ -78,7 +78,7 @@ impl DaemonPaths {
 
 /// The service manager of this platform.
 #[derive(Debug, Clone)]
-pub struct Daemon {
+pub(crate) struct Daemon {
     pub paths: DaemonPaths,
     /// The foreground command to suggest when no service manager is available.
     pub serve_command: String,
@@ -173,7 +173,7 @@ impl Daemon {
     }
 
     /// Writes the service and starts it now and at every login.
-    pub fn install(
+    pub(crate) fn install(
         &self,
         spec: &ServiceSpec,
         api_key: Option<&str>,
@@ -207,7 +207,7 @@ impl Daemon {
     }
 
     /// Rewrites the service with new options and restarts it.
-    pub fn reinstall(
+    pub(crate) fn reinstall(
         &self,
         spec: &ServiceSpec,
         api_key: Option<&str>,
@@ -237,7 +237,7 @@ impl Daemon {
     }
 
     /// `start`, `stop` or `restart`.
-    pub fn control(&self, verb: &str) -> Result<Vec<String>, DaemonError> {
+    pub(crate) fn control(&self, verb: &str) -> Result<Vec<String>, DaemonError> {
         self.ensure_supported()?;
         if !self.installed() {
             return Err(DaemonError::NotInstalled);
@@ -260,7 +260,7 @@ impl Daemon {
     }
 
     /// Whether the service is installed and running (the caller adds whether the gateway answers).
-    pub fn status(&self) -> Result<ServiceState, DaemonError> {
+    pub(crate) fn status(&self) -> Result<ServiceState, DaemonError> {
         self.ensure_supported()?;
         if !self.installed() {
             return Ok(ServiceState::NotInstalled);
@@ -305,7 +305,7 @@ impl Daemon {
     }
 
     /// Stops the service and removes its files.
-    pub fn uninstall(&self) -> Result<Vec<String>, DaemonError> {
+    pub(crate) fn uninstall(&self) -> Result<Vec<String>, DaemonError> {
         self.ensure_supported()?;
         if !self.installed() {
             return Err(DaemonError::NotInstalled);
@@ -343,7 +343,7 @@ impl Daemon {
 
 /// What `daemon status` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceState {
+pub(crate) enum ServiceState {
     NotInstalled,
     Installed {
         active: bool,

@@ -2,14 +2,14 @@
 //! LaunchAgent on macOS. The unit and plist texts come from pure functions; installing them
 //! and calling `systemctl`/`launchctl` is the only I/O, in [`manager`].
 
-pub mod manager;
+pub(crate) mod manager;
 
 use std::path::Path;
 
 /// The systemd unit name.
-pub const SYSTEMD_UNIT: &str = "codexia.service";
+pub(crate) const SYSTEMD_UNIT: &str = "codexia.service";
 /// The launchd label.
-pub const LAUNCHD_LABEL: &str = "com.codexia.daemon";
+pub(crate) const LAUNCHD_LABEL: &str = "com.codexia.daemon";
 
 /// What the service runs: the binary, its `serve` arguments, and environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ fn systemd_quote(word: &str) -> String {
 }
 
 /// The systemd user unit.
-pub fn systemd_unit(spec: &ServiceSpec) -> String {
+pub(crate) fn systemd_unit(spec: &ServiceSpec) -> String {
     let exec: Vec<String> = std::iter::once(spec.exe.as_str())
         .chain(spec.args.iter().map(String::as_str))
         .map(systemd_quote)

@@ -20,11 +20,11 @@ use crate::upstream::{failure, sse};
 
 /// Longest silence tolerated from the backend mid-stream. Long reasoning without summaries can
 /// be quiet for minutes; a dead connection must still end.
-pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A backend call under way: resolves to its event stream once the backend's headers arrived.
 /// Dropping it cancels the call.
-pub struct Opening<E>(tokio::task::JoinHandle<Result<EventStream<E>, ApiError>>);
+pub(crate) struct Opening<E>(tokio::task::JoinHandle<Result<EventStream<E>, ApiError>>);
 
 impl<E> Drop for Opening<E> {
     fn drop(&mut self) {
@@ -44,7 +44,7 @@ impl<E> Future for Opening<E> {
 
 /// Starts a Responses call (typed, or the pass-through's JSON) now; each event of its stream
 /// will be parsed once into the form `E` its translator reads.
-pub fn open_stream<E: BackendEvent>(
+pub(crate) fn open_stream<E: BackendEvent>(
     state: AppState,
     body: impl serde::Serialize + Send + Sync + 'static,
     session_id: Option<String>,

@@ -13,17 +13,17 @@ use crate::models::ModelMap;
 use crate::translate::messages_request::TranslateError;
 
 /// How long a fetched catalog is used before `/v1/models` asks again.
-pub const CATALOG_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const CATALOG_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long a failed fetch (or no sign-in) is remembered before trying again.
-pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+pub(crate) const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
 /// How old the catalog may be when a request names an id the map does not know.
-pub const UNKNOWN_MODEL_MAX_AGE: Duration = Duration::from_secs(60);
+pub(crate) const UNKNOWN_MODEL_MAX_AGE: Duration = Duration::from_secs(60);
 /// Longest wait for the catalog endpoint (the list is an optimisation, not worth a hang).
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// When the catalog was last asked for, and whether it answered.
 #[derive(Debug, Default)]
-pub struct CatalogCache {
+pub(crate) struct CatalogCache {
     last: std::sync::Mutex<Option<(Instant, bool)>>,
     /// One fetch at a time; others wait and reuse its result.
     fetching: tokio::sync::Mutex<()>,
@@ -65,7 +65,7 @@ impl CatalogCache {
 
 /// The listed model ids of a catalog answer (`{"models":[{"slug","visibility",…}]}`), in the
 /// backend's order; hidden entries (`visibility:"hide"`) are left out.
-pub fn catalog_slugs(answer: &Value) -> Vec<String> {
+pub(crate) fn catalog_slugs(answer: &Value) -> Vec<String> {
     answer
         .get("models")
         .and_then(Value::as_array)
@@ -83,7 +83,7 @@ pub fn catalog_slugs(answer: &Value) -> Vec<String> {
 /// Fetches the catalog unless the last attempt is fresh (see [`CatalogCache`]); on success the
 /// served model map is rebuilt from it. Failures are logged, never returned: the current list
 /// stays in use.
-pub async fn refresh_catalog(state: &AppState, max_age: Duration) {
+pub(crate) async fn refresh_catalog(state: &AppState, max_age: Duration) {
     let cache = &state.0.catalog;
     if cache.is_fresh(max_age) {
         return;
@@ -98,7 +98,7 @@ pub async fn refresh_catalog(state: &AppState, max_age: Duration) {
 
 /// Like [`refresh_catalog`], but once a catalog was fetched an old one is served while a
 /// background task fetches the new one, so listing models never waits on the backend twice.
-pub async fn refresh_catalog_or_serve_stale(state: &AppState, max_age: Duration) {
+pub(crate) async fn refresh_catalog_or_serve_stale(state: &AppState, max_age: Duration) {
     let cache = &state.0.catalog;
     if cache.is_fresh(max_age) {
         return;
@@ -156,7 +156,7 @@ async fn fetch(state: &AppState) -> bool {
 
 /// Runs a translation with the current model map; when it names a model the map does not know,
 /// refreshes the catalog (at most once a minute) and tries once more.
-pub async fn translate_with_catalog<T>(
+pub(crate) async fn translate_with_catalog<T>(
     state: &AppState,
     translate: impl Fn(&ModelMap) -> Result<T, TranslateError>,
 ) -> Result<T, ApiError> {

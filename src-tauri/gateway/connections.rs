@@ -49,7 +49,7 @@ const HEAD_SNIFF: usize = 256;
 
 /// The connection limits of a gateway.
 #[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
+pub(crate) struct ConnectionLimits {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
@@ -57,7 +57,7 @@ pub struct ConnectionLimits {
 
 impl ConnectionLimits {
     /// The limits the settings ask for.
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub(crate) fn from_settings(settings: &Settings) -> Self {
         Self {
             header_read_timeout: settings.header_read_timeout.value,
             idle_timeout: settings.idle_timeout.value,
@@ -68,7 +68,7 @@ impl ConnectionLimits {
 
 /// Accepts connections until `shutdown` completes, then lets open connections finish their
 /// requests and waits for them to close.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,

@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub use crate::protocol::error::{ApiError, Dialect, ErrorKind};
+pub(crate) use crate::protocol::error::{ApiError, Dialect, ErrorKind};
 
 /// Anthropic for `/v1/messages…` and for any request carrying `anthropic-version`.
-pub fn dialect_of(path: &str, headers: &HeaderMap) -> Dialect {
+pub(crate) fn dialect_of(path: &str, headers: &HeaderMap) -> Dialect {
     if path.starts_with("/v1/messages") || headers.contains_key("anthropic-version") {
         Dialect::Anthropic
     } else {
@@ -24,7 +24,7 @@ pub fn dialect_of(path: &str, headers: &HeaderMap) -> Dialect {
 
 /// The full response in a dialect. Anthropic errors carry a request id, in the body and in the
 /// `request-id` header, as Anthropic's do (the SDKs show it).
-pub fn render(error: &ApiError, dialect: Dialect) -> Response {
+pub(crate) fn render(error: &ApiError, dialect: Dialect) -> Response {
     let request_id = (dialect == Dialect::Anthropic).then(request_id);
     let body = error.body_json(dialect, request_id.clone());
     let status =
@@ -60,7 +60,7 @@ pub fn render(error: &ApiError, dialect: Dialect) -> Response {
 }
 
 /// A fresh `req_…` id (Anthropic sends one on every response).
-pub fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let mut bytes = [0_u8; 12];
     // Without randomness the id is still well-formed; it only identifies a request in logs.
     let _ = getrandom::fill(&mut bytes);
@@ -69,7 +69,7 @@ pub fn request_id() -> String {
 }
 
 /// `request-id: req_…` for successful Anthropic answers.
-pub fn request_id_header() -> HeaderValue {
+pub(crate) fn request_id_header() -> HeaderValue {
     HeaderValue::from_str(&request_id()).unwrap_or(HeaderValue::from_static("req_codexia"))
 }
 
@@ -82,7 +82,7 @@ impl IntoResponse for ApiError {
 
 /// Middleware: renders any [`ApiError`] produced further in (handler, extractor, guard,
 /// fallback) in the caller's dialect.
-pub async fn render_in_dialect(request: Request, next: Next) -> Response {
+pub(crate) async fn render_in_dialect(request: Request, next: Next) -> Response {
     let dialect = dialect_of(request.uri().path(), request.headers());
     let response = next.run(request).await;
     if dialect == Dialect::OpenAi {

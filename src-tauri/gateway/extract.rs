@@ -10,7 +10,7 @@ use super::error::ApiError;
 /// `Json<T>` for request bodies, with errors like
 /// `invalid request body: messages[0].content: invalid type: integer `3`, expected …`.
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -40,7 +40,7 @@ where
 }
 
 /// Parses a JSON body, naming the path of the first bad field.
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_request(
             "The request body is empty; a JSON object is required.",

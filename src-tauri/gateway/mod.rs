@@ -2,17 +2,17 @@
 //! Codex backend. Loopback by default; Host/Origin guards always on; an API key is required
 //! before it may listen on a non-loopback address.
 
-pub mod backend;
-pub mod catalog;
-pub mod connections;
-pub mod error;
-pub mod extract;
-pub mod handlers;
-pub mod middleware;
-pub mod recent;
-pub mod response_store;
-pub mod state;
-pub mod stream;
+pub(crate) mod backend;
+pub(crate) mod catalog;
+pub(crate) mod connections;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod handlers;
+pub(crate) mod middleware;
+pub(crate) mod recent;
+pub(crate) mod response_store;
+pub(crate) mod state;
+pub(crate) mod stream;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,7 +30,7 @@ use state::AppState;
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
+pub(crate) enum GatewayError {
     #[error(
         "refusing to listen on {addr} without an API key: anyone on the network could use your ChatGPT account"
     )]
@@ -44,7 +44,7 @@ pub enum GatewayError {
 }
 
 /// Builds the router with every route and middleware.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     use axum::middleware::{from_fn, from_fn_with_state};
 
     Router::new()
@@ -108,14 +108,14 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 }
 
 /// A gateway whose listener is bound and accepting connections.
-pub struct Gateway {
+pub(crate) struct Gateway {
     listener: tokio::net::TcpListener,
     state: AppState,
 }
 
 impl Gateway {
     /// Checks the settings and binds the listener. Connections queue from this point on.
-    pub async fn bind(settings: Settings) -> Result<Self, GatewayError> {
+    pub(crate) async fn bind(settings: Settings) -> Result<Self, GatewayError> {
         let addr = settings.bind.value;
         if settings.exposed_without_key().is_some() {
             return Err(GatewayError::ExposedWithoutKey { addr });
@@ -140,20 +140,20 @@ impl Gateway {
     }
 
     /// The bound address (with the real port when 0 was asked for).
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .unwrap_or(self.state.0.settings.bind.value)
     }
 
     /// The shared state (for in-process callers such as the tray).
-    pub fn state(&self) -> &AppState {
+    pub(crate) fn state(&self) -> &AppState {
         &self.state
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish. Connections
     /// are capped and timed out as `connections.rs` says.
-    pub async fn serve(
+    pub(crate) async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {

@@ -11,11 +11,11 @@ use crate::protocol::responses::Usage;
 use crate::translate::StreamTranslator;
 
 /// How many requests are kept.
-pub const KEPT: usize = 50;
+pub(crate) const KEPT: usize = 50;
 
 /// What a request learns while its answer streams: filled in as the upstream reports it.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Input, cached input and output tokens from the backend's final usage.
     tokens: OnceLock<Tokens>,
     /// From the start of the handler to the first content the caller could see.
@@ -24,7 +24,7 @@ pub struct Outcome {
 
 /// A request's tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     pub input: u64,
     pub cached: u64,
     pub output: u64,
@@ -33,14 +33,14 @@ pub struct Tokens {
 /// Set by a handler as a response extension: which model served the request, and where its
 /// usage and timing will appear.
 #[derive(Debug, Clone)]
-pub struct RequestInfo {
+pub(crate) struct RequestInfo {
     pub model: String,
     started: Instant,
     outcome: Arc<Outcome>,
 }
 
 impl RequestInfo {
-    pub fn new(model: impl Into<String>) -> Self {
+    pub(crate) fn new(model: impl Into<String>) -> Self {
         Self {
             model: model.into(),
             started: Instant::now(),
@@ -49,14 +49,14 @@ impl RequestInfo {
     }
 
     /// Notes the time of the first content, once the translator has some.
-    pub fn observe(&self, translator: &impl StreamTranslator) {
+    pub(crate) fn observe(&self, translator: &impl StreamTranslator) {
         if translator.has_content() && self.outcome.first_content.get().is_none() {
             let _first = self.outcome.first_content.set(self.started.elapsed());
         }
     }
 
     /// Records the backend's final usage.
-    pub fn record_usage(&self, usage: &Usage) {
+    pub(crate) fn record_usage(&self, usage: &Usage) {
         let _first = self.outcome.tokens.set(Tokens {
             input: usage.input_tokens,
             cached: usage.cached_tokens(),
@@ -65,19 +65,23 @@ impl RequestInfo {
     }
 
     /// The tokens, once known.
-    pub fn tokens(&self) -> Option<Tokens> {
+    pub(crate) fn tokens(&self) -> Option<Tokens> {
         self.outcome.tokens.get().copied()
     }
 
     /// The time to the first content, once known.
-    pub fn first_content(&self) -> Option<Duration> {
+    pub(crate) fn first_content(&self) -> Option<Duration> {
         self.outcome.first_content.get().copied()
     }
 }
 
 /// One answered request.
 #[derive(Debug, Clone)]
-pub struct RequestRecord {
+#[cfg_attr(
+    not(feature = "tray"),
+    expect(dead_code, reason = "the tray's Settings window shows it")
+)]
+pub(crate) struct RequestRecord {
     pub at: DateTime<Local>,
     /// `POST /v1/messages`.
     pub route: String,
@@ -98,12 +102,12 @@ struct Entry {
 
 /// The ring of recent requests.
 #[derive(Debug, Default)]
-pub struct RecentRequests(Mutex<VecDeque<Entry>>);
+pub(crate) struct RecentRequests(Mutex<VecDeque<Entry>>);
 
 impl RecentRequests {
     /// Adds a request, dropping the oldest beyond [`KEPT`]; its usage may arrive later, through
     /// `info`.
-    pub fn push(&self, record: RequestRecord, info: Option<RequestInfo>) {
+    pub(crate) fn push(&self, record: RequestRecord, info: Option<RequestInfo>) {
         let Ok(mut ring) = self.0.lock() else { return };
         if ring.len() == KEPT {
             ring.pop_front();
@@ -112,7 +116,7 @@ impl RecentRequests {
     }
 
     /// Oldest first, with usage filled in where it has arrived.
-    pub fn snapshot(&self) -> Vec<RequestRecord> {
+    pub(crate) fn snapshot(&self) -> Vec<RequestRecord> {
         let Ok(ring) = self.0.lock() else {
             return Vec::new();
         };

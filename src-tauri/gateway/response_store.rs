@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 /// Most responses kept.
-pub const MAX_RESPONSES: usize = 64;
+pub(crate) const MAX_RESPONSES: usize = 64;
 /// Most bytes (serialised JSON) kept across all responses; conversations carry base64 images.
-pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// Earlier conversations by response id: the input items sent upstream followed by the output
 /// items of the answer.
 #[derive(Debug, Default)]
-pub struct ResponseStore {
+pub(crate) struct ResponseStore {
     inner: Mutex<Inner>,
 }
 
@@ -36,7 +36,7 @@ impl ResponseStore {
     }
 
     /// Keeps the conversation of response `id` (replacing an entry with the same id).
-    pub fn insert(&self, id: &str, items: Vec<Value>) {
+    pub(crate) fn insert(&self, id: &str, items: Vec<Value>) {
         let size: usize = items.iter().map(|item| item.to_string().len()).sum();
         if size > MAX_BYTES {
             return;
@@ -60,7 +60,7 @@ impl ResponseStore {
     }
 
     /// The conversation of response `id`, if it is still kept.
-    pub fn get(&self, id: &str) -> Option<Vec<Value>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Vec<Value>> {
         let inner = self.lock();
         inner
             .entries
@@ -69,13 +69,9 @@ impl ResponseStore {
     }
 
     /// How many responses are kept.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.lock().order.len()
-    }
-
-    /// Whether nothing is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -2,11 +2,10 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
 use super::recent::{RecentRequests, RequestRecord};
+use crate::auth::AuthManager;
 use crate::auth::store::StoreSpec;
-use crate::auth::{AuthError, AuthManager, Credentials};
 use crate::models::ModelMap;
 use crate::settings::{ApiKey, Settings};
 use crate::upstream::UpstreamClient;
@@ -14,14 +13,13 @@ use crate::upstream::rate_limits::{self, RateLimitSnapshot};
 
 /// Everything a request handler may need.
 #[derive(Debug)]
-pub struct App {
+pub(crate) struct App {
     pub settings: Settings,
     /// The address the listener actually bound (port 0 resolved).
     pub bound_ip: IpAddr,
     pub upstream: UpstreamClient,
     /// Replaced when the live catalog arrives; readers clone the `Arc` and drop the lock.
     models: RwLock<Arc<ModelMap>>,
-    pub started: Instant,
     /// Signed-in credentials; refreshes one at a time.
     pub auth: AuthManager,
     /// The `x-codex-*` limits of the latest backend answer that carried them.
@@ -40,11 +38,11 @@ pub struct App {
 
 /// The axum state: a handle to [`App`].
 #[derive(Debug, Clone)]
-pub struct AppState(pub Arc<App>);
+pub(crate) struct AppState(pub Arc<App>);
 
 impl AppState {
     /// State for a gateway bound at `bound_ip`.
-    pub fn new(settings: Settings, bound_ip: IpAddr, upstream: UpstreamClient) -> Self {
+    pub(crate) fn new(settings: Settings, bound_ip: IpAddr, upstream: UpstreamClient) -> Self {
         let models = ModelMap::from_settings(&settings, None);
         let auth = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
         Self(Arc::new(App {
@@ -52,7 +50,6 @@ impl AppState {
             bound_ip,
             upstream,
             models: RwLock::new(Arc::new(models)),
-            started: Instant::now(),
             auth,
             live_limits: RwLock::new(None),
             recent: RecentRequests::default(),
@@ -63,30 +60,34 @@ impl AppState {
         }))
     }
 
-    pub fn api_key(&self) -> Option<&ApiKey> {
+    pub(crate) fn api_key(&self) -> Option<&ApiKey> {
         self.0.settings.api_key.value.as_ref()
     }
 
     /// Longest wait for the backend's headers (`upstream_first_byte_timeout`).
-    pub fn first_byte_timeout(&self) -> std::time::Duration {
+    pub(crate) fn first_byte_timeout(&self) -> std::time::Duration {
         self.0.settings.upstream_first_byte_timeout.value
     }
 
-    pub fn allowed_origins(&self) -> &[String] {
+    pub(crate) fn allowed_origins(&self) -> &[String] {
         &self.0.settings.allowed_origins.value
     }
 
-    pub fn bind_ip(&self) -> IpAddr {
+    pub(crate) fn bind_ip(&self) -> IpAddr {
         self.0.bound_ip
     }
 
     /// The last requests answered, oldest first.
-    pub fn recent_requests(&self) -> Vec<RequestRecord> {
+    #[cfg_attr(
+        not(feature = "tray"),
+        expect(dead_code, reason = "the tray's Settings window lists them")
+    )]
+    pub(crate) fn recent_requests(&self) -> Vec<RequestRecord> {
         self.0.recent.snapshot()
     }
 
     /// The current model map.
-    pub fn models(&self) -> Arc<ModelMap> {
+    pub(crate) fn models(&self) -> Arc<ModelMap> {
         match self.0.models.read() {
             Ok(guard) => Arc::clone(&guard),
             // A panic while holding the lock cannot leave a half-written Arc; keep serving.
@@ -95,7 +96,7 @@ impl AppState {
     }
 
     /// Replaces the model map (after the live catalog was fetched).
-    pub fn set_models(&self, models: ModelMap) {
+    pub(crate) fn set_models(&self, models: ModelMap) {
         let mut guard = match self.0.models.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -107,29 +108,13 @@ impl AppState {
 /// Credentials and live rate limits (the sign-in half of the state).
 impl AppState {
     /// The credentials manager.
-    pub fn auth(&self) -> &AuthManager {
+    pub(crate) fn auth(&self) -> &AuthManager {
         &self.0.auth
-    }
-
-    /// Fresh credentials (refreshed first when they expire within a minute).
-    pub async fn credentials(&self) -> Result<Credentials, AuthError> {
-        self.0.auth.credentials().await
-    }
-
-    /// Refreshes once after the backend refused `stale_access_token` with 401.
-    pub async fn refresh_after_unauthorized(
-        &self,
-        stale_access_token: &str,
-    ) -> Result<Credentials, AuthError> {
-        self.0
-            .auth
-            .refresh_after_unauthorized(stale_access_token)
-            .await
     }
 
     /// Keeps the `x-codex-*` rate limits of a backend answer (call it on every answer,
     /// successful or not); answers without them change nothing.
-    pub fn observe_upstream_headers(&self, headers: &axum::http::HeaderMap) {
+    pub(crate) fn observe_upstream_headers(&self, headers: &axum::http::HeaderMap) {
         let Some(snapshot) = rate_limits::from_headers(headers, chrono::Utc::now().timestamp())
         else {
             return;
@@ -144,12 +129,16 @@ impl AppState {
     }
 
     /// Changes whenever a backend answer carried rate-limit headers.
-    pub fn subscribe_limits(&self) -> tokio::sync::watch::Receiver<u64> {
+    #[cfg_attr(
+        not(feature = "tray"),
+        expect(dead_code, reason = "the tray's menu follows the limits")
+    )]
+    pub(crate) fn subscribe_limits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.0.limits_seen.subscribe()
     }
 
     /// The latest live rate limits, if any backend answer carried them.
-    pub fn live_rate_limits(&self) -> Option<RateLimitSnapshot> {
+    pub(crate) fn live_rate_limits(&self) -> Option<RateLimitSnapshot> {
         match self.0.live_limits.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

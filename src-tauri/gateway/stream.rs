@@ -29,19 +29,19 @@ use crate::upstream::events::EventStream;
 
 /// Longest wait for the first content before committing the 200 (after that, keep-alive frames
 /// cover the silence, and failures are written into the stream).
-pub const COMMIT_AFTER: Duration = Duration::from_secs(5);
+pub(crate) const COMMIT_AFTER: Duration = Duration::from_secs(5);
 
 /// Interval of keep-alive frames while the upstream is silent (Claude Code shows "Waiting for
 /// API response" after ~20 s without bytes; LiteLLM pings after 15 s; proxies drop idle
 /// connections after 30–60 s).
-pub const PING_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(10);
 
 /// Called once with the translator when its stream has ended (normally or not), e.g. to
 /// remember a finished answer.
-pub type OnEnd<T> = Box<dyn FnOnce(&T) + Send>;
+pub(crate) type OnEnd<T> = Box<dyn FnOnce(&T) + Send>;
 
 /// How a call is answered.
-pub struct Answer<T: StreamTranslator> {
+pub(crate) struct Answer<T: StreamTranslator> {
     /// An SSE stream, or the assembled answer as JSON.
     pub stream: bool,
     /// Longest wait for the backend's headers.
@@ -52,7 +52,7 @@ pub struct Answer<T: StreamTranslator> {
 }
 
 /// Answers a call whose backend request is `opening`.
-pub async fn answer<T: StreamTranslator>(
+pub(crate) async fn answer<T: StreamTranslator>(
     translator: T,
     opening: Opening<T::Event>,
     how: Answer<T>,
@@ -241,7 +241,7 @@ fn ended<T: StreamTranslator>(translator: &T, info: &RequestInfo, on_end: Option
 
 /// An SSE response whose body is written frame by frame as `frames` yields them, with
 /// `keep_alive` written whenever [`PING_EVERY`] passes without a frame.
-pub fn sse_response(
+pub(crate) fn sse_response(
     frames: impl Stream<Item = SseFrame> + Send + 'static,
     keep_alive: SseFrame,
 ) -> Response {

@@ -29,7 +29,7 @@ where
 /// `context_management`, `container`, `safeguards`, `service_tier`,
 /// `mcp_servers`, `betas`, …) are accepted and ignored: the backend refuses most of them.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct MessagesRequest {
+pub(crate) struct MessagesRequest {
     pub model: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub messages: Vec<Message>,
@@ -63,19 +63,19 @@ pub struct MessagesRequest {
 
 /// `POST /v1/messages/count_tokens` body: the Messages body minus generation fields, which are
 /// all optional above, so the same type serves (Claude Code sends `{model, messages, tools}`).
-pub type CountTokensRequest = MessagesRequest;
+pub(crate) type CountTokensRequest = MessagesRequest;
 
 /// `system`: a string or a list of text blocks (with `cache_control`, ignored).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
-pub enum SystemPrompt {
+pub(crate) enum SystemPrompt {
     Text(String),
     Blocks(Vec<ContentBlock>),
 }
 
 /// One entry of `messages`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Message {
+pub(crate) struct Message {
     pub role: MessageRole,
     /// Absent or `null` in some stored transcripts (e.g. an empty system message carrying only
     /// `output_config`): treated as empty.
@@ -87,7 +87,7 @@ pub struct Message {
 /// (docs/compatibility.md §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum MessageRole {
+pub(crate) enum MessageRole {
     User,
     Assistant,
     System,
@@ -96,7 +96,7 @@ pub enum MessageRole {
 /// Message content: a string or blocks.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
-pub enum MessageContent {
+pub(crate) enum MessageContent {
     Text(String),
     Blocks(Vec<ContentBlock>),
 }
@@ -111,7 +111,7 @@ impl Default for MessageContent {
 /// and of a `content` document source).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ContentBlock {
+pub(crate) enum ContentBlock {
     Text {
         #[serde(default, deserialize_with = "null_as_default")]
         text: String,
@@ -161,7 +161,7 @@ pub enum ContentBlock {
 /// `image.source`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ImageSource {
+pub(crate) enum ImageSource {
     Base64 {
         media_type: String,
         data: String,
@@ -177,7 +177,7 @@ pub enum ImageSource {
 /// `document.source`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum DocumentSource {
+pub(crate) enum DocumentSource {
     Base64 {
         #[serde(default)]
         media_type: Option<String>,
@@ -200,7 +200,7 @@ pub enum DocumentSource {
 /// `tool_result.content`: a string or blocks (text, image, document, tool_reference).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
-pub enum ToolResultContent {
+pub(crate) enum ToolResultContent {
     Text(String),
     Blocks(Vec<ContentBlock>),
 }
@@ -209,7 +209,7 @@ pub enum ToolResultContent {
 /// (`web_search_20250305`, `bash_20250124`, …). `cache_control` and `defer_loading` are
 /// accepted and dropped.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ToolDefinition {
+pub(crate) struct ToolDefinition {
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     pub name: String,
@@ -227,12 +227,12 @@ pub struct ToolDefinition {
 
 impl ToolDefinition {
     /// Whether this is a client-executed tool (as opposed to an Anthropic server tool).
-    pub fn is_custom(&self) -> bool {
+    pub(crate) fn is_custom(&self) -> bool {
         matches!(self.kind.as_deref(), None | Some("custom"))
     }
 
     /// Whether this is Anthropic's web search server tool (`web_search_20250305`, …).
-    pub fn is_web_search(&self) -> bool {
+    pub(crate) fn is_web_search(&self) -> bool {
         self.kind
             .as_deref()
             .is_some_and(|kind| kind.starts_with("web_search_"))
@@ -242,7 +242,7 @@ impl ToolDefinition {
 /// `tool_choice`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ToolChoice {
+pub(crate) enum ToolChoice {
     Auto {
         #[serde(default)]
         disable_parallel_tool_use: Option<bool>,
@@ -263,7 +263,7 @@ pub enum ToolChoice {
 
 impl ToolChoice {
     /// `disable_parallel_tool_use`, whichever variant carries it.
-    pub fn disables_parallel(&self) -> bool {
+    pub(crate) fn disables_parallel(&self) -> bool {
         match self {
             Self::Auto {
                 disable_parallel_tool_use,
@@ -282,7 +282,7 @@ impl ToolChoice {
 
 /// `thinking`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Thinking {
+pub(crate) struct Thinking {
     #[serde(rename = "type")]
     pub kind: ThinkingKind,
     #[serde(default)]
@@ -295,7 +295,7 @@ pub struct Thinking {
 /// `thinking.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ThinkingKind {
+pub(crate) enum ThinkingKind {
     Enabled,
     Adaptive,
     Disabled,
@@ -305,7 +305,7 @@ pub enum ThinkingKind {
 
 /// `output_config`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct OutputConfig {
+pub(crate) struct OutputConfig {
     /// `low`, `medium`, `high`, `max`.
     #[serde(default)]
     pub effort: Option<String>,
@@ -316,7 +316,7 @@ pub struct OutputConfig {
 
 /// `metadata`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Metadata {
+pub(crate) struct Metadata {
     /// Claude Code: `"{\"device_id\":…,\"account_uuid\":…,\"session_id\":…}"`; others: any string.
     #[serde(default)]
     pub user_id: Option<Value>,
@@ -409,6 +409,7 @@ pub enum StopReason {
 
 /// Usage of a message: `input_tokens` excludes cache reads (docs/compatibility.md §4.4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[expect(clippy::struct_field_names, reason = "the wire's field names")]
 pub struct MessageUsage {
     pub input_tokens: u64,
     pub cache_creation_input_tokens: u64,
@@ -423,7 +424,7 @@ pub struct MessageUsage {
 /// One stream event; the SSE `event:` name equals `type` ([`StreamEvent::name`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum StreamEvent {
+pub(crate) enum StreamEvent {
     MessageStart {
         message: MessageResponse,
     },
@@ -452,7 +453,7 @@ pub enum StreamEvent {
 
 impl StreamEvent {
     /// The SSE `event:` name.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Self::MessageStart { .. } => "message_start",
             Self::ContentBlockStart { .. } => "content_block_start",
@@ -469,7 +470,8 @@ impl StreamEvent {
 /// `content_block_delta.delta`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum BlockDelta {
+#[expect(clippy::enum_variant_names, reason = "the wire's type names")]
+pub(crate) enum BlockDelta {
     TextDelta { text: String },
     InputJsonDelta { partial_json: String },
     ThinkingDelta { thinking: String },
@@ -478,14 +480,14 @@ pub enum BlockDelta {
 
 /// `message_delta.delta`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MessageDeltaBody {
+pub(crate) struct MessageDeltaBody {
     pub stop_reason: Option<StopReason>,
     pub stop_sequence: Option<String>,
 }
 
 /// `POST /v1/messages/count_tokens` answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct CountTokensResponse {
+pub(crate) struct CountTokensResponse {
     pub input_tokens: u64,
 }
 

@@ -85,11 +85,11 @@ pub enum ErrorKind {
 }
 
 /// The sentence of a stream that ended before its terminal event.
-pub const STREAM_ENDED_EARLY: &str =
+pub(crate) const STREAM_ENDED_EARLY: &str =
     "The ChatGPT backend ended the stream before the response was complete.";
 
 /// The sentence of a backend that cannot be reached.
-pub const BACKEND_UNREACHABLE: &str =
+pub(crate) const BACKEND_UNREACHABLE: &str =
     "The ChatGPT backend cannot be reached; check the network connection.";
 
 impl ErrorKind {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// `POST /v1/chat/completions` body.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ChatRequest {
+pub(crate) struct ChatRequest {
     pub model: String,
     pub messages: Vec<ChatMessage>,
     #[serde(default)]
@@ -56,14 +56,14 @@ pub struct ChatRequest {
 /// `stop`: one string or a list.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum StopSequences {
+pub(crate) enum StopSequences {
     One(String),
     Many(Vec<String>),
 }
 
 impl StopSequences {
     /// The sequences as a list.
-    pub fn to_vec(&self) -> Vec<String> {
+    pub(crate) fn to_vec(&self) -> Vec<String> {
         match self {
             Self::One(one) => vec![one.clone()],
             Self::Many(many) => many.clone(),
@@ -71,30 +71,13 @@ impl StopSequences {
     }
 }
 
-/// Request parameters that are accepted and dropped: the backend rejects them by name
-/// (docs/protocol.md §4.4) or has no equivalent. Serde ignores unknown fields, so they need no
-/// field; the list documents the policy (and the tests check a body carrying them).
-pub const IGNORED_PARAMETERS: &[&str] = &[
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "max_completion_tokens",
-    "presence_penalty",
-    "frequency_penalty",
-    "seed",
-    "logit_bias",
-    "metadata",
-    "store",
-    "service_tier",
-    "modalities",
-    "prediction",
-    "web_search_options",
-    "audio",
-];
+// Request parameters such as `temperature`, `max_tokens`, `seed` or `logit_bias` are accepted
+// and dropped: the backend refuses them by name (docs/protocol.md §4.4) or has no equivalent.
+// Serde ignores unknown fields, so they need no field (docs/compatibility.md §5.1 lists them).
 
 /// `stream_options`.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub struct StreamOptions {
+pub(crate) struct StreamOptions {
     #[serde(default)]
     pub include_usage: Option<bool>,
 }
@@ -102,7 +85,7 @@ pub struct StreamOptions {
 /// One message of `messages`, by role.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "role", rename_all = "snake_case")]
-pub enum ChatMessage {
+pub(crate) enum ChatMessage {
     System {
         content: ChatContent,
     },
@@ -130,7 +113,7 @@ pub enum ChatMessage {
 /// Message content: a string or a list of parts.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
-pub enum ChatContent {
+pub(crate) enum ChatContent {
     Text(String),
     Parts(Vec<ChatContentPart>),
 }
@@ -138,7 +121,7 @@ pub enum ChatContent {
 /// A content part.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChatContentPart {
+pub(crate) enum ChatContentPart {
     Text {
         text: String,
     },
@@ -163,7 +146,7 @@ pub enum ChatContentPart {
 
 /// `image_url` of an image part: a data URL or an https URL.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ImageUrl {
+pub(crate) struct ImageUrl {
     pub url: String,
     /// `auto | low | high`.
     #[serde(default)]
@@ -172,7 +155,8 @@ pub struct ImageUrl {
 
 /// `file` of a file part. Only inline data can be sent upstream (no Files API).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct FileData {
+#[expect(clippy::struct_field_names, reason = "the wire's field names")]
+pub(crate) struct FileData {
     #[serde(default)]
     pub file_data: Option<String>,
     #[serde(default)]
@@ -183,14 +167,14 @@ pub struct FileData {
 
 /// An assistant's tool call in history.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ChatToolCall {
+pub(crate) struct ChatToolCall {
     pub id: String,
     pub function: ChatFunctionCall,
 }
 
 /// `function` of a tool call.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ChatFunctionCall {
+pub(crate) struct ChatFunctionCall {
     pub name: String,
     /// A JSON document as a string; some clients send an object (stringified upstream).
     #[serde(default)]
@@ -200,7 +184,7 @@ pub struct ChatFunctionCall {
 /// A tool definition: `{type:"function", function:{name, description, parameters, strict}}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChatTool {
+pub(crate) enum ChatTool {
     Function {
         function: ChatFunctionDef,
     },
@@ -211,7 +195,7 @@ pub enum ChatTool {
 
 /// `function` of a tool definition.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ChatFunctionDef {
+pub(crate) struct ChatFunctionDef {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -224,7 +208,7 @@ pub struct ChatFunctionDef {
 /// `tool_choice`: a mode, or one named function (nested chat form).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum ChatToolChoice {
+pub(crate) enum ChatToolChoice {
     /// `auto`, `none` or `required`.
     Mode(String),
     Named {
@@ -234,14 +218,14 @@ pub enum ChatToolChoice {
 
 /// `tool_choice.function`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct NamedFunction {
+pub(crate) struct NamedFunction {
     pub name: String,
 }
 
 /// `response_format`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ResponseFormat {
+pub(crate) enum ResponseFormat {
     Text,
     JsonObject,
     JsonSchema { json_schema: JsonSchemaFormat },
@@ -249,7 +233,7 @@ pub enum ResponseFormat {
 
 /// `response_format.json_schema`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct JsonSchemaFormat {
+pub(crate) struct JsonSchemaFormat {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -352,7 +336,7 @@ pub struct CompletionTokensDetails {
 
 /// One streamed chunk (`object: "chat.completion.chunk"`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChatCompletionChunk {
+pub(crate) struct ChatCompletionChunk {
     pub id: String,
     /// Always `chat.completion.chunk`.
     pub object: &'static str,
@@ -364,12 +348,16 @@ pub struct ChatCompletionChunk {
     /// Absent unless `stream_options.include_usage`; then `null` on every chunk but the last
     /// (`Some(None)` serialises as `null`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[expect(
+        clippy::option_option,
+        reason = "the wire has three states: absent, null and a usage object"
+    )]
     pub usage: Option<Option<ChatUsage>>,
 }
 
 /// The choice of a chunk.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChunkChoice {
+pub(crate) struct ChunkChoice {
     pub index: u32,
     pub delta: ChunkDelta,
     /// Always `null`.
@@ -379,7 +367,7 @@ pub struct ChunkChoice {
 
 /// What a chunk adds; absent fields add nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ChunkDelta {
+pub(crate) struct ChunkDelta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -395,7 +383,7 @@ pub struct ChunkDelta {
 /// A piece of a tool call: the first carries `id`, `type` and the name, later ones only
 /// argument text. `index` numbers the calls 0, 1, … in order of appearance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChunkToolCall {
+pub(crate) struct ChunkToolCall {
     pub index: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -406,7 +394,7 @@ pub struct ChunkToolCall {
 
 /// `function` of a [`ChunkToolCall`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChunkFunction {
+pub(crate) struct ChunkFunction {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,7 @@ use serde_json::Value;
 /// `POST /codex/responses` body. Only the fields the official client sends
 /// (`ResponsesApiRequest` in openai/codex): anything else risks `Unsupported parameter`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResponsesRequest {
+pub(crate) struct ResponsesRequest {
     pub model: String,
     /// Required by the backend even when empty (`Instructions are required`).
     pub instructions: String,
@@ -36,12 +36,12 @@ pub struct ResponsesRequest {
 }
 
 /// The value of `include` that returns encrypted reasoning.
-pub const INCLUDE_REASONING: &str = "reasoning.encrypted_content";
+pub(crate) const INCLUDE_REASONING: &str = "reasoning.encrypted_content";
 
 /// One item of `input`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum InputItem {
+pub(crate) enum InputItem {
     Message {
         role: Role,
         content: Vec<ContentPart>,
@@ -76,7 +76,7 @@ pub enum InputItem {
 /// Message roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub(crate) enum Role {
     User,
     Assistant,
     Developer,
@@ -86,7 +86,7 @@ pub enum Role {
 /// A content part of an input message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ContentPart {
+pub(crate) enum ContentPart {
     InputText {
         text: String,
     },
@@ -120,7 +120,7 @@ fn detail_auto() -> String {
 /// `function_call_output.output`: a string or content parts (text and images).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum FunctionOutput {
+pub(crate) enum FunctionOutput {
     Text(String),
     Parts(Vec<ContentPart>),
 }
@@ -141,7 +141,7 @@ fn summary_text() -> String {
 /// backend's own web search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Tool {
+pub(crate) enum Tool {
     Function {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,7 +163,7 @@ pub enum Tool {
 
 impl Tool {
     /// The name of a function tool.
-    pub fn function_name(&self) -> Option<&str> {
+    pub(crate) fn function_name(&self) -> Option<&str> {
         match self {
             Self::Function { name, .. } => Some(name),
             Self::WebSearch { .. } => None,
@@ -174,7 +174,7 @@ impl Tool {
 /// `tool_choice`: a mode, or one named function (flat form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum ToolChoice {
+pub(crate) enum ToolChoice {
     /// `auto`, `none` or `required`.
     Mode(String),
     Function {
@@ -185,11 +185,11 @@ pub enum ToolChoice {
 }
 
 impl ToolChoice {
-    pub fn auto() -> Self {
+    pub(crate) fn auto() -> Self {
         Self::Mode("auto".to_owned())
     }
 
-    pub fn function(name: impl Into<String>) -> Self {
+    pub(crate) fn function(name: impl Into<String>) -> Self {
         Self::Function {
             kind: "function".to_owned(),
             name: name.into(),
@@ -199,7 +199,7 @@ impl ToolChoice {
 
 /// `reasoning`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reasoning {
+pub(crate) struct Reasoning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,7 +208,7 @@ pub struct Reasoning {
 
 /// `text`: verbosity and structured-output format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TextControls {
+pub(crate) struct TextControls {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verbosity: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -17,11 +17,11 @@ use crate::upstream::client::UpstreamError;
 use crate::upstream::rate_limits::{self, RateLimitSnapshot};
 
 /// `%Y-%m-%d %H:%M:%S %:z`, e.g. `2026-05-05 12:15:07 +08:00`.
-pub const LOCAL_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S %:z";
+pub(crate) const LOCAL_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S %:z";
 
 /// The whole status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusReport {
+pub(crate) struct StatusReport {
     pub account_id: Option<String>,
     pub token: Option<TokenStatus>,
     pub account: Option<AccountStatus>,
@@ -32,7 +32,7 @@ pub struct StatusReport {
 
 /// The access token's expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenStatus {
+pub(crate) struct TokenStatus {
     pub expires_at: i64,
     /// Negative once expired.
     pub remaining_seconds: i64,
@@ -41,7 +41,7 @@ pub struct TokenStatus {
 
 /// The account and subscription (`accounts/check`, email and plan filled from usage/JWT).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountStatus {
+pub(crate) struct AccountStatus {
     pub name: Option<String>,
     pub email: Option<String>,
     pub structure: Option<String>,
@@ -54,7 +54,7 @@ pub struct AccountStatus {
 
 /// One rate-limit window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RateLimitStatus {
+pub(crate) struct RateLimitStatus {
     pub name: String,
     pub remaining_percent: f64,
     /// Unix seconds as a string (docs/compatibility.md §11).
@@ -65,7 +65,11 @@ pub struct RateLimitStatus {
 
 /// What the two backend calls returned (an error is a sentence for `warnings`).
 #[derive(Debug, Clone)]
-pub struct Fetched {
+#[expect(
+    clippy::struct_field_names,
+    reason = "`fetched_at` says when the other two were fetched"
+)]
+pub(crate) struct Fetched {
     pub account: Result<Value, String>,
     pub usage: Result<Value, String>,
     /// Unix seconds of the calls; live headers observed later take precedence.
@@ -89,7 +93,7 @@ fn text(value: Option<&Value>) -> Option<String> {
 }
 
 /// The status when no usable credentials exist (not signed in, or must sign in again).
-pub fn build_unavailable(snapshot: &AuthSnapshot, error: &AuthError) -> StatusReport {
+pub(crate) fn build_unavailable(snapshot: &AuthSnapshot, error: &AuthError) -> StatusReport {
     let account_id = match snapshot {
         AuthSnapshot::SignedIn(c) => Some(c.account_id.clone()),
         AuthSnapshot::SignInAgain { account_id, .. } => Some(account_id.clone()),
@@ -140,7 +144,7 @@ where
 }
 
 /// Builds the status from what was fetched.
-pub fn build<Tz: TimeZone>(
+pub(crate) fn build<Tz: TimeZone>(
     credentials: &Credentials,
     fetched: &Fetched,
     live: Option<&RateLimitSnapshot>,
@@ -299,13 +303,13 @@ fn merge_windows(
 /// The account and usage answers of the last few minutes, shared by the requests of a gateway
 /// so that `/v1/status` (polled by the tray) calls the backend at most every [`CACHE_SECONDS`].
 #[derive(Debug, Default)]
-pub struct StatusCache(tokio::sync::Mutex<Option<(String, Fetched)>>);
+pub(crate) struct StatusCache(tokio::sync::Mutex<Option<(String, Fetched)>>);
 
 /// How long fetched account and usage answers are reused.
-pub const CACHE_SECONDS: i64 = 180;
+pub(crate) const CACHE_SECONDS: i64 = 180;
 
 /// [`collect`], reusing answers younger than [`CACHE_SECONDS`] for the same account.
-pub async fn collect_cached(
+pub(crate) async fn collect_cached(
     auth: &AuthManager,
     upstream: &UpstreamClient,
     live: Option<&RateLimitSnapshot>,
@@ -367,7 +371,7 @@ async fn fetch_with_retry(
 
 /// Collects the status: fresh credentials, then the account and usage calls side by side
 /// (after a 401, the token is refreshed once and the calls are made again).
-pub async fn collect(
+pub(crate) async fn collect(
     auth: &AuthManager,
     upstream: &UpstreamClient,
     live: Option<&RateLimitSnapshot>,
@@ -389,7 +393,7 @@ pub async fn collect(
     )
 }
 
-pub use crate::upstream::rate_limits::countdown;
+pub(crate) use crate::upstream::rate_limits::countdown;
 
 fn percent(value: f64) -> String {
     if value.fract() == 0.0 {
@@ -400,7 +404,7 @@ fn percent(value: f64) -> String {
 }
 
 /// The readable form: one line per fact, limits as `5h      97% left   resets in 2h 24m`.
-pub fn render_text(report: &StatusReport) -> Vec<String> {
+pub(crate) fn render_text(report: &StatusReport) -> Vec<String> {
     let mut lines = Vec::new();
     let label = |name: &str, value: String| format!("{name:<9} {value}");
     if let Some(account) = &report.account {

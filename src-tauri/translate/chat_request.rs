@@ -15,14 +15,13 @@
 //! | `verbosity` | `text.verbosity` |
 //! | `prompt_cache_key`, else `user` | `prompt_cache_key` |
 //! | `n > 1`, `logprobs: true`, `top_logprobs > 0`, audio input, file ids | 400 naming the field |
-//! | `temperature`, `max_tokens`, … ([`IGNORED_PARAMETERS`]) | dropped |
+//! | `temperature`, `max_tokens`, `seed`, … (docs/compatibility.md §5.1) | dropped |
 //! | `stop` | not forwarded; emulated by the stream translator |
 //!
 //! Every `function_call` sent has a `function_call_output` and the reverse (the backend answers
 //! "No tool output found" otherwise): an unanswered call gets a placeholder output, an output
 //! without a call becomes user text.
 //!
-//! [`IGNORED_PARAMETERS`]: crate::protocol::openai_chat::IGNORED_PARAMETERS
 
 use serde_json::{Value, json};
 
@@ -42,7 +41,7 @@ use crate::protocol::responses::{
 };
 
 /// Translates a Chat Completions request for the backend.
-pub fn chat_to_responses(
+pub(crate) fn chat_to_responses(
     request: &ChatRequest,
     models: &ModelMap,
 ) -> Result<ResponsesRequest, TranslateError> {

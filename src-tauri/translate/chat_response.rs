@@ -3,17 +3,14 @@
 //! answer is the response. Streaming and non-streaming clients therefore get the same text, tool
 //! calls, refusal, finish reason and usage. Pure.
 
+use super::assemble;
 use super::chat_stream::ChatStream;
-use super::{Assembler, assemble};
 use crate::protocol::error::ApiError;
 use crate::protocol::openai_chat::ChatCompletion;
 use crate::protocol::responses::ResponsesEvent;
 
-/// Collects upstream events into one answer.
-pub type ChatAssembler = Assembler<ChatStream>;
-
 /// Assembles an answer from a complete list of events.
-pub fn assemble_completion<'a>(
+pub(crate) fn assemble_completion<'a>(
     stream: ChatStream,
     events: impl IntoIterator<Item = &'a ResponsesEvent>,
 ) -> Result<ChatCompletion, ApiError> {

@@ -34,7 +34,7 @@ use crate::protocol::responses::{
 };
 
 /// The end-of-stream marker.
-pub const DONE: &str = "[DONE]";
+pub(crate) const DONE: &str = "[DONE]";
 
 /// One upstream function call.
 #[derive(Debug, Default)]
@@ -592,7 +592,7 @@ fn frame(chunk: &ChatCompletionChunk) -> SseFrame {
 }
 
 /// Responses usage → chat usage (`prompt_tokens` includes cached tokens, OpenAI convention).
-pub fn chat_usage(usage: Usage) -> ChatUsage {
+pub(crate) fn chat_usage(usage: Usage) -> ChatUsage {
     let total = if usage.total_tokens == 0 {
         usage.input_tokens + usage.output_tokens
     } else {

@@ -26,7 +26,7 @@ fn encoder() -> &'static CoreBPE {
 }
 
 /// o200k_base tokens of a text.
-pub fn count_text(text: &str) -> u64 {
+pub(crate) fn count_text(text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
@@ -51,7 +51,7 @@ fn count_parts(parts: &[ContentPart]) -> u64 {
 }
 
 /// Input tokens of a translated request.
-pub fn count_request_tokens(request: &ResponsesRequest) -> u64 {
+pub(crate) fn count_request_tokens(request: &ResponsesRequest) -> u64 {
     let mut total = count_text(&request.instructions) + PER_ITEM;
     for item in &request.input {
         total += PER_ITEM;

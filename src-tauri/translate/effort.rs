@@ -7,7 +7,7 @@ const LEVELS: &[&str] = &[
 ];
 
 /// The levels a model accepts.
-pub fn allowed_efforts(model: &str) -> &'static [&'static str] {
+pub(crate) fn allowed_efforts(model: &str) -> &'static [&'static str] {
     match model {
         "gpt-5.1" => &["low", "medium", "high"],
         "gpt-5.1-codex-mini" => &["medium", "high"],
@@ -26,7 +26,7 @@ pub fn allowed_efforts(model: &str) -> &'static [&'static str] {
 
 /// The allowed level closest to `requested` (ties go to the stronger level); `None` for an
 /// unknown level name.
-pub fn clamp_effort(model: &str, requested: &str) -> Option<&'static str> {
+pub(crate) fn clamp_effort(model: &str, requested: &str) -> Option<&'static str> {
     let requested = requested.trim().to_ascii_lowercase();
     let wanted = LEVELS.iter().position(|l| *l == requested)?;
     let allowed = allowed_efforts(model);

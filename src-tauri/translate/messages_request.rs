@@ -35,19 +35,19 @@ use crate::protocol::responses::{
 };
 
 /// Sent when the client gave no system prompt: the backend requires non-empty `instructions`.
-pub const DEFAULT_INSTRUCTIONS: &str = "You are a helpful assistant.";
+pub(crate) const DEFAULT_INSTRUCTIONS: &str = "You are a helpful assistant.";
 /// Claude Code's per-request attribution line (docs/compatibility.md §3.2), never forwarded.
 const BILLING_HEADER_PREFIX: &str = "x-anthropic-billing-header:";
 /// Prefix of `function_call_output` text for `is_error:true` results (the format has no flag).
-pub const TOOL_ERROR_PREFIX: &str = "[tool execution error]";
+pub(crate) const TOOL_ERROR_PREFIX: &str = "[tool execution error]";
 /// Output synthesised for a tool call the history never answered.
-pub const INTERRUPTED_TOOL_OUTPUT: &str = "[no result: tool call was interrupted]";
+pub(crate) const INTERRUPTED_TOOL_OUTPUT: &str = "[no result: tool call was interrupted]";
 /// Longest function name / call id the backend accepts.
 const MAX_NAME_LEN: usize = 64;
 /// Longest client-supplied value sent in a backend header or used as `prompt_cache_key`.
-pub const MAX_KEY_LEN: usize = 64;
+pub(crate) const MAX_KEY_LEN: usize = 64;
 /// Image `detail` values the backend accepts.
-pub const IMAGE_DETAILS: &[&str] = &["auto", "low", "high", "original"];
+pub(crate) const IMAGE_DETAILS: &[&str] = &["auto", "low", "high", "original"];
 /// Marks signatures this gateway issued.
 const SIGNATURE_PREFIX: &str = "cdx1:";
 /// Every Fernet token (the backend's `encrypted_content`) starts with this.
@@ -156,7 +156,7 @@ fn hex(bytes: &[u8]) -> String {
 /// `prompt_cache_key`): kept as it is when it is 1–64 visible ASCII characters (a UUID, a
 /// `user` id); otherwise replaced by a hash of the whole value, so an over-long or odd id still
 /// gives the same key on every turn. `None` for an empty value.
-pub fn header_safe_key(value: &str) -> Option<String> {
+pub(crate) fn header_safe_key(value: &str) -> Option<String> {
     let value = value.trim();
     if value.is_empty() {
         return None;
@@ -172,7 +172,7 @@ pub fn header_safe_key(value: &str) -> Option<String> {
 
 /// Checks a tool-call id the client gave: the backend refuses empty ids and ids over 64
 /// characters, so they are refused here naming the client's own `field`.
-pub fn check_call_id(id: &str, field: &str) -> Result<(), TranslateError> {
+pub(crate) fn check_call_id(id: &str, field: &str) -> Result<(), TranslateError> {
     if id.is_empty() {
         return Err(TranslateError::Invalid(format!(
             "{field}: a tool call id must not be empty."
@@ -188,7 +188,7 @@ pub fn check_call_id(id: &str, field: &str) -> Result<(), TranslateError> {
 }
 
 /// Checks an image `detail` the client gave, naming its `field`.
-pub fn check_image_detail(detail: &str, field: &str) -> Result<(), TranslateError> {
+pub(crate) fn check_image_detail(detail: &str, field: &str) -> Result<(), TranslateError> {
     if IMAGE_DETAILS.contains(&detail) {
         return Ok(());
     }
@@ -208,13 +208,13 @@ fn call_id(id: &str) -> String {
 }
 
 /// The signature of a thinking block carrying a reasoning item.
-pub fn encode_reasoning_signature(item_id: &str, encrypted_content: &str) -> String {
+pub(crate) fn encode_reasoning_signature(item_id: &str, encrypted_content: &str) -> String {
     format!("{SIGNATURE_PREFIX}{item_id}:{encrypted_content}")
 }
 
 /// The encrypted reasoning a signature carries, when this gateway (or another Codex gateway
 /// using the bare token) issued it.
-pub fn decode_reasoning_signature(signature: &str) -> Option<&str> {
+pub(crate) fn decode_reasoning_signature(signature: &str) -> Option<&str> {
     let encrypted = match signature.strip_prefix(SIGNATURE_PREFIX) {
         Some(rest) => rest.split_once(':')?.1,
         None => signature,
@@ -223,7 +223,7 @@ pub fn decode_reasoning_signature(signature: &str) -> Option<&str> {
 }
 
 /// The Claude Code session id in `metadata.user_id` (a JSON string), if any.
-pub fn session_id_from_metadata(request: &MessagesRequest) -> Option<String> {
+pub(crate) fn session_id_from_metadata(request: &MessagesRequest) -> Option<String> {
     let user_id = request.metadata.as_ref()?.user_id.as_ref()?;
     let parsed: Value = match user_id {
         Value::String(text) => serde_json::from_str(text).ok()?,
@@ -239,7 +239,7 @@ pub fn session_id_from_metadata(request: &MessagesRequest) -> Option<String> {
 /// Translates a Messages request. `session_header` is `X-Claude-Code-Session-Id` when present;
 /// it (else `metadata.user_id`'s session id, else a hash of the conversation's stable start)
 /// becomes `prompt_cache_key`.
-pub fn messages_to_responses(
+pub(crate) fn messages_to_responses(
     request: &MessagesRequest,
     models: &ModelMap,
     session_header: Option<&str>,
@@ -802,7 +802,7 @@ fn budget_effort(budget: u64) -> &'static str {
 }
 
 /// Whether the client asked for thinking blocks.
-pub fn thinking_requested(request: &MessagesRequest) -> bool {
+pub(crate) fn thinking_requested(request: &MessagesRequest) -> bool {
     request
         .thinking
         .as_ref()

@@ -3,17 +3,14 @@
 //! assembled message is the answer. Streaming and non-streaming clients therefore get the same
 //! blocks, stop reason and usage. Pure.
 
+use super::assemble;
 use super::messages_stream::MessagesStream;
-use super::{Assembler, assemble};
 use crate::protocol::anthropic::MessageResponse;
 use crate::protocol::error::ApiError;
 use crate::protocol::responses::ResponsesEvent;
 
-/// Collects upstream events into one answer.
-pub type MessageAssembler = Assembler<MessagesStream>;
-
 /// Assembles an answer from a complete list of events.
-pub fn assemble_message<'a>(
+pub(crate) fn assemble_message<'a>(
     stream: MessagesStream,
     events: impl IntoIterator<Item = &'a ResponsesEvent>,
 ) -> Result<MessageResponse, ApiError> {

@@ -33,7 +33,7 @@ use crate::protocol::responses::{
 use crate::upstream::failure;
 
 /// The Anthropic keep-alive frame.
-pub fn ping_frame() -> SseFrame {
+pub(crate) fn ping_frame() -> SseFrame {
     frame(&StreamEvent::Ping)
 }
 

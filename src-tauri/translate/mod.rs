@@ -2,16 +2,18 @@
 //! functions (`X -> ResponsesRequest`) and stream state machines fed one upstream event at a
 //! time (`push(event) -> Vec<SseFrame>`, `fail(error)`, `finish()`). No I/O, no clock.
 
-pub mod chat_request;
-pub mod chat_response;
-pub mod chat_stream;
-pub mod count_tokens;
-pub mod effort;
-pub mod messages_request;
-pub mod messages_response;
-pub mod messages_stream;
-pub mod responses_passthrough;
-pub mod stop_sequences;
+pub(crate) mod chat_request;
+#[cfg(test)]
+mod chat_response;
+pub(crate) mod chat_stream;
+pub(crate) mod count_tokens;
+pub(crate) mod effort;
+pub(crate) mod messages_request;
+#[cfg(test)]
+mod messages_response;
+pub(crate) mod messages_stream;
+pub(crate) mod responses_passthrough;
+pub(crate) mod stop_sequences;
 
 use crate::protocol::error::ApiError;
 use crate::protocol::responses::{BackendEvent, Usage};
@@ -60,27 +62,27 @@ pub trait StreamTranslator: Send + 'static {
 
 /// Runs a translator over a whole upstream answer for a non-streaming caller.
 #[derive(Debug)]
-pub struct Assembler<T>(T);
+pub(crate) struct Assembler<T>(T);
 
 impl<T: StreamTranslator> Assembler<T> {
-    pub fn new(translator: T) -> Self {
+    pub(crate) fn new(translator: T) -> Self {
         Self(translator)
     }
 
     /// Feeds one upstream event (the frames are not needed: the translator keeps the answer in
     /// step with them).
-    pub fn push(&mut self, event: &T::Event) {
+    pub(crate) fn push(&mut self, event: &T::Event) {
         let _frames = self.0.push(event);
     }
 
     /// The translator, e.g. for its usage.
-    pub fn translator(&self) -> &T {
+    pub(crate) fn translator(&self) -> &T {
         &self.0
     }
 
     /// The answer, once the upstream reached its terminal event; otherwise the error to answer
     /// (no HTTP status has been sent yet).
-    pub fn finish(self) -> Result<T::Answer, ApiError> {
+    pub(crate) fn finish(self) -> Result<T::Answer, ApiError> {
         self.0
             .into_answer()
             .ok_or_else(ApiError::stream_ended_early)
@@ -88,7 +90,8 @@ impl<T: StreamTranslator> Assembler<T> {
 }
 
 /// Assembles an answer from a complete list of events.
-pub fn assemble<'a, T: StreamTranslator>(
+#[cfg(test)]
+pub(crate) fn assemble<'a, T: StreamTranslator>(
     translator: T,
     events: impl IntoIterator<Item = &'a T::Event>,
 ) -> Result<T::Answer, ApiError> {

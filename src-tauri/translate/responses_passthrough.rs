@@ -57,7 +57,7 @@ const FORWARDED_FIELDS: &[&str] = &[
 
 /// A normalised `/v1/responses` request.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PreparedResponses {
+pub(crate) struct PreparedResponses {
     /// The body sent upstream.
     pub upstream: Value,
     /// The model id the client asked for (echoed in the answer).
@@ -71,7 +71,7 @@ pub struct PreparedResponses {
 
 impl PreparedResponses {
     /// The input items sent upstream (earlier turns included), for the local store.
-    pub fn input(&self) -> Vec<Value> {
+    pub(crate) fn input(&self) -> Vec<Value> {
         self.upstream
             .get("input")
             .and_then(Value::as_array)
@@ -80,7 +80,7 @@ impl PreparedResponses {
     }
 
     /// The session id for the upstream `session_id` header (the prompt cache key).
-    pub fn session_id(&self) -> Option<&str> {
+    pub(crate) fn session_id(&self) -> Option<&str> {
         self.upstream
             .get("prompt_cache_key")
             .and_then(Value::as_str)
@@ -89,7 +89,7 @@ impl PreparedResponses {
 
 /// Normalises a client's body for the backend. `previous` answers the input+output items of a
 /// response this process served earlier, by id.
-pub fn normalise_responses_request(
+pub(crate) fn normalise_responses_request(
     body: &Value,
     models: &ModelMap,
     previous: impl FnOnce(&str) -> Option<Vec<Value>>,

@@ -6,7 +6,7 @@
 
 /// What a piece of streamed text comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scan {
+pub(crate) enum Scan {
     /// Text that can be sent now (perhaps empty: all of it is held back).
     Pass(String),
     /// A stop sequence matched: send `before`, then end the answer.
@@ -15,7 +15,7 @@ pub enum Scan {
 
 /// Scans one text block for the first stop sequence.
 #[derive(Debug, Clone)]
-pub struct StopScanner {
+pub(crate) struct StopScanner {
     sequences: Vec<String>,
     /// Characters that may be the start of a sequence: the longest sequence minus one.
     hold: usize,
@@ -24,7 +24,7 @@ pub struct StopScanner {
 
 impl StopScanner {
     /// A scanner for the non-empty `sequences`; `None` when there are none.
-    pub fn new(sequences: &[String]) -> Option<Self> {
+    pub(crate) fn new(sequences: &[String]) -> Option<Self> {
         let sequences: Vec<String> = sequences
             .iter()
             .filter(|s| !s.is_empty())
@@ -39,7 +39,7 @@ impl StopScanner {
     }
 
     /// Feeds the next piece of text.
-    pub fn feed(&mut self, text: &str) -> Scan {
+    pub(crate) fn feed(&mut self, text: &str) -> Scan {
         self.held.push_str(text);
         let first = self
             .sequences
@@ -69,7 +69,7 @@ impl StopScanner {
     }
 
     /// The block ended without a match: the text still held back.
-    pub fn flush(&mut self) -> String {
+    pub(crate) fn flush(&mut self) -> String {
         std::mem::take(&mut self.held)
     }
 }

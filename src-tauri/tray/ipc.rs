@@ -110,7 +110,7 @@ pub(crate) enum Outcome {
 
 /// The windows there are. The name is the window label and the `codexia window` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WindowKind {
+pub(crate) enum WindowKind {
     Settings,
     SignIn,
     /// The Sign in window that goes straight on to the sign-in page.

@@ -11,8 +11,8 @@ mod status;
 mod window_app;
 mod windows;
 
-pub use ipc::WindowKind;
-pub use window_app::run as run_window;
+pub(crate) use ipc::WindowKind;
+pub(crate) use window_app::run as run_window;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -68,7 +68,7 @@ impl TrayApp {
 }
 
 /// Runs the tray app on the main thread until Quit; the gateway runs on `runtime`.
-pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     without_gdk_gl();
     // One tokio runtime for the whole process, shared with Tauri.
     tauri::async_runtime::set(runtime.handle().clone());

@@ -92,7 +92,7 @@ async fn page(
 }
 
 /// Runs the window named `kind` until it closes or the tray goes away.
-pub fn run(runtime: &tokio::runtime::Runtime, kind: WindowKind) -> anyhow::Result<()> {
+pub(crate) fn run(runtime: &tokio::runtime::Runtime, kind: WindowKind) -> anyhow::Result<()> {
     tauri::async_runtime::set(runtime.handle().clone());
     // The tray checked the settings when it started; a window logs as it does.
     if let Ok(settings) = Settings::resolve(&Overrides::default(), &Env::from_process()) {

@@ -19,13 +19,13 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName
 use crate::settings::{ProxyUrl, Settings, UpstreamProxy};
 
 /// The `originator` the official Codex CLI sends; the backend knows it.
-pub const ORIGINATOR: &str = "codex_cli_rs";
+pub(crate) const ORIGINATOR: &str = "codex_cli_rs";
 /// The Codex client version we present (used for `/codex/models?client_version=`).
-pub const CODEX_CLIENT_VERSION: &str = "0.146.0";
+pub(crate) const CODEX_CLIENT_VERSION: &str = "0.146.0";
 
 /// Access to the backend for one request: the bearer token and the ChatGPT account id.
 #[derive(Clone, Copy)]
-pub struct BackendAuth<'a> {
+pub(crate) struct BackendAuth<'a> {
     pub access_token: &'a str,
     pub account_id: &'a str,
 }
@@ -41,7 +41,7 @@ impl std::fmt::Debug for BackendAuth<'_> {
 
 /// A failed call to the remote side, with who caused it.
 #[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     /// No answer: connection refused, DNS, TLS, reset. The message names the host, not secrets.
     #[error("cannot reach {url}: {message}")]
     Unreachable { url: String, message: String },
@@ -67,7 +67,7 @@ pub enum UpstreamError {
 
 impl UpstreamError {
     /// Builds a [`UpstreamError::Status`] from a failed response, reading its body.
-    pub async fn from_response(response: reqwest::Response) -> Self {
+    pub(crate) async fn from_response(response: reqwest::Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
@@ -135,7 +135,7 @@ fn refused(err: &reqwest::Error) -> bool {
 
 /// The proxy a call to `url` goes through, if any: the one for its scheme, unless `NO_PROXY`
 /// lists its host.
-pub fn proxy_for<'p>(proxy: &'p UpstreamProxy, url: &url::Url) -> Option<&'p ProxyUrl> {
+pub(crate) fn proxy_for<'p>(proxy: &'p UpstreamProxy, url: &url::Url) -> Option<&'p ProxyUrl> {
     let chosen = match url.scheme() {
         "https" => proxy.https.as_ref(),
         "http" => proxy.http.as_ref(),
@@ -197,7 +197,7 @@ fn in_network(ip: std::net::IpAddr, network: std::net::IpAddr, bits: u32) -> boo
 }
 
 /// The human message of an error body: `error.message`, `detail`, or `message`.
-pub fn error_message(body: &serde_json::Value) -> Option<String> {
+pub(crate) fn error_message(body: &serde_json::Value) -> Option<String> {
     let text = body
         .pointer("/error/message")
         .or_else(|| body.get("detail"))
@@ -220,7 +220,7 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// The HTTP client for the remote side.
 #[derive(Debug, Clone)]
-pub struct UpstreamClient {
+pub(crate) struct UpstreamClient {
     http: reqwest::Client,
     backend_url: String,
     auth_url: String,
@@ -229,7 +229,7 @@ pub struct UpstreamClient {
 
 impl UpstreamClient {
     /// A client for the configured backend, issuer and proxy.
-    pub fn new(settings: &Settings) -> Self {
+    pub(crate) fn new(settings: &Settings) -> Self {
         Self::with_proxy(
             &settings.backend_url.value,
             &settings.auth_url.value,
@@ -238,7 +238,8 @@ impl UpstreamClient {
     }
 
     /// A client for explicit base URLs (already normalised), without a proxy.
-    pub fn with_urls(backend_url: &str, auth_url: &str) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_urls(backend_url: &str, auth_url: &str) -> Self {
         Self::with_proxy(backend_url, auth_url, UpstreamProxy::default())
     }
 
@@ -268,54 +269,62 @@ impl UpstreamClient {
     }
 
     /// The proxy a call to `url` goes through, if any (for error messages).
-    pub fn proxy_for_url(&self, url: &str) -> Option<&ProxyUrl> {
+    pub(crate) fn proxy_for_url(&self, url: &str) -> Option<&ProxyUrl> {
         proxy_for(&self.proxy, &url::Url::parse(url).ok()?)
     }
 
     /// A failed call to `url`, naming the proxy it went through.
-    pub fn unreachable(&self, url: &str, err: &reqwest::Error) -> UpstreamError {
+    pub(crate) fn unreachable(&self, url: &str, err: &reqwest::Error) -> UpstreamError {
         UpstreamError::unreachable(url, self.proxy_for_url(url), err)
     }
 
     /// The underlying client (for the OAuth and status calls).
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
 
-    pub fn responses_url(&self) -> String {
+    pub(crate) fn responses_url(&self) -> String {
         format!("{}/codex/responses", self.backend_url)
     }
 
-    pub fn models_url(&self) -> String {
+    pub(crate) fn models_url(&self) -> String {
         format!(
             "{}/codex/models?client_version={CODEX_CLIENT_VERSION}",
             self.backend_url
         )
     }
 
-    pub fn usage_url(&self) -> String {
+    pub(crate) fn usage_url(&self) -> String {
         format!("{}/wham/usage", self.backend_url)
     }
 
-    pub fn account_url(&self) -> String {
+    pub(crate) fn account_url(&self) -> String {
         format!("{}/accounts/check/v4-2023-04-27", self.backend_url)
     }
 
-    pub fn authorize_url(&self) -> String {
+    pub(crate) fn authorize_url(&self) -> String {
         format!("{}/oauth/authorize", self.auth_url)
     }
 
-    pub fn token_url(&self) -> String {
+    pub(crate) fn token_url(&self) -> String {
         format!("{}/oauth/token", self.auth_url)
     }
 
     /// The OAuth issuer base.
-    pub fn auth_url(&self) -> &str {
+    pub(crate) fn auth_url(&self) -> &str {
         &self.auth_url
     }
 
     /// Headers for a backend call (docs/protocol.md §4.2).
-    pub fn backend_headers(&self, auth: BackendAuth<'_>, session_id: Option<&str>) -> HeaderMap {
+    #[expect(
+        clippy::unused_self,
+        reason = "the headers belong to this client, whatever they read today"
+    )]
+    pub(crate) fn backend_headers(
+        &self,
+        auth: BackendAuth<'_>,
+        session_id: Option<&str>,
+    ) -> HeaderMap {
         let mut headers = HeaderMap::new();
         if let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", auth.access_token)) {
             let mut value = value;
@@ -340,7 +349,7 @@ impl UpstreamClient {
     }
 
     /// `POST /codex/responses`; answers the streaming response when the status is 2xx.
-    pub async fn post_responses(
+    pub(crate) async fn post_responses(
         &self,
         auth: BackendAuth<'_>,
         session_id: Option<&str>,
@@ -365,7 +374,7 @@ impl UpstreamClient {
     }
 
     /// `GET` a backend JSON endpoint (usage, account, models).
-    pub async fn get_json(
+    pub(crate) async fn get_json(
         &self,
         url: &str,
         auth: BackendAuth<'_>,
@@ -398,7 +407,7 @@ impl UpstreamClient {
 }
 
 /// `codex_cli_rs/<codex version> (<os>; <arch>) codexia/<version>`.
-pub fn user_agent() -> String {
+pub(crate) fn user_agent() -> String {
     format!(
         "{ORIGINATOR}/{CODEX_CLIENT_VERSION} ({}; {}) codexia/{}",
         std::env::consts::OS,

@@ -15,7 +15,7 @@ use crate::protocol::error::ApiError;
 use crate::protocol::responses::{BackendEvent, StreamEnd};
 
 /// Parsed backend events, ending at the terminal one.
-pub type EventStream<E> = Pin<Box<dyn Stream<Item = Result<E, ApiError>> + Send>>;
+pub(crate) type EventStream<E> = Pin<Box<dyn Stream<Item = Result<E, ApiError>> + Send>>;
 
 /// Parses one `data:` payload; `None` for the payloads that carry no event (empty, `[DONE]`).
 pub fn parse<E: BackendEvent>(data: &str) -> Option<Result<E, ApiError>> {

@@ -15,7 +15,7 @@ use crate::upstream::sse::SseError;
 const PROMPT_TOO_LONG: &str = "prompt is too long";
 
 /// A failed HTTP answer (before any stream), or an unreachable backend.
-pub fn from_http(err: &UpstreamError) -> ApiError {
+pub(crate) fn from_http(err: &UpstreamError) -> ApiError {
     let (status, message, body, headers) = match err {
         UpstreamError::Status {
             status,
@@ -88,7 +88,7 @@ pub fn from_http(err: &UpstreamError) -> ApiError {
 }
 
 /// An in-stream failure: the error object of `response.failed` or of an `error` event.
-pub fn from_stream(error: &ErrorBody) -> ApiError {
+pub(crate) fn from_stream(error: &ErrorBody) -> ApiError {
     let code = error
         .code
         .as_deref()
@@ -115,7 +115,7 @@ pub fn from_stream(error: &ErrorBody) -> ApiError {
 }
 
 /// The failure a typed event carries, if it is `response.failed` or `error`.
-pub fn from_event(event: &ResponsesEvent) -> Option<ApiError> {
+pub(crate) fn from_event(event: &ResponsesEvent) -> Option<ApiError> {
     match event {
         ResponsesEvent::Failed { response } => Some(from_stream(
             response.error.as_ref().unwrap_or(&ErrorBody::default()),
@@ -137,7 +137,7 @@ pub fn from_event(event: &ResponsesEvent) -> Option<ApiError> {
 }
 
 /// A broken, silent or unreadable event stream.
-pub fn from_sse(err: &SseError) -> ApiError {
+pub(crate) fn from_sse(err: &SseError) -> ApiError {
     match err {
         SseError::Idle(after) => idle(*after),
         SseError::Transport(_) => {
@@ -150,12 +150,12 @@ pub fn from_sse(err: &SseError) -> ApiError {
 }
 
 /// An event whose JSON is not what the backend sends.
-pub fn unreadable_event() -> ApiError {
+pub(crate) fn unreadable_event() -> ApiError {
     ApiError::upstream("The ChatGPT backend sent an unreadable event.")
 }
 
 /// The backend said nothing for `after`.
-pub fn idle(after: Duration) -> ApiError {
+pub(crate) fn idle(after: Duration) -> ApiError {
     ApiError::new(
         ErrorKind::Timeout,
         format!(
@@ -189,7 +189,7 @@ fn usage_limit(resets_in: Option<u64>) -> ApiError {
 }
 
 /// Seconds from "… try again in 11.054s" / "in 28ms" / "in 35 seconds".
-pub fn parse_try_again(message: &str) -> Option<u64> {
+pub(crate) fn parse_try_again(message: &str) -> Option<u64> {
     let lower = message.to_ascii_lowercase();
     let rest = &lower[lower.find("try again in ")? + "try again in ".len()..];
     let number: String = rest

@@ -11,14 +11,14 @@ use serde_json::Value;
 
 /// Which slot a window came from (used only when its length is unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     Primary,
     Secondary,
 }
 
 /// One rate-limit window.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LimitWindow {
+pub(crate) struct LimitWindow {
     /// `None` for the main Codex limit; else the additional limit's display name.
     pub limit_name: Option<String>,
     pub slot: Slot,
@@ -32,7 +32,7 @@ pub struct LimitWindow {
 
 impl LimitWindow {
     /// `5h`, `weekly`, `GPT-5.3-Codex-Spark 5h`, …
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         let base = window_name(self.window_seconds, self.slot);
         match &self.limit_name {
             Some(limit) => format!("{limit} {base}"),
@@ -42,7 +42,7 @@ impl LimitWindow {
 }
 
 /// The name of a window of `seconds` (positional when unknown).
-pub fn window_name(seconds: Option<u64>, slot: Slot) -> String {
+pub(crate) fn window_name(seconds: Option<u64>, slot: Slot) -> String {
     match seconds {
         Some(18_000) => "5h".to_owned(),
         Some(604_800) => "weekly".to_owned(),
@@ -57,7 +57,7 @@ pub fn window_name(seconds: Option<u64>, slot: Slot) -> String {
 
 /// Windows and credits at one moment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RateLimitSnapshot {
+pub(crate) struct RateLimitSnapshot {
     pub windows: Vec<LimitWindow>,
     pub credits_balance: Option<f64>,
     pub plan_type: Option<String>,
@@ -78,7 +78,7 @@ fn clamp_percent(value: f64) -> f64 {
 }
 
 /// Parses the `x-codex-*` headers; `None` when the answer carried none.
-pub fn from_headers(headers: &HeaderMap, now: i64) -> Option<RateLimitSnapshot> {
+pub(crate) fn from_headers(headers: &HeaderMap, now: i64) -> Option<RateLimitSnapshot> {
     // Families: `x-codex` (the main limit) and `x-<limit id>` for others (docs/protocol.md §7).
     let mut families: Vec<String> = headers
         .keys()
@@ -143,7 +143,7 @@ pub fn from_headers(headers: &HeaderMap, now: i64) -> Option<RateLimitSnapshot> 
 }
 
 /// Unix seconds from a number, an integer string, or an RFC 3339 string.
-pub fn parse_time(value: &Value) -> Option<i64> {
+pub(crate) fn parse_time(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| {
             #[expect(clippy::cast_possible_truncation, reason = "unix seconds fit in i64")]
@@ -224,7 +224,7 @@ fn rate_limit_windows(
 }
 
 /// Parses a `wham/usage` body.
-pub fn from_usage(body: &Value, now: i64) -> RateLimitSnapshot {
+pub(crate) fn from_usage(body: &Value, now: i64) -> RateLimitSnapshot {
     let mut windows = rate_limit_windows(body.get("rate_limit"), None, now);
     for extra in body
         .get("additional_rate_limits")
@@ -251,7 +251,7 @@ pub fn from_usage(body: &Value, now: i64) -> RateLimitSnapshot {
 }
 
 /// `2h 24m`, `5m 3s`, `40s`, `1d 7h` (negative values count as 0).
-pub fn countdown(seconds: i64) -> String {
+pub(crate) fn countdown(seconds: i64) -> String {
     let seconds = seconds.max(0);
     let (d, h, m, s) = (
         seconds / 86_400,

@@ -31,7 +31,7 @@ pub enum SseError {
 }
 
 /// A boxed stream of events.
-pub type SseStream = Pin<Box<dyn Stream<Item = Result<SseEvent, SseError>> + Send>>;
+pub(crate) type SseStream = Pin<Box<dyn Stream<Item = Result<SseEvent, SseError>> + Send>>;
 
 /// Turns a byte stream into events; an `idle` gap between two reads ends it with [`SseError::Idle`].
 pub fn sse_events<S, B, E>(bytes: S, idle: Duration) -> SseStream
@@ -74,7 +74,7 @@ where
 }
 
 /// Events of a `reqwest` response body.
-pub fn response_events(response: reqwest::Response, idle: Duration) -> SseStream {
+pub(crate) fn response_events(response: reqwest::Response, idle: Duration) -> SseStream {
     sse_events(response.bytes_stream(), idle)
 }
 

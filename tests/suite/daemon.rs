@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use pretty_assertions::assert_eq;
 
-use codexia::daemon::{ServiceSpec, launchd_plist};
+use codexia::{ServiceSpec, launchd_plist};
 use insta::assert_snapshot;
 
 use crate::support::codexia::{TestHome, binary, text};

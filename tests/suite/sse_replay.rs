@@ -1,5 +1,5 @@
 //! Recorded backend streams (`tests/fixtures/sse/*.sse`) replayed through the production SSE
-//! parser (`codexia::upstream::sse`) into typed [`ResponsesEvent`]s (the event sequence of each
+//! parser (`upstream::sse`) into typed [`ResponsesEvent`]s (the event sequence of each
 //! is an inline snapshot), and through the production reader (`upstream::events`) and each
 //! API's translator (the frames are file snapshots).
 //!
@@ -13,14 +13,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codexia::protocol::responses::{ResponseObject, ResponsesEvent};
-use codexia::translate::StreamTranslator;
-use codexia::translate::chat_stream::ChatStream;
-use codexia::translate::messages_request::ToolNameMap;
-use codexia::translate::messages_stream::MessagesStream;
-use codexia::translate::responses_passthrough::ResponsesRelay;
-use codexia::upstream::events::until_terminal;
-use codexia::upstream::sse::sse_events;
+use codexia::{
+    ChatStream, MessagesStream, ResponseObject, ResponsesEvent, ResponsesRelay, StreamTranslator,
+    ToolNameMap, sse_events, until_terminal,
+};
 use futures_util::StreamExt;
 use insta::assert_snapshot;
 use pretty_assertions::assert_eq;

@@ -15,7 +15,7 @@ use crate::logging::{self, Loudness};
 use crate::models::ModelMap;
 use crate::settings::{ApiKey, Env, Overrides, Settings};
 
-pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
     let claude = find_on_path("claude", env.get("PATH").unwrap_or_default()).ok_or_else(|| {
         UserError::with_hint(

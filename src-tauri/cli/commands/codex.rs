@@ -22,7 +22,7 @@ use crate::settings::{Env, EnvVars, Overrides, Settings};
 /// The provider id in the generated `config.toml`.
 const PROVIDER_ID: &str = "codexia";
 
-pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
     let codex = super::claude::find_on_path("codex", env.get("PATH").unwrap_or_default())
         .ok_or_else(|| {

@@ -10,7 +10,7 @@ use crate::cli::args::ConfigAction;
 use crate::cli::output::Printer;
 use crate::settings::{ConfigFile, Env, ModelList, Overrides, Settings, Sourced};
 
-pub fn run(action: Option<&ConfigAction>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(action: Option<&ConfigAction>) -> anyhow::Result<ExitCode> {
     match action {
         Some(ConfigAction::Show) => show(),
         Some(ConfigAction::Reset { yes }) => reset(*yes),

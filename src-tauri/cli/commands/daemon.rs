@@ -12,7 +12,7 @@ use crate::daemon::ServiceSpec;
 use crate::daemon::manager::{Daemon, DaemonError, DaemonPaths, ServiceState};
 use crate::settings::{Env, Settings};
 
-pub async fn run(action: &DaemonAction) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(action: &DaemonAction) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
     let codexia_home = Settings::home_dir(&env)?;
     let home = env

@@ -31,7 +31,7 @@ use crate::settings::{Env, Overrides, Settings};
 use crate::upstream::UpstreamClient;
 
 /// Overrides how long the browser flow waits, in seconds (tests). Not a user setting.
-pub const LOGIN_TIMEOUT_ENV: &str = "CODEXIA_LOGIN_TIMEOUT";
+pub(crate) const LOGIN_TIMEOUT_ENV: &str = "CODEXIA_LOGIN_TIMEOUT";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const DEVICE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
@@ -83,7 +83,7 @@ pub(crate) fn auth_error(err: AuthError) -> anyhow::Error {
     }
 }
 
-pub async fn run(args: &LoginArgs, verbose: u8) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: &LoginArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = settings_with_auth_file(args.auth.auth_file.as_deref(), verbose)?;
     let auth = open_auth(&settings).await?;
     let upstream = UpstreamClient::new(&settings);

@@ -7,7 +7,7 @@ use crate::cli::output::Printer;
 
 use super::login::{auth_error, open_auth, settings_with_auth_file};
 
-pub async fn run(args: &AuthFileArgs, verbose: u8) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: &AuthFileArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = settings_with_auth_file(args.auth_file.as_deref(), verbose)?;
     let auth = open_auth(&settings).await?;
     let place = auth.store_description().await.map_err(auth_error)?;

@@ -1,14 +1,14 @@
 //! One module per command; shared helpers for them.
 
-pub mod claude;
-pub mod codex;
-pub mod config;
-pub mod daemon;
-pub mod login;
-pub mod logout;
-pub mod models;
-pub mod serve;
-pub mod status;
+pub(crate) mod claude;
+pub(crate) mod codex;
+pub(crate) mod config;
+pub(crate) mod daemon;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod models;
+pub(crate) mod serve;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 
@@ -16,7 +16,7 @@ use super::UserError;
 use super::output::Printer;
 
 /// `codexia` without a command: the tray on a desktop build with a display, else help.
-pub fn default_command(runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
+pub(crate) fn default_command(runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
     use clap::CommandFactory;
     if cfg!(feature = "tray") && has_display() {
         return tray(runtime);
@@ -28,7 +28,7 @@ pub fn default_command(runtime: &tokio::runtime::Runtime) -> anyhow::Result<Exit
 
 /// `codexia tray`.
 #[cfg(feature = "tray")]
-pub fn tray(runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
+pub(crate) fn tray(runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
     if !has_display() {
         return Err(UserError::with_hint(
             "the tray app needs a graphical session, and none was found (DISPLAY and WAYLAND_DISPLAY are unset)",
@@ -42,7 +42,7 @@ pub fn tray(runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
 
 /// `codexia window NAME`: one window of the tray app, talking to the tray over stdin/stdout.
 #[cfg(feature = "tray")]
-pub fn window(runtime: &tokio::runtime::Runtime, name: &str) -> anyhow::Result<ExitCode> {
+pub(crate) fn window(runtime: &tokio::runtime::Runtime, name: &str) -> anyhow::Result<ExitCode> {
     let started_by_tray = !std::io::IsTerminal::is_terminal(&std::io::stdin());
     let kind = crate::tray::WindowKind::parse(name).filter(|_| started_by_tray && has_display());
     let Some(kind) = kind else {
@@ -58,13 +58,13 @@ pub fn window(runtime: &tokio::runtime::Runtime, name: &str) -> anyhow::Result<E
 
 /// `codexia window` in a build without the tray feature.
 #[cfg(not(feature = "tray"))]
-pub fn window(runtime: &tokio::runtime::Runtime, _name: &str) -> anyhow::Result<ExitCode> {
+pub(crate) fn window(runtime: &tokio::runtime::Runtime, _name: &str) -> anyhow::Result<ExitCode> {
     tray(runtime)
 }
 
 /// `codexia tray` in a build without the tray feature.
 #[cfg(not(feature = "tray"))]
-pub fn tray(_runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
+pub(crate) fn tray(_runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
     Err(UserError::with_hint(
         "this codexia was built without the tray app",
         "run `codexia serve` for the gateway, or install the desktop build",
@@ -77,13 +77,4 @@ pub(crate) fn has_display() -> bool {
         .iter()
         .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
         || cfg!(any(target_os = "macos", target_os = "windows"))
-}
-
-/// The error for commands a later release brings.
-pub fn not_yet(command: &str) -> anyhow::Error {
-    UserError::with_hint(
-        format!("`codexia {command}` is not available in this build yet"),
-        "`codexia --help` lists what this build can do",
-    )
-    .into()
 }

@@ -7,7 +7,7 @@ use crate::local::LocalGateway;
 use crate::models::ModelMap;
 use crate::settings::{Env, Overrides, Settings};
 
-pub async fn run() -> anyhow::Result<ExitCode> {
+pub(crate) async fn run() -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&Overrides::default(), &Env::from_process())?;
     let ids = match running_gateway_models(&settings).await {
         Some(ids) => ids,

@@ -16,7 +16,7 @@ use crate::local;
 use crate::logging::{self, Loudness};
 use crate::settings::{Env, Settings};
 
-pub async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&args.overrides(), &Env::from_process())?;
     logging::init(&settings, Loudness::Configured, verbose);
     let shutdown = shutdown_signal().context("cannot install the signal handlers")?;
@@ -57,8 +57,8 @@ async fn report_sign_in(auth: &AuthManager) {
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called,
 /// not when the future is first polled, so a signal right after start-up is never missed.
-pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static>
-{
+pub(crate) fn shutdown_signal()
+-> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -17,7 +17,7 @@ use super::login::{open_auth, settings_with_auth_file};
 /// How long a running gateway may take to answer (it may ask the backend first).
 const STATUS_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub async fn run(args: &StatusArgs, verbose: u8) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: &StatusArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = settings_with_auth_file(args.auth.auth_file.as_deref(), verbose)?;
     // An explicit credentials file means "this file", not whatever a gateway uses.
     let from_gateway = if args.auth.auth_file.is_none() {

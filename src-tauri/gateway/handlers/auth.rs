@@ -8,7 +8,7 @@ use crate::gateway::error::ApiError;
 use crate::gateway::state::AppState;
 
 /// Refreshes the access token now. Answers the account id and the new expiry, never a token.
-pub async fn refresh(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn refresh(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let credentials = state.auth().refresh_now().await?;
     let now = chrono::Utc::now().timestamp();
     let local =

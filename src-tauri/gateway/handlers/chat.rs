@@ -19,7 +19,7 @@ use crate::translate::chat_request::chat_to_responses;
 use crate::translate::chat_stream::ChatStream;
 
 /// `POST /v1/chat/completions`.
-pub async fn chat_completions(
+pub(crate) async fn chat_completions(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
@@ -50,7 +50,7 @@ pub async fn chat_completions(
 }
 
 /// `prefix` + 24 random hex digits (`chatcmpl-…`).
-pub fn random_id(prefix: &str) -> String {
+pub(crate) fn random_id(prefix: &str) -> String {
     let mut bytes = [0_u8; 12];
     // Without randomness the id is still well-formed; it only identifies an answer.
     let _ = getrandom::fill(&mut bytes);

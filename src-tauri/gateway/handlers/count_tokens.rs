@@ -33,7 +33,7 @@ use crate::translate::count_tokens::count_request_tokens;
 const STEP_BYTES: usize = 64 * 1024;
 
 /// `POST /v1/messages/count_tokens`.
-pub async fn count_tokens(
+pub(crate) async fn count_tokens(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<CountTokensRequest>,

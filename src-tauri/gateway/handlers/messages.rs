@@ -24,10 +24,10 @@ use crate::translate::messages_request::{
 use crate::translate::messages_stream::MessagesStream;
 
 /// The header Claude Code sends with its session id (stable across a session's turns).
-pub const SESSION_HEADER: &str = "x-claude-code-session-id";
+pub(crate) const SESSION_HEADER: &str = "x-claude-code-session-id";
 
 /// A translated request ready to be sent.
-pub struct PreparedRequest {
+pub(crate) struct PreparedRequest {
     pub upstream: ResponsesRequest,
     pub names: ToolNameMap,
     /// For the upstream `session_id` header.
@@ -35,7 +35,7 @@ pub struct PreparedRequest {
 }
 
 /// Translates a Messages request (also used by count_tokens, so both see the same bytes).
-pub async fn prepare(
+pub(crate) async fn prepare(
     state: &AppState,
     headers: &HeaderMap,
     request: &MessagesRequest,
@@ -62,7 +62,7 @@ pub async fn prepare(
 }
 
 /// `POST /v1/messages`.
-pub async fn create_message(
+pub(crate) async fn create_message(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<MessagesRequest>,

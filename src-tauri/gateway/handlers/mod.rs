@@ -1,10 +1,10 @@
 //! One module per route family.
 
-pub mod auth;
-pub mod chat;
-pub mod count_tokens;
-pub mod health;
-pub mod messages;
-pub mod models;
-pub mod responses;
-pub mod status;
+pub(crate) mod auth;
+pub(crate) mod chat;
+pub(crate) mod count_tokens;
+pub(crate) mod health;
+pub(crate) mod messages;
+pub(crate) mod models;
+pub(crate) mod responses;
+pub(crate) mod status;

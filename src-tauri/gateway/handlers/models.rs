@@ -16,7 +16,7 @@ use crate::gateway::state::AppState;
 const CREATED_AT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 /// Lists the served models (and, in the OpenAI shape, the exact aliases).
-pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+pub(crate) async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
     refresh_catalog_or_serve_stale(&state, CATALOG_TTL).await;
     let models = state.models();
     if headers.contains_key("anthropic-version") {

@@ -17,7 +17,7 @@ use crate::gateway::{backend, stream};
 use crate::translate::responses_passthrough::{ResponsesRelay, normalise_responses_request};
 
 /// `POST /v1/responses`.
-pub async fn create_response(
+pub(crate) async fn create_response(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {

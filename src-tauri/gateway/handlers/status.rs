@@ -10,7 +10,7 @@ use crate::status::{self, StatusReport};
 
 /// Always 200: parts that failed are `null` with a sentence in `warnings` (including "sign in
 /// again"), so that the tray and scripts read one shape.
-pub async fn status(State(state): State<AppState>) -> Json<StatusReport> {
+pub(crate) async fn status(State(state): State<AppState>) -> Json<StatusReport> {
     let live = state.live_rate_limits();
     Json(
         status::collect_cached(

@@ -12,7 +12,7 @@ use crate::gateway::error::ApiError;
 use crate::gateway::state::AppState;
 
 /// Whether the request carries the key.
-pub fn presents_key(headers: &HeaderMap, key: &str) -> bool {
+pub(crate) fn presents_key(headers: &HeaderMap, key: &str) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -35,7 +35,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 }
 
 /// Middleware: refuses requests without the configured key.
-pub async fn require_api_key(
+pub(crate) async fn require_api_key(
     State(state): State<AppState>,
     request: Request,
     next: Next,

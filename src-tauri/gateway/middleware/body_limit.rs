@@ -38,7 +38,7 @@ const BUSY_RETRY_AFTER: u64 = 1;
 
 /// The per-request cap and the shared budget.
 #[derive(Debug, Clone)]
-pub struct BodyLimits {
+pub(crate) struct BodyLimits {
     max_body: usize,
     /// One permit per byte (a semaphore holds at most `u32::MAX` permits; settings cap the
     /// budget at 1 GiB).
@@ -49,7 +49,7 @@ pub struct BodyLimits {
 impl BodyLimits {
     /// A cap of `max_body` bytes per request and `budget` bytes at once (raised to `max_body`
     /// when smaller, so that one largest body always fits).
-    pub fn new(max_body: usize, budget: usize) -> Self {
+    pub(crate) fn new(max_body: usize, budget: usize) -> Self {
         let budget_bytes = budget.max(max_body).min(Semaphore::MAX_PERMITS);
         Self {
             max_body,
@@ -59,12 +59,13 @@ impl BodyLimits {
     }
 
     /// The limits the settings ask for.
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub(crate) fn from_settings(settings: &Settings) -> Self {
         Self::new(settings.max_body_size.value, settings.body_budget.value)
     }
 
     /// Bytes of the budget not reserved now.
-    pub fn available(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn available(&self) -> usize {
         self.budget.available_permits()
     }
 
@@ -126,7 +127,7 @@ fn human_size(bytes: usize) -> String {
 }
 
 /// Middleware: enforces [`BodyLimits`] and hands the body on whole.
-pub async fn limit_bodies(
+pub(crate) async fn limit_bodies(
     State(limits): State<BodyLimits>,
     request: Request,
     next: Next,

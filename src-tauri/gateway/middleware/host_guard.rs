@@ -13,7 +13,7 @@ use crate::gateway::error::ApiError;
 use crate::gateway::state::AppState;
 
 /// Whether a `Host` header value names this gateway.
-pub fn host_allowed(host: &str, bind_ip: IpAddr) -> bool {
+pub(crate) fn host_allowed(host: &str, bind_ip: IpAddr) -> bool {
     // A gateway bound to every interface is reached under any name; it requires an API key.
     if bind_ip.is_unspecified() {
         return true;
@@ -48,7 +48,11 @@ fn strip_port(host: &str) -> &str {
 }
 
 /// Middleware: the Host and Origin guards.
-pub async fn host_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn host_guard(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let host = request
         .headers()
         .get(header::HOST)

@@ -14,7 +14,11 @@ use crate::gateway::state::AppState;
 use crate::protocol::error::Cause;
 
 /// Middleware: logs the request once it is answered and remembers it.
-pub async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn log_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();

@@ -2,7 +2,7 @@
 //! `host_guard` (Host and Origin), `api_key`, `body_limit` (the body cap and the shared body
 //! budget; it reads the body).
 
-pub mod api_key;
-pub mod body_limit;
-pub mod host_guard;
-pub mod log_request;
+pub(crate) mod api_key;
+pub(crate) mod body_limit;
+pub(crate) mod host_guard;
+pub(crate) mod log_request;
