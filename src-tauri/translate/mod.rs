@@ -10,6 +10,7 @@ pub mod effort;
 pub mod messages_request;
 pub mod messages_response;
 pub mod messages_stream;
+mod o200k;
 pub mod responses_passthrough;
 pub mod stop_sequences;
 
