@@ -46,6 +46,14 @@ fn tiktoken(text: &str) -> u64 {
         .len() as u64
 }
 
+fn codexia_count(text: &str) -> u64 {
+    count_text(text)
+}
+
+fn bpe_openai(text: &str) -> u64 {
+    bpe_openai::o200k_base().count(text) as u64
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -112,15 +120,14 @@ fn main() {
     let models = models();
 
     // Tokenizer tables: load time and resident memory, each loaded on its first count.
-    let rss_start = rss_mb();
-    let start = Instant::now();
-    black_box(count_text("load"));
-    let bpe_load = start.elapsed();
-    let rss_bpe = rss_mb();
-    let start = Instant::now();
-    black_box(tiktoken("load"));
-    let tiktoken_load = start.elapsed();
-    let rss_both = rss_mb();
+    let mut loads = [(Duration::ZERO, 0.0); 3];
+    let counters: [&dyn Fn(&str) -> u64; 3] = [&codexia_count, &bpe_openai, &tiktoken];
+    for (count, load) in counters.iter().zip(loads.iter_mut()) {
+        let rss = rss_mb();
+        let start = Instant::now();
+        black_box(count("load"));
+        *load = (start.elapsed(), rss_mb() - rss);
+    }
 
     // The conversation: turn N, turn N's body grown by one Read turn (the next turn of the same
     // session, a different new turn per run), and other sessions' first turns (for cold runs).
@@ -153,7 +160,8 @@ fn main() {
     let clone = time(RUNS, |_| upstream.clone());
     let estimate = time(RUNS, |_| estimate_request_tokens(&upstream));
     let tiktoken_full = time(RUNS, |_| count_request_with(&upstream, &mut tiktoken));
-    let bpe_full = time(RUNS, |_| count_request_tokens(&upstream));
+    let bpe_full = time(RUNS, |_| count_request_with(&upstream, &mut bpe_openai));
+    let codexia_full = time(RUNS, |_| count_request_tokens(&upstream));
     let memo_seen = {
         let counter = TokenCounter::new(codexia::translate::count_tokens::CACHE_BUDGET_BYTES);
         counter.count_request(&upstream);
@@ -170,7 +178,7 @@ fn main() {
     let before_messages = time(RUNS, |run| {
         let upstream = translate(&cold_turns[run], &models);
         let copy = upstream.clone();
-        write(&upstream) + count_request_with(&copy, &mut tiktoken) as usize
+        write(&upstream) as u64 + count_request_with(&copy, &mut tiktoken)
     });
     let before_count_tokens = time(RUNS, |run| {
         let upstream = translate(&cold_turns[run], &models);
@@ -213,7 +221,6 @@ fn main() {
         },
     );
     row("", "before", "after");
-    row("", "tiktoken-rs", "bpe-openai");
     println!("|{:-<60}|{:-<15}|{:-<15}|", "", "", "");
     row(
         "/v1/messages, first turn (nothing seen)",
@@ -247,17 +254,29 @@ fn main() {
         "-",
     );
     row("  rough estimate (bytes / 4)", "-", &ms(estimate));
-    row("  full o200k count", &ms(tiktoken_full), &ms(bpe_full));
+    row("  full o200k count", &ms(tiktoken_full), &ms(codexia_full));
     row("  memo count, earlier messages seen", "-", &ms(memo_seen));
-    row(
-        "  tokenizer tables: first load",
-        &ms(tiktoken_load),
-        &ms(bpe_load),
+
+    println!("\ntokenizers (o200k_base; all three give the same counts):\n");
+    println!(
+        "| {:<44} | {:>13} | {:>13} | {:>13} |",
+        "", "codexia o200k", "bpe-openai", "tiktoken-rs"
     );
-    row(
-        "  tokenizer tables: resident memory (this process)",
-        &format!("{:.1} MB", rss_both - rss_bpe),
-        &format!("{:.1} MB", rss_bpe - rss_start),
+    println!("|{:-<46}|{:-<15}|{:-<15}|{:-<15}|", "", "", "", "");
+    let line = |label: &str, cells: [String; 3]| {
+        println!(
+            "| {label:<44} | {:>13} | {:>13} | {:>13} |",
+            cells[0], cells[1], cells[2]
+        );
+    };
+    line(
+        "full count of the conversation",
+        [ms(codexia_full), ms(bpe_full), ms(tiktoken_full)],
+    );
+    line("first load of the tables", loads.map(|(load, _)| ms(load)));
+    line(
+        "resident memory of the tables",
+        loads.map(|(_, mb)| format!("{mb:.1} MB")),
     );
 
     linear_time();
@@ -298,20 +317,30 @@ fn linear_time() {
         ("one character repeated (\"a\")", "a".repeat(10 * MB)),
         ("one space repeated", " ".repeat(10 * MB)),
         ("random letters, no spaces (one pre-token)", letters),
+        (
+            "words of 1,023 letters (longest heap merges)",
+            format!("{} ", "a".repeat(1_023)).repeat(10 * MB / 1_024),
+        ),
     ];
     println!(
-        "\ncounting 10 MB (issue 13 point 6; tiktoken-rs on the first 1 MB only, it is \
-         quadratic on long pre-tokens; median of 3 runs):\n"
+        "\ncounting 10 MB (issue 13 point 6; tiktoken-rs on the first 1 MB only: it takes seconds \
+         on 10 MB of one character, and fails on long runs of spaces; median of 3 runs):\n"
     );
     println!(
-        "| {:<44} | {:>22} | {:>22} |",
-        "input", "bpe-openai, 10 MB", "tiktoken-rs, 1 MB"
+        "| {:<44} | {:>13} | {:>13} | {:>17} |",
+        "input", "codexia o200k", "bpe-openai", "tiktoken-rs, 1 MB"
     );
-    println!("|{:-<46}|{:-<24}|{:-<24}|", "", "", "");
+    println!("|{:-<46}|{:-<15}|{:-<15}|{:-<19}|", "", "", "", "");
     for (label, text) in &inputs {
-        let bpe = time(3, |_| count_text(text));
+        let ours = time(3, |_| count_text(text));
+        let bpe = time(3, |_| bpe_openai(text));
         let start = head(text, MB);
-        let tik = time(3, |_| tiktoken(start));
-        println!("| {label:<44} | {:>22} | {:>22} |", ms(bpe), ms(tik));
+        let tik = std::panic::catch_unwind(|| time(3, |_| tiktoken(start)))
+            .map_or_else(|_| "fails".to_owned(), ms);
+        println!(
+            "| {label:<44} | {:>13} | {:>13} | {tik:>17} |",
+            ms(ours),
+            ms(bpe)
+        );
     }
 }

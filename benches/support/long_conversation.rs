@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 /// Read tool turns of the benchmark conversation.
-pub const READ_TURNS: usize = 60;
+pub(crate) const READ_TURNS: usize = 60;
 /// Bytes of source text per Read result (about 2,500 tokens).
 const READ_BYTES: usize = 9_600;
 
 /// The captured turn the conversation starts from.
-pub fn captured_turn() -> Value {
+pub(crate) fn captured_turn() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/claude_code/10_tool_use_turn2.json");
     let text = std::fs::read_to_string(&path).expect("the captured Claude Code turn");
@@ -58,7 +58,7 @@ fn source_lines() -> Vec<String> {
 
 /// The captured turn followed by `read_turns` Read tool calls and their results, as Claude Code
 /// would send the next request (`stream: true`, the cache mark on the last block).
-pub fn long_conversation(read_turns: usize, nonce: &str) -> Value {
+pub(crate) fn long_conversation(read_turns: usize, nonce: &str) -> Value {
     let lines = source_lines();
     let mut body = captured_turn();
     body["stream"] = json!(true);

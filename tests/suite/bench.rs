@@ -496,7 +496,7 @@ async fn cpu_per_request(gateway: &Gateway, client: &reqwest::Client, calls: &[C
     for call in calls {
         call.run(client, &gateway.url).await;
     }
-    let used = gateway.settled_cpu().await - before;
+    let used = gateway.settled_cpu().await.saturating_sub(before);
     #[allow(clippy::cast_precision_loss, reason = "a few dozen requests")]
     let per = used.as_secs_f64() * 1000.0 / calls.len() as f64;
     per
