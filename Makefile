@@ -5,14 +5,16 @@
 #   make lint   rustfmt, the import rules between modules (scripts/check-layers.sh), no system
 #               library in the headless build (scripts/check-deps.sh), unused dependencies
 #               (cargo-machete) and clippy (both feature sets), as CI runs them
-#   make bench  translation cost per streamed event (criterion) and the time to first byte
-#               codexia adds over the fake backend at 1 and 32 concurrent streams
+#   make bench  translation cost per streamed event (criterion), the cost of a long Claude Code
+#               conversation per request, the time to first byte codexia adds over the fake
+#               backend at 1 and 32 concurrent streams, and codexia serve's CPU and memory
 #   make memory the tray app's resident memory: idle, with Settings open, after closing it
+#   make memory-serve  codexia serve's resident memory: idle, after 1,000 requests, after 2,000
 
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint bench memory
+.PHONY: help run test lint bench memory memory-serve
 
 help:
 	@echo "make run    build and run codexia (tray app with a display, else 'codexia serve')"
@@ -20,6 +22,7 @@ help:
 	@echo "make lint   fmt --check, import rules, headless deps, cargo-machete, clippy -D warnings"
 	@echo "make bench  per-event translation cost and added time to first byte (release)"
 	@echo "make memory the tray app's memory: idle, Settings open, after closing it (release)"
+	@echo "make memory-serve  codexia serve's CPU per request and memory under load (release)"
 
 run:
 	scripts/setup.sh run
@@ -47,7 +50,13 @@ lint:
 # Headless (no tray) release builds; the numbers are only reported, never asserted.
 bench:
 	$(CARGO) bench --no-default-features --bench translate
+	$(CARGO) bench --no-default-features --bench conversation
 	$(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
+
+# codexia serve against the fake backend: CPU per request (long conversations) and resident
+# memory idle, after 1,000 requests (100 long, 32 concurrent streams) and after 1,000 more.
+memory-serve:
+	$(CARGO) test --release --no-default-features --test all suite::bench::serve_cpu_and_memory_under_load -- --ignored --nocapture --exact
 
 # The tray app's RSS under Xvfb (release build); reported, never asserted.
 memory:

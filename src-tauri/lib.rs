@@ -5,6 +5,7 @@
 //! needs only [`main`], and the benchmarks and the replay tests the stream translators below.
 
 mod auth;
+mod bench_api;
 mod claude_env;
 mod cli;
 mod daemon;
@@ -31,3 +32,6 @@ pub use translate::responses_passthrough::ResponsesRelay;
 pub use translate::{SseFrame, StreamTranslator};
 pub use upstream::events::{parse as parse_event, until_terminal};
 pub use upstream::sse::sse_events;
+
+// The long-conversation benchmark (benches/conversation.rs), through a narrow door.
+pub use bench_api::{BenchCounter, BenchRequest, count_text};

@@ -1,14 +1,26 @@
 //! Local token count of a translated request with the o200k_base encoding, for
 //! `POST /v1/messages/count_tokens` and the `message_start` estimate (docs/compatibility.md §7).
-//! Never calls the backend (it has no counting endpoint and every call costs quota). Pure.
+//! Never calls the backend (it has no counting endpoint and every call costs quota). No I/O, no
+//! clock.
 //!
 //! Counted: `instructions`, every text part, function call names and arguments, function call
 //! outputs, reasoning summaries, and each tool's name, description and JSON schema; plus a small
 //! framing overhead per item and per tool, and a fixed cost per image and per file (their real
 //! cost depends on sizes the gateway does not decode). Encrypted reasoning is opaque and not
 //! counted.
+//!
+//! The tokenizer is codexia's compact o200k counter (`o200k.rs`): tiktoken's counts with about
+//! 8 MB resident instead of 43 MB, loaded on the first count.
+//!
+//! Claude Code sends the whole conversation again on every turn, so a [`TokenCounter`] remembers
+//! the count of each text it has counted, keyed by a hash of its bytes, in a cache bounded in
+//! memory (least recently used entries go first): turn N+1 only counts what turn N did not
+//! have. A count is a function of the text alone, so the total is exactly the full count.
 
-use tiktoken_rs::CoreBPE;
+use std::num::NonZeroUsize;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use lru::LruCache;
 
 use crate::protocol::responses::{ContentPart, FunctionOutput, InputItem, ResponsesRequest, Tool};
 
@@ -21,51 +33,57 @@ const PER_IMAGE: u64 = 765;
 /// A file part without decoding it: a fixed base plus its size.
 const PER_FILE: u64 = 1_000;
 
-fn encoder() -> &'static CoreBPE {
-    tiktoken_rs::o200k_base_singleton()
-}
+/// Memory budget of the shared cache: about 40,000 texts, far more than the blocks of the
+/// longest conversations of a few concurrent sessions.
+pub(crate) const CACHE_BUDGET_BYTES: usize = 4 * 1024 * 1024;
+/// What one cache entry costs, estimated: the 16-byte key and 8-byte count in the list node the
+/// LRU allocates with its two links (48 bytes with the allocator's rounding), and the hash
+/// table's slot that points at it with its spare capacity (up to about 40), rounded up.
+const ENTRY_BYTES: usize = 96;
+/// Shorter texts are counted each time (tool names, ids): counting them costs about as much as
+/// a lookup.
+const MIN_CACHED_LEN: usize = 32;
 
-/// o200k_base tokens of a text.
+/// o200k_base tokens of a text (not cached).
 pub(crate) fn count_text(text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
-    encoder().encode_ordinary(text).len() as u64
+    super::o200k::count(text) as u64
 }
 
-fn count_parts(parts: &[ContentPart]) -> u64 {
-    parts
-        .iter()
-        .map(|part| match part {
-            ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => {
-                count_text(text)
-            }
-            ContentPart::Refusal { refusal } => count_text(refusal),
-            ContentPart::InputImage { .. } => PER_IMAGE,
-            // Base64 is 4 characters per 3 bytes; ~4 bytes of document text per token.
-            ContentPart::InputFile { file_data, .. } => {
-                PER_FILE + (file_data.len() as u64) * 3 / 16
-            }
-        })
-        .sum()
-}
-
-/// Input tokens of a translated request.
+/// Input tokens of a translated request, counted in full without a cache (the reference the
+/// cached count must equal; [`TokenCounter::count_request`] is what the gateway uses).
 pub(crate) fn count_request_tokens(request: &ResponsesRequest) -> u64 {
-    let mut total = count_text(&request.instructions) + PER_ITEM;
+    count_request_with(request, &mut count_text)
+}
+
+/// A cheap estimate of the input tokens without the tokenizer (about four bytes of text a
+/// token), for the moment before the exact count is ready.
+pub(crate) fn estimate_request_tokens(request: &ResponsesRequest) -> u64 {
+    count_request_with(request, &mut |text| (text.len() as u64).div_ceil(4))
+}
+
+/// The token count of a request with another count of each text (`count`), plus the framing
+/// and the fixed costs of images and files: what the benchmarks compare tokenizers with.
+pub(crate) fn count_request_with(
+    request: &ResponsesRequest,
+    count: &mut impl FnMut(&str) -> u64,
+) -> u64 {
+    let mut total = count(&request.instructions) + PER_ITEM;
     for item in &request.input {
         total += PER_ITEM;
         total += match item {
-            InputItem::Message { content, .. } => count_parts(content),
+            InputItem::Message { content, .. } => walk_parts(content, count),
             InputItem::FunctionCall {
                 name, arguments, ..
-            } => count_text(name) + count_text(arguments),
+            } => count(name) + count(arguments),
             InputItem::FunctionCallOutput { output, .. } => match output {
-                FunctionOutput::Text(text) => count_text(text),
-                FunctionOutput::Parts(parts) => count_parts(parts),
+                FunctionOutput::Text(text) => count(text),
+                FunctionOutput::Parts(parts) => walk_parts(parts, count),
             },
             InputItem::Reasoning { summary, .. } => {
-                summary.iter().map(|part| count_text(&part.text)).sum()
+                summary.iter().map(|part| count(&part.text)).sum()
             }
         };
     }
@@ -81,17 +99,98 @@ pub(crate) fn count_request_tokens(request: &ResponsesRequest) -> u64 {
             continue;
         };
         total += PER_TOOL
-            + count_text(name)
-            + description.as_deref().map_or(0, count_text)
-            + count_text(&parameters.to_string());
+            + count(name)
+            + description.as_deref().map_or(0, &mut *count)
+            + count(&parameters.to_string());
     }
     total
+}
+
+fn walk_parts(parts: &[ContentPart], count: &mut impl FnMut(&str) -> u64) -> u64 {
+    parts
+        .iter()
+        .map(|part| match part {
+            ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => count(text),
+            ContentPart::Refusal { refusal } => count(refusal),
+            ContentPart::InputImage { .. } => PER_IMAGE,
+            // Base64 is 4 characters per 3 bytes; ~4 bytes of document text per token.
+            ContentPart::InputFile { file_data, .. } => {
+                PER_FILE + (file_data.len() as u64) * 3 / 16
+            }
+        })
+        .sum()
+}
+
+/// Counts requests, remembering the count of every text of [`MIN_CACHED_LEN`] bytes or more by
+/// a 128-bit hash of its bytes (seeded per process, so nobody can aim a collision at it), in an
+/// LRU cache bounded by a memory budget. Shared by concurrent requests: the lock is held for
+/// lookups and inserts only, never while counting.
+pub(crate) struct TokenCounter {
+    cache: Mutex<LruCache<u128, u64>>,
+    seed: u64,
+}
+
+impl std::fmt::Debug for TokenCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCounter")
+            .field("entries", &self.entries())
+            .finish_non_exhaustive()
+    }
+}
+
+static SHARED: LazyLock<TokenCounter> = LazyLock::new(|| TokenCounter::new(CACHE_BUDGET_BYTES));
+
+impl TokenCounter {
+    /// A counter whose cache takes at most about `budget_bytes`.
+    pub(crate) fn new(budget_bytes: usize) -> Self {
+        let entries = NonZeroUsize::new(budget_bytes / ENTRY_BYTES).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            cache: Mutex::new(LruCache::new(entries)),
+            // Without randomness the hash is still a good one; only its seed is predictable.
+            seed: getrandom::u64().unwrap_or(0x9E37_79B9_7F4A_7C15),
+        }
+    }
+
+    /// The process's counter ([`CACHE_BUDGET_BYTES`]): one memo of the tokenizer, like its
+    /// tables, for every route and session of the gateway.
+    pub(crate) fn shared() -> &'static Self {
+        &SHARED
+    }
+
+    /// Input tokens of a translated request: exactly [`count_request_tokens`], counting only
+    /// the texts this counter has not seen.
+    pub(crate) fn count_request(&self, request: &ResponsesRequest) -> u64 {
+        count_request_with(request, &mut |text| self.count_text(text))
+    }
+
+    /// Texts remembered.
+    pub(crate) fn entries(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn count_text(&self, text: &str) -> u64 {
+        if text.len() < MIN_CACHED_LEN {
+            return count_text(text);
+        }
+        let key = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), self.seed);
+        if let Some(tokens) = self.lock().get(&key) {
+            return *tokens;
+        }
+        let tokens = count_text(text);
+        self.lock().put(key, tokens);
+        tokens
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<u128, u64>> {
+        // The cache holds plain numbers: a panic elsewhere cannot leave it inconsistent.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::responses::{Role, ToolChoice};
+    use crate::protocol::responses::{Role, SummaryPart, ToolChoice};
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
@@ -111,6 +210,17 @@ mod tests {
             text: None,
             service_tier: None,
         }
+    }
+
+    /// The reference: tiktoken-rs's o200k_base, as codexia counted before.
+    fn tiktoken(text: &str) -> u64 {
+        tiktoken_rs::o200k_base_singleton()
+            .encode_ordinary(text)
+            .len() as u64
+    }
+
+    fn tiktoken_request(request: &ResponsesRequest) -> u64 {
+        count_request_with(request, &mut tiktoken)
     }
 
     #[test]
@@ -165,5 +275,199 @@ mod tests {
             + count_text("Run a command")
             + count_text("{\"type\":\"object\"}");
         assert_eq!(with_tools, expected);
+    }
+
+    /// Texts that stress the pre-tokenizer: whitespace runs before words and at the end,
+    /// contractions, digits, CJK, emoji, combining marks, CRLF, code.
+    const AWKWARD: &[&str] = &[
+        "  leading and trailing  ",
+        "tabs\t\tand\n\n\nnewlines\r\n\r\n",
+        "I'm sure they'll've done it, DON'T YOU'D?",
+        "1234567890 12 123 1234 3.14159 -42",
+        "日本語のテキストと English mixed 中文",
+        "emoji 👩‍👩‍👧‍👦 and 🇫🇷 flags",
+        "e\u{301}te\u{301} cafe\u{301} Å",
+        "fn main() {\n    println!(\"{}\", 1 + 2);\n}\n",
+        "    indented\n        more\n",
+        "trailing spaces   ",
+        "   ",
+        "\n",
+        "a",
+    ];
+
+    #[test]
+    fn awkward_texts_count_as_tiktoken_counts_them() {
+        for text in AWKWARD {
+            assert_eq!(count_text(text), tiktoken(text), "{text:?}");
+        }
+        let long = AWKWARD.concat().repeat(50);
+        assert_eq!(count_text(&long), tiktoken(&long));
+    }
+
+    /// A small deterministic generator (xorshift), so a failure can be replayed from its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % n as u64).unwrap()
+        }
+
+        /// A text of pieces drawn from [`AWKWARD`] and random words, often longer than the
+        /// cache threshold.
+        fn text(&mut self) -> String {
+            let mut out = String::new();
+            for _ in 0..self.below(40) {
+                if self.below(3) == 0 {
+                    out.push_str(AWKWARD[self.below(AWKWARD.len())]);
+                } else {
+                    for _ in 0..=self.below(12) {
+                        out.push(char::from(b'a' + u8::try_from(self.below(26)).unwrap()));
+                    }
+                    out.push([' ', ' ', '\n', ',', '.'][self.below(5)]);
+                }
+            }
+            out
+        }
+
+        fn item(&mut self, texts: &[String]) -> InputItem {
+            let text = texts[self.below(texts.len())].clone();
+            match self.below(4) {
+                0 => InputItem::Message {
+                    role: Role::User,
+                    content: vec![
+                        ContentPart::InputText { text },
+                        ContentPart::InputText {
+                            text: texts[self.below(texts.len())].clone(),
+                        },
+                    ],
+                    id: None,
+                    status: None,
+                },
+                1 => InputItem::Message {
+                    role: Role::Assistant,
+                    content: vec![ContentPart::OutputText {
+                        text,
+                        annotations: Vec::new(),
+                    }],
+                    id: None,
+                    status: None,
+                },
+                2 => InputItem::FunctionCallOutput {
+                    call_id: "c".into(),
+                    output: FunctionOutput::Text(text),
+                },
+                _ => InputItem::Reasoning {
+                    id: None,
+                    summary: vec![SummaryPart {
+                        kind: "summary_text".into(),
+                        text,
+                    }],
+                    encrypted_content: None,
+                },
+            }
+        }
+    }
+
+    /// Random conversations that grow turn by turn and repeat texts, as Claude Code's do,
+    /// counted by one counter with a cache small enough to evict: every total equals a full
+    /// tiktoken count of the same request.
+    #[test]
+    fn cached_counts_equal_full_counts_on_random_conversations() {
+        let counter = TokenCounter::new(20 * ENTRY_BYTES);
+        for seed in 1..=12_u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D));
+            let texts: Vec<String> = (0..30).map(|_| rng.text()).collect();
+            let mut conversation = request(Vec::new(), Vec::new());
+            conversation.instructions = rng.text();
+            for _turn in 0..8 {
+                for _ in 0..=rng.below(4) {
+                    conversation.input.push(rng.item(&texts));
+                }
+                let expected = tiktoken_request(&conversation);
+                assert_eq!(
+                    counter.count_request(&conversation),
+                    expected,
+                    "seed {seed}"
+                );
+                assert_eq!(count_request_tokens(&conversation), expected, "seed {seed}");
+            }
+        }
+        assert!(counter.entries() <= 20, "the budget bounds the cache");
+    }
+
+    #[test]
+    fn a_second_count_of_the_same_request_is_answered_from_the_cache() {
+        let counter = TokenCounter::new(CACHE_BUDGET_BYTES);
+        let long = "word ".repeat(100);
+        let turn = request(
+            vec![InputItem::FunctionCallOutput {
+                call_id: "c".into(),
+                output: FunctionOutput::Text(long.clone()),
+            }],
+            Vec::new(),
+        );
+        let first = counter.count_request(&turn);
+        assert_eq!(counter.entries(), 1, "the long output is remembered");
+        assert_eq!(counter.count_request(&turn), first);
+        assert_eq!(counter.entries(), 1);
+        assert_eq!(first, tiktoken_request(&turn));
+    }
+
+    /// Every captured Claude Code turn, translated as `/v1/messages` translates it: the memo's
+    /// count, cold and again warm, equals a full tiktoken count.
+    #[test]
+    fn cached_counts_equal_full_counts_on_the_captured_claude_code_turns() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude_code");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        names.sort();
+        let models = crate::models::ModelMap::new(
+            ["gpt-5.5".to_owned()],
+            std::collections::BTreeMap::new(),
+            Some("gpt-5.5".to_owned()),
+        );
+        let counter = TokenCounter::new(CACHE_BUDGET_BYTES);
+        let mut turns = 0;
+        for path in names {
+            let capture: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let body: crate::protocol::anthropic::MessagesRequest =
+                serde_json::from_value(capture["body"].clone()).unwrap();
+            let (upstream, _) =
+                crate::translate::messages_request::messages_to_responses(&body, &models, None)
+                    .unwrap();
+            let expected = tiktoken_request(&upstream);
+            assert_eq!(counter.count_request(&upstream), expected, "{path:?}");
+            assert_eq!(counter.count_request(&upstream), expected, "{path:?}, warm");
+            turns += 1;
+        }
+        assert_eq!(turns, 5);
+    }
+
+    #[test]
+    fn the_estimate_needs_no_tokenizer_and_is_in_the_right_range() {
+        let turn = request(
+            vec![InputItem::FunctionCallOutput {
+                call_id: "c".into(),
+                output: FunctionOutput::Text("The quick brown fox jumps. ".repeat(40)),
+            }],
+            Vec::new(),
+        );
+        let exact = count_request_tokens(&turn);
+        let estimate = estimate_request_tokens(&turn);
+        assert!(
+            exact / 2 < estimate && estimate < exact * 2,
+            "{estimate} vs {exact}"
+        );
     }
 }

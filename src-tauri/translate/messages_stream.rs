@@ -2,8 +2,9 @@
 //! synchronous state machine fed one upstream event at a time. No I/O, no clock.
 //!
 //! Guarantees of the frames it produces (what Claude Code and the SDKs check):
-//! - `message_start` first (with the local input-token estimate), `message_delta` with the stop
-//!   reason and the real usage, then `message_stop` last; or an `error` event last, after which
+//! - `message_start` first (with the local input-token estimate: the exact count, or a rough one
+//!   when the count was not ready yet), `message_delta` with the stop reason and the real usage
+//!   (or the latest estimate, when the backend sent none), then `message_stop` last; or an `error` event last, after which
 //!   nothing is written.
 //! - Content blocks are numbered 0, 1, 2… in order, never interleave (a block is stopped before
 //!   the next starts), and each delta matches its block's type.
@@ -154,6 +155,17 @@ impl MessagesStream {
     pub fn with_thinking(mut self, emit: bool) -> Self {
         self.emit_thinking = emit;
         self
+    }
+
+    /// Replaces the input-token estimate, e.g. with the exact count that was not ready when the
+    /// stream began: `message_start` carries it if it has not been written yet, and
+    /// `message_delta` does when the backend reports no usage of its own (with usage, the
+    /// backend's own input count is sent there, as always).
+    pub fn set_input_estimate(&mut self, tokens: u64) {
+        self.input_estimate = tokens;
+        if !self.finished {
+            self.message.usage.input_tokens = tokens;
+        }
     }
 
     /// The message assembled so far (complete once the stream finished normally).
@@ -1187,6 +1199,53 @@ mod tests {
                 "stop_reason": "end_turn", "stop_sequence": null,
                 "usage": {"input_tokens": 200, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 800, "output_tokens": 5}})
         );
+    }
+
+    #[test]
+    fn a_late_input_count_reaches_message_start_if_unsent_and_message_delta_without_usage() {
+        let text =
+            ev(json!({"type": "response.output_text.delta", "output_index": 0, "delta": "hi"}));
+        let no_usage =
+            ev(json!({"type": "response.completed", "response": {"id": "resp_abc", "output": []}}));
+        let delta = |input: u64| {
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                "usage": {"input_tokens": input, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 0}})
+        };
+
+        // Ready before the first event: message_start has the exact count.
+        let mut m = machine();
+        m.set_input_estimate(1234);
+        let frames = run(&mut m, &[created(), text.clone(), no_usage.clone()]);
+        assert_eq!(frames[0], start(1234));
+        assert_eq!(frames[frames.len() - 2], delta(1234));
+
+        // Ready after message_start was written: message_delta corrects it.
+        let mut m = machine();
+        let mut frames = m.push(&created());
+        frames.extend(m.push(&text));
+        m.set_input_estimate(1234);
+        frames.extend(m.push(&no_usage));
+        let data: Vec<Value> = frames
+            .iter()
+            .map(|f| serde_json::from_str(&f.data).unwrap())
+            .collect();
+        assert_eq!(data[0], start(42));
+        assert_eq!(data[data.len() - 2], delta(1234));
+        assert_eq!(m.message().usage.input_tokens, 1234);
+
+        // The backend's own usage wins over any estimate.
+        let mut m = machine();
+        let frames = run(
+            &mut m,
+            &[
+                created(),
+                text,
+                completed(&json!({"input_tokens": 7, "output_tokens": 1})),
+            ],
+        );
+        m.set_input_estimate(1234);
+        assert_eq!(frames[frames.len() - 2]["usage"]["input_tokens"], 7);
+        assert_eq!(m.message().usage.input_tokens, 7);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub(crate) mod messages_request;
 #[cfg(test)]
 mod messages_response;
 pub(crate) mod messages_stream;
+mod o200k;
 pub(crate) mod responses_passthrough;
 pub(crate) mod stop_sequences;
 

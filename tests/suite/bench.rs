@@ -9,15 +9,31 @@
 //! first frame only once the answer has content, so its first byte and the backend's are
 //! different points of the answer.
 //!
+//! Also here: the CPU a long Claude Code conversation costs per request, and the resident
+//! memory of `codexia serve` idle and after load ([`serve_cpu_and_memory_under_load`]).
+//!
 //! It only reports (a table on stdout); speed goals are read from the numbers, never asserted.
+//! `CODEXIA_BENCH_BINARY` runs another build of codexia instead of this one (e.g. an older
+//! commit's, to compare in one run), and `CODEXIA_BENCH_PRELOAD` is passed to it as
+//! `LD_PRELOAD` (to try another malloc without rebuilding).
 
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
 
-use crate::support::codexia::{Server, TestHome};
+use crate::support::codexia::TestHome;
 use crate::support::fake_backend::{FakeUpstream, Reply};
 use crate::support::harness::{home_for, seed_credentials};
+
+#[path = "../../benches/support/long_conversation.rs"]
+mod long_conversation;
+
+use long_conversation::{READ_TURNS, long_conversation};
 
 /// Samples at 1 stream, and rounds of [`CONCURRENT`] streams.
 const SEQUENTIAL_SAMPLES: usize = 200;
@@ -184,10 +200,117 @@ fn report(concurrency: usize, samples: &[Vec<Sample>]) {
 struct Setup {
     fake: FakeUpstream,
     _home: TestHome,
-    _server: Server,
+    _server: Gateway,
     direct: Route,
     messages: Route,
     chat: Route,
+}
+
+/// A `codexia serve` of the binary under test ([`CODEXIA_BENCH_BINARY`], else this build),
+/// whose request log is drained.
+struct Gateway {
+    child: Child,
+    url: String,
+}
+
+/// Another codexia binary to measure instead of this build.
+const BENCH_BINARY: &str = "CODEXIA_BENCH_BINARY";
+/// A library to preload into the gateway (`LD_PRELOAD`), e.g. another malloc.
+const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
+
+impl Gateway {
+    async fn start(home: &TestHome) -> Self {
+        let binary = std::env::var(BENCH_BINARY)
+            .unwrap_or_else(|_| crate::support::codexia::binary().to_owned());
+        let mut command = tokio::process::Command::new(&binary);
+        command
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.home())
+            .env("CODEXIA_HOME", home.codexia_home())
+            .env("NO_COLOR", "1")
+            .envs(home.extra_env().iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Ok(preload) = std::env::var(BENCH_PRELOAD) {
+            command.env("LD_PRELOAD", preload);
+        }
+        let mut child = command.spawn().expect("spawn codexia serve");
+        // Drain the request log: a full stderr pipe would stall the gateway.
+        let mut stderr = child.stderr.take().expect("stderr piped");
+        tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
+        let stdout = child.stdout.take().expect("stdout");
+        let line = BufReader::new(stdout)
+            .lines()
+            .next_line()
+            .await
+            .expect("read stdout")
+            .expect("a listening line");
+        let url = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Resident memory now and at its peak, in MB.
+    fn rss_mb(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc status (Linux)");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// CPU time used so far (user + system, all threads).
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("/proc stat (Linux)");
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
+            .split(' ')
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // USER_HZ is 100 on Linux.
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// CPU time once background work (a count still under way after its answer) has ended:
+    /// read until two readings 100 ms apart agree.
+    async fn settled_cpu(&self) -> Duration {
+        let mut last = self.cpu();
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = self.cpu();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
+    }
 }
 
 async fn start() -> Setup {
@@ -197,10 +320,7 @@ async fn start() -> Setup {
     fake.set_default_reply(Reply::text_deltas(&[FIRST_TEXT, " says OK."]));
     let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
     seed_credentials(&home, &fake.mint_tokens(3600));
-    let mut server = home.serve(&["--bind", "127.0.0.1:0"]).await;
-    // Drain the request log: a full stderr pipe would stall the gateway.
-    let mut stderr = server.child.stderr.take().expect("stderr piped");
-    tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
+    let server = Gateway::start(&home).await;
 
     let anthropic = |body: Value| Route {
         url: server.url("/v1/messages"),
@@ -273,17 +393,235 @@ async fn time_to_first_byte_added_by_the_gateway() {
     let sequential = measure(&client, &routes, 1, SEQUENTIAL_SAMPLES).await;
     let concurrent = measure(&client, &routes, CONCURRENT, CONCURRENT_ROUNDS).await;
 
+    print_build();
+    report(1, &sequential);
+    report(CONCURRENT, &concurrent);
+    // Every request the gateway made was one the backend accepts.
+    fake.assert_all_responses_requests_valid();
+}
+
+fn print_build() {
     println!(
-        "\nbuild: {}; the fake backend and codexia share this machine ({} CPUs)",
+        "\nbuild: {}{}{}; the fake backend and codexia share this machine ({} CPUs)",
         if cfg!(debug_assertions) {
             "debug"
         } else {
             "release"
         },
+        std::env::var(BENCH_BINARY).map_or(String::new(), |b| format!(", binary {b}")),
+        std::env::var(BENCH_PRELOAD).map_or(String::new(), |p| format!(", LD_PRELOAD={p}")),
         std::thread::available_parallelism().map_or(0, usize::from)
     );
-    report(1, &sequential);
-    report(CONCURRENT, &concurrent);
-    // Every request the gateway made was one the backend accepts.
+}
+
+/// One request of the load: its path and body.
+#[derive(Clone)]
+struct Call {
+    path: &'static str,
+    body: Arc<Vec<u8>>,
+}
+
+impl Call {
+    fn messages(body: &Value) -> Self {
+        Self {
+            path: "/v1/messages?beta=true",
+            body: Arc::new(serde_json::to_vec(body).expect("a body")),
+        }
+    }
+
+    fn count_tokens(body: &Value) -> Self {
+        let mut body = body.clone();
+        body.as_object_mut().expect("an object").remove("stream");
+        Self {
+            path: "/v1/messages/count_tokens?beta=true",
+            body: Arc::new(serde_json::to_vec(&body).expect("a body")),
+        }
+    }
+
+    fn chat(body: &Value) -> Self {
+        Self {
+            path: "/v1/chat/completions",
+            body: Arc::new(serde_json::to_vec(body).expect("a body")),
+        }
+    }
+
+    /// Sends it and reads the answer to its end.
+    async fn run(&self, client: &reqwest::Client, gateway_url: &str) {
+        let mut response = client
+            .post(format!("{gateway_url}{}", self.path))
+            .header("content-type", "application/json")
+            .header("anthropic-version", "2023-06-01")
+            .body(self.body.as_ref().clone())
+            .send()
+            .await
+            .expect("request sent");
+        assert!(
+            response.status().is_success(),
+            "{} answered {}",
+            self.path,
+            response.status()
+        );
+        while response.chunk().await.expect("body chunk").is_some() {}
+    }
+}
+
+/// Runs `calls` with `concurrency` requests in flight.
+async fn run_all(client: &reqwest::Client, url: &str, calls: &Arc<Vec<Call>>, concurrency: usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, url, calls, next) = (
+                client.clone(),
+                url.to_owned(),
+                Arc::clone(calls),
+                Arc::clone(&next),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(call) = calls.get(index) else { break };
+                    call.run(&client, &url).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+}
+
+/// CPU per request of `calls`, run one at a time.
+async fn cpu_per_request(gateway: &Gateway, client: &reqwest::Client, calls: &[Call]) -> f64 {
+    let before = gateway.settled_cpu().await;
+    for call in calls {
+        call.run(client, &gateway.url).await;
+    }
+    let used = gateway.settled_cpu().await.saturating_sub(before);
+    #[allow(clippy::cast_precision_loss, reason = "a few dozen requests")]
+    let per = used.as_secs_f64() * 1000.0 / calls.len() as f64;
+    per
+}
+
+/// Long conversations, and the memory load of issue 15: requests of each kind, the gateway's
+/// CPU time per request (from `/proc`, 10 ms ticks over many requests), then its resident
+/// memory idle, after the first count, after 1,000 requests (100 long conversation turns of 10
+/// sessions and 900 small streams, 32 at a time) and after the same 1,000 again.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run with make bench or make memory-serve"]
+async fn serve_cpu_and_memory_under_load() {
+    const SAMPLES: usize = 30;
+    const CONCURRENT_CALLS: usize = 32;
+    let fake = FakeUpstream::start().await;
+    fake.set_usage(1.0, 1.0);
+    fake.set_default_reply(Reply::text_deltas(&[FIRST_TEXT, " says OK."]));
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    seed_credentials(&home, &fake.mint_tokens(3600));
+    let gateway = Gateway::start(&home).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(2 * CONCURRENT_CALLS)
+        .build()
+        .expect("client");
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut memory = |label: &str, gateway: &Gateway| {
+        let (rss, peak) = gateway.rss_mb();
+        rows.push((
+            label.to_owned(),
+            format!("{rss:>6.1} MB  (peak {peak:.1} MB)"),
+        ));
+    };
+
+    let small = json!({
+        "model": "gpt-5.5", "max_tokens": 1024, "stream": true,
+        "messages": [{"role": "user", "content": "Say OK."}],
+    });
+    gateway.settled_cpu().await;
+    memory("idle, after start", &gateway);
+    Call::count_tokens(&small).run(&client, &gateway.url).await;
+    gateway.settled_cpu().await;
+    memory("after the first count (tokenizer loaded)", &gateway);
+
+    // CPU per request on the long conversation.
+    let first = long_conversation(READ_TURNS, "cpu");
+    let size_kb = serde_json::to_vec(&first).expect("a body").len() / 1000;
+    Call::messages(&first).run(&client, &gateway.url).await;
+    let next_turns: Vec<Call> = (0..SAMPLES)
+        .map(|run| {
+            let mut next = long_conversation(READ_TURNS + 1, "cpu");
+            let messages = next["messages"].as_array_mut().expect("messages");
+            let last = messages.last_mut().expect("a message");
+            let content = last["content"][0]["content"]
+                .as_str()
+                .expect("a result")
+                .to_owned();
+            last["content"][0]["content"] = format!("// run {run}\n{content}").into();
+            Call::messages(&next)
+        })
+        .collect();
+    let new_sessions: Vec<Value> = (0..SAMPLES)
+        .map(|run| long_conversation(READ_TURNS, &format!("new{run}")))
+        .collect();
+    let counts: Vec<Value> = (0..SAMPLES)
+        .map(|run| long_conversation(READ_TURNS, &format!("count{run}")))
+        .collect();
+    let seen = cpu_per_request(&gateway, &client, &next_turns).await;
+    let cold: Vec<Call> = new_sessions.iter().map(Call::messages).collect();
+    let cold = cpu_per_request(&gateway, &client, &cold).await;
+    let count: Vec<Call> = counts.iter().map(Call::count_tokens).collect();
+    let count = cpu_per_request(&gateway, &client, &count).await;
+    let small_cpu: Vec<Call> = (0..SAMPLES * 4).map(|_| Call::messages(&small)).collect();
+    let small_cpu = cpu_per_request(&gateway, &client, &small_cpu).await;
+
+    // The memory load: 10 sessions of 10 growing turns, and 900 small streams, mixed.
+    let long: Vec<Call> = (0..100)
+        .map(|i| {
+            Call::messages(&long_conversation(
+                READ_TURNS - 10 + i % 10,
+                &format!("m{}", i / 10),
+            ))
+        })
+        .collect();
+    let chat = json!({"model": "gpt-5.5", "stream": true,
+        "messages": [{"role": "user", "content": "Say OK."}]});
+    let mut calls = Vec::with_capacity(1000);
+    let mut long = long.into_iter();
+    for i in 0..900 {
+        if i % 9 == 0 {
+            calls.extend(long.next());
+        }
+        calls.push(if i % 2 == 0 {
+            Call::messages(&small)
+        } else {
+            Call::chat(&chat)
+        });
+    }
+    let calls = Arc::new(calls);
+    memory("after the CPU runs above", &gateway);
+    run_all(&client, &gateway.url, &calls, CONCURRENT_CALLS).await;
+    gateway.settled_cpu().await;
+    memory("after 1,000 requests (100 long), 32 at a time", &gateway);
+    run_all(&client, &gateway.url, &calls, CONCURRENT_CALLS).await;
+    gateway.settled_cpu().await;
+    memory("after the same 1,000 again", &gateway);
+
+    print_build();
+    println!("\nCPU of codexia serve per request, ms (the long conversation: {size_kb} KB):");
+    for (label, value) in [
+        ("/v1/messages, next turn (earlier messages seen)", seen),
+        (
+            "/v1/messages, a new session's turn (system prompt and tools seen)",
+            cold,
+        ),
+        (
+            "/v1/messages/count_tokens, a new session's conversation",
+            count,
+        ),
+        ("/v1/messages, a small request", small_cpu),
+    ] {
+        println!("  {label:<68} {value:>7.2}");
+    }
+    println!("\nresident memory of codexia serve:");
+    for (label, value) in rows {
+        println!("  {label:<68} {value}");
+    }
     fake.assert_all_responses_requests_valid();
 }

@@ -1,0 +1,390 @@
+//! A compact o200k_base token counter: the same counts as tiktoken's `encode_ordinary(text).len()`
+//! (the tests compare both on every token of the vocabulary, awkward texts and random ones), in
+//! a fraction of the memory.
+//!
+//! tiktoken-rs keeps the vocabulary three times over in hash maps of heap-allocated byte
+//! vectors (about 43 MB resident), bpe-openai in three Aho-Corasick automata (about 36 MB, plus
+//! 32 MB of its serialised tables paged in from the binary). Counting needs only the rank of a
+//! byte string: here the 1.4 MB of token bytes lie end to end, and an open-addressing table of
+//! 2^19 `u32` slots (2 MB) finds a rank by hashing the bytes: 4 MB of tables, about 8.5 MB
+//! resident with the compiled pre-tokenizer and the vocabulary's pages.
+//!
+//! - Pre-tokenisation: o200k's regex with its one look-ahead (`\s+(?!\S)`) rewritten as a
+//!   pattern that matches one extra character, which is then dropped — bpe-openai's technique
+//!   (MIT, github/rust-gems), on regex-automata's meta engine (linear time).
+//! - Merging: tiktoken's own algorithm (MIT, openai/tiktoken): a piece that is a token counts 1;
+//!   a short piece merges its lowest-ranked pair again and again; a longer one does the same with
+//!   a heap (O(n log n), but some 30 times the cost per byte of prose).
+//! - Pieces of [`HUGE_PIECE`] bytes or more — which real text does not have: a 10 MB run of one
+//!   character is one piece — go to GitHub's linear-time BPE (`bpe-openai`, the same counts), so
+//!   such input costs no more than prose of its size (issue 13 point 6). Its tables (about
+//!   64 MB) are loaded the first time such a piece arrives, never in ordinary use.
+//!
+//! `o200k_base.bin` is o200k_base.tiktoken (sha256 446a9538…1a2d, the file tiktoken-rs embeds)
+//! with each base64 token decoded and written as one length byte and its bytes, in rank order:
+//! `python3 -c "import base64,sys; sys.stdout.buffer.write(b''.join(bytes([len(t)])+t for t in
+//! (base64.b64decode(l.split()[0]) for l in open('o200k_base.tiktoken'))))"`.
+
+use std::collections::BinaryHeap;
+use std::sync::LazyLock;
+
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
+
+/// The vocabulary, see the module documentation.
+static VOCABULARY: &[u8] = include_bytes!("o200k_base.bin");
+
+/// The o200k pre-tokenizer patterns. The second matches a whitespace run plus the one
+/// character after it, which is given back (tiktoken's `\s+(?!\S)`).
+const PATTERNS: [(&str, bool); 3] = [
+    (
+        concat!(
+            r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            r"|\p{N}{1,3}",
+            r"| ?[^\s\p{L}\p{N}]+[\r\n/]*",
+            r"|\s*[\r\n]+",
+            r"|\s+$",
+        ),
+        false,
+    ),
+    (r"\s+\s", true),
+    (r"\s+", false),
+];
+
+/// Slots of the rank table: a power of two above twice the vocabulary.
+const SLOTS: usize = 1 << 19;
+const EMPTY: u32 = u32::MAX;
+/// Pieces at least this long merge with a heap (tiktoken's threshold).
+const LARGE_PIECE: usize = 100;
+/// Pieces at least this long are counted by the linear-time BPE.
+const HUGE_PIECE: usize = 1024;
+
+/// The loaded counter.
+struct O200k {
+    /// Every token's bytes, end to end, in rank order.
+    bytes: Vec<u8>,
+    /// Where each rank's bytes start in `bytes`; one more entry marks the end.
+    starts: Vec<u32>,
+    /// Open addressing (linear probing) by hash of the bytes: a rank, or [`EMPTY`].
+    slots: Vec<u32>,
+    split: Regex,
+    /// Per pattern of [`PATTERNS`]: whether its last character is a look-ahead.
+    lookahead: [bool; 3],
+}
+
+static O200K: LazyLock<O200k> = LazyLock::new(O200k::load);
+
+/// o200k_base tokens of `text`, as tiktoken's `encode_ordinary(text).len()`.
+pub(super) fn count(text: &str) -> usize {
+    let o200k = &*O200K;
+    o200k
+        .pieces(text)
+        .map(|piece| o200k.count_piece(piece.as_bytes()))
+        .sum()
+}
+
+fn hash(bytes: &[u8]) -> usize {
+    // The low bits index the table: truncation is the point.
+    #[expect(clippy::cast_possible_truncation, reason = "an index into the table")]
+    let hash = xxhash_rust::xxh3::xxh3_64(bytes) as usize;
+    hash
+}
+
+impl O200k {
+    fn load() -> Self {
+        let mut bytes = Vec::with_capacity(VOCABULARY.len());
+        let mut starts = Vec::with_capacity(200_001);
+        let mut at = 0;
+        while let Some(&len) = VOCABULARY.get(at) {
+            let token = &VOCABULARY[at + 1..at + 1 + usize::from(len)];
+            starts.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+            bytes.extend_from_slice(token);
+            at += 1 + usize::from(len);
+        }
+        starts.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        let mut o200k = Self {
+            bytes,
+            starts,
+            slots: vec![EMPTY; SLOTS],
+            split: Regex::new_many(&PATTERNS.map(|(pattern, _)| pattern))
+                .unwrap_or_else(|error| unreachable!("the o200k patterns compile: {error}")),
+            lookahead: PATTERNS.map(|(_, lookahead)| lookahead),
+        };
+        for rank in 0..o200k.starts.len() - 1 {
+            let rank = u32::try_from(rank).unwrap_or(EMPTY);
+            let mut slot = hash(o200k.token(rank)) & (SLOTS - 1);
+            while o200k.slots[slot] != EMPTY {
+                slot = (slot + 1) & (SLOTS - 1);
+            }
+            o200k.slots[slot] = rank;
+        }
+        o200k
+    }
+
+    fn token(&self, rank: u32) -> &[u8] {
+        let rank = rank as usize;
+        &self.bytes[self.starts[rank] as usize..self.starts[rank + 1] as usize]
+    }
+
+    /// The rank of a byte string that is a token.
+    fn rank(&self, bytes: &[u8]) -> Option<u32> {
+        let mut slot = hash(bytes) & (SLOTS - 1);
+        loop {
+            let rank = self.slots[slot];
+            if rank == EMPTY {
+                return None;
+            }
+            if self.token(rank) == bytes {
+                return Some(rank);
+            }
+            slot = (slot + 1) & (SLOTS - 1);
+        }
+    }
+
+    fn rank_or_max(&self, bytes: &[u8]) -> u32 {
+        self.rank(bytes).unwrap_or(u32::MAX)
+    }
+
+    /// The pre-tokenizer's pieces of `text`.
+    fn pieces<'a>(&'a self, text: &'a str) -> impl Iterator<Item = &'a str> {
+        let mut last = 0;
+        std::iter::from_fn(move || {
+            let input = Input::new(&text[last..]).anchored(Anchored::Yes);
+            let found = self.split.find(input)?;
+            let start = last;
+            let mut end = last + found.range().end;
+            if self.lookahead[found.pattern().as_usize()] {
+                // Give back the look-ahead character; the pattern matched at least one before it.
+                let dropped = text[start..end]
+                    .chars()
+                    .next_back()
+                    .map_or(0, char::len_utf8);
+                end -= dropped;
+            }
+            if end == start {
+                return None;
+            }
+            last = end;
+            Some(&text[start..end])
+        })
+    }
+
+    fn count_piece(&self, piece: &[u8]) -> usize {
+        if piece.len() <= 1 || self.rank(piece).is_some() {
+            return usize::from(!piece.is_empty());
+        }
+        if piece.len() < LARGE_PIECE {
+            self.merge_small(piece)
+        } else if piece.len() < HUGE_PIECE {
+            self.merge_large(piece)
+        } else {
+            bpe_openai::o200k_base().bpe.count(piece)
+        }
+    }
+
+    /// tiktoken's `_byte_pair_merge`: O(n·m) on a short piece; the number of parts left.
+    fn merge_small(&self, piece: &[u8]) -> usize {
+        // (start, rank of the pair starting here)
+        let mut parts: Vec<(usize, u32)> = Vec::with_capacity(piece.len() + 1);
+        let mut min_rank = (u32::MAX, usize::MAX);
+        for i in 0..piece.len() - 1 {
+            let rank = self.rank_or_max(&piece[i..i + 2]);
+            if rank < min_rank.0 {
+                min_rank = (rank, i);
+            }
+            parts.push((i, rank));
+        }
+        parts.push((piece.len() - 1, u32::MAX));
+        parts.push((piece.len(), u32::MAX));
+        let get_rank = |parts: &[(usize, u32)], i: usize| {
+            if i + 3 < parts.len() {
+                self.rank_or_max(&piece[parts[i].0..parts[i + 3].0])
+            } else {
+                u32::MAX
+            }
+        };
+        while min_rank.0 != u32::MAX {
+            let i = min_rank.1;
+            if i > 0 {
+                parts[i - 1].1 = get_rank(&parts, i - 1);
+            }
+            parts[i].1 = get_rank(&parts, i);
+            parts.remove(i + 1);
+            min_rank = (u32::MAX, usize::MAX);
+            for (i, &(_, rank)) in parts[..parts.len() - 1].iter().enumerate() {
+                if rank < min_rank.0 {
+                    min_rank = (rank, i);
+                }
+            }
+        }
+        parts.len() - 1
+    }
+
+    /// tiktoken's `_byte_pair_merge_large`: the same merges in the same order, found with a
+    /// heap; the number of tokens left.
+    fn merge_large(&self, piece: &[u8]) -> usize {
+        let mut state = Vec::with_capacity(piece.len());
+        state.push(State {
+            prev: usize::MAX,
+            end: 1,
+            next_end: 2,
+            next_rank: u32::MAX,
+        });
+        let mut heap = BinaryHeap::with_capacity(piece.len());
+        for i in 0..piece.len() - 1 {
+            if let Some(rank) = self.rank(&piece[i..i + 2]) {
+                heap.push(Merge { start: i, rank });
+                state[i].next_rank = rank;
+            }
+            state.push(State {
+                prev: i,
+                end: i + 2,
+                next_end: i + 3,
+                next_rank: u32::MAX,
+            });
+        }
+        let potential_merge = |state: &mut Vec<State>,
+                               heap: &mut BinaryHeap<Merge>,
+                               start: usize,
+                               next_end: usize| {
+            state[start].next_end = next_end;
+            state[start].next_rank = u32::MAX;
+            if next_end <= piece.len()
+                && let Some(rank) = self.rank(&piece[start..next_end])
+            {
+                heap.push(Merge { start, rank });
+                state[start].next_rank = rank;
+            }
+        };
+        while let Some(left) = heap.pop() {
+            if left.rank == u32::MAX {
+                break;
+            }
+            if left.rank != state[left.start].next_rank {
+                continue;
+            }
+            let left_start = left.start;
+            let right_start = state[left_start].end;
+            let right_end = state[left_start].next_end;
+            let right_next_end = state[right_start].next_end;
+            state[left_start].end = right_end;
+            potential_merge(&mut state, &mut heap, left_start, right_next_end);
+            if right_end < state.len() {
+                state[right_end].prev = left_start;
+            }
+            if left_start > 0 {
+                let prev_start = state[left_start].prev;
+                potential_merge(&mut state, &mut heap, prev_start, right_end);
+            }
+            state[right_start].next_rank = u32::MAX;
+        }
+        let mut tokens = 0;
+        let mut i = 0;
+        while i < state.len() {
+            tokens += 1;
+            i = state[i].end;
+        }
+        tokens
+    }
+}
+
+#[derive(Eq, PartialEq, Clone, Copy)]
+struct Merge {
+    start: usize,
+    rank: u32,
+}
+
+impl Ord for Merge {
+    /// The heap pops the lowest rank first, and the leftmost of equal ranks.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .rank
+            .cmp(&self.rank)
+            .then_with(|| other.start.cmp(&self.start))
+    }
+}
+
+impl PartialOrd for Merge {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+struct State {
+    prev: usize,
+    end: usize,
+    next_end: usize,
+    next_rank: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn the_vocabulary_is_tiktokens_rank_for_rank() {
+        let tiktoken = tiktoken_rs::o200k_base_singleton();
+        let o200k = &*O200K;
+        let tokens = o200k.starts.len() - 1;
+        assert_eq!(tokens, 199_998);
+        for rank in 0..u32::try_from(tokens).unwrap() {
+            let bytes = tiktoken.decode_bytes(&[rank]).unwrap();
+            assert_eq!(o200k.token(rank), &bytes[..], "rank {rank}");
+            assert_eq!(o200k.rank(&bytes), Some(rank));
+        }
+    }
+
+    /// Random strings over characters each pre-tokenizer rule cares about (cases, marks,
+    /// digits, apostrophes, every kind of space and line end, punctuation, CJK, emoji), with a
+    /// fixed seed so a failure replays.
+    #[test]
+    fn random_texts_count_as_tiktoken_counts_them() {
+        const ALPHABET: &[&str] = &[
+            "a", "Z", "é", "e\u{301}", "ß", "Ǆ", "ǅ", "'", "'s", "'LL", "0", "12", "345", " ",
+            "  ", "\t", "\n", "\r\n", "\u{a0}", "\u{3000}", ".", "/", "//", "->", "{", "}", "\"",
+            "日本", "語", "😀", "👍🏽", "٣", "ا", "-", "_", "#", "\u{200b}", "Ⅻ",
+        ];
+        let tiktoken = tiktoken_rs::o200k_base_singleton();
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n as u64).unwrap()
+        };
+        for _ in 0..3_000 {
+            let len = next(60);
+            let text: String = (0..len).map(|_| ALPHABET[next(ALPHABET.len())]).collect();
+            assert_eq!(
+                count(&text),
+                tiktoken.encode_ordinary(&text).len(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_pieces_merge_as_tiktoken_merges_them() {
+        let tiktoken = tiktoken_rs::o200k_base_singleton();
+        for text in [
+            "a".repeat(900),
+            "a".repeat(5_000),
+            "ab".repeat(300),
+            "ab".repeat(3_000),
+            "x".repeat(150),
+            "Supercalifragilistic".repeat(40),
+            "=".repeat(1_000),
+            " ".repeat(2_000),
+            "\n".repeat(500),
+        ] {
+            assert_eq!(
+                count(&text),
+                tiktoken.encode_ordinary(&text).len(),
+                "{}",
+                &text[..20]
+            );
+        }
+    }
+}
