@@ -7,6 +7,7 @@ pub mod cli;
 pub mod daemon;
 pub mod files;
 pub mod gateway;
+pub mod ledger;
 mod local;
 mod logging;
 pub mod models;

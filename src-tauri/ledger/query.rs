@@ -1,0 +1,340 @@
+//! Reading the ledger: totals grouped by client, session, model, day or hour since a moment,
+//! with cache hit rates, window shares and each window's pace; and one session's totals (for
+//! the status line). Sums are done by SQLite over the `at_ms` index; names are looked up once
+//! per group.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::pace::{self, Pace, Point, cache_percent};
+use super::{WindowKind, WindowObservation};
+
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    Client,
+    Session,
+    Model,
+    Day,
+    Hour,
+}
+
+impl GroupBy {
+    /// Parses `client`, `session`, `model`, `day` or `hour`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "client" => Self::Client,
+            "session" => Self::Session,
+            "model" => Self::Model,
+            "day" => Self::Day,
+            "hour" => Self::Hour,
+            _ => return None,
+        })
+    }
+}
+
+/// Parses `5h`, `24h`, `7d`, `30d`, `90m` or a date `YYYY-MM-DD` (local midnight) into unix
+/// milliseconds, relative to `now_ms`.
+pub fn parse_since(text: &str, now_ms: i64) -> Option<i64> {
+    let text = text.trim();
+    if let Some((number, unit)) = text
+        .char_indices()
+        .last()
+        .map(|(i, c)| (&text[..i], c.to_ascii_lowercase()))
+        && let Ok(n) = number.parse::<i64>()
+    {
+        let unit_ms = match unit {
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            'w' => 7 * 86_400_000,
+            _ => return None,
+        };
+        return (n >= 0).then(|| now_ms - n * unit_ms);
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    let local = midnight
+        .and_local_timezone(chrono::Local)
+        .earliest()?;
+    Some(local.timestamp_millis())
+}
+
+/// Totals of a group of rows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    /// The group's name (client, session id, model, `2026-12-01`, `2026-12-01 14:00`); empty
+    /// for the overall total, `(none)` for rows without one.
+    pub key: String,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub cached_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// Cached / input, in percent.
+    pub cache_percent: Option<f64>,
+    /// Percentage points of the 5h window attributed to the group.
+    pub share_5h: f64,
+    /// Percentage points of the weekly window attributed to the group.
+    pub share_weekly: f64,
+}
+
+impl Totals {
+    /// Input plus output tokens.
+    pub fn tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+/// The answer of `codexia usage` and `GET /v1/usage`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageReport {
+    /// Unix milliseconds.
+    pub since_ms: i64,
+    pub by: Option<GroupBy>,
+    pub groups: Vec<Totals>,
+    pub total: Totals,
+    /// Each window's latest observation, pace and forecast.
+    pub windows: Vec<Pace>,
+}
+
+const SUMS: &str = "count(*), coalesce(sum(input_tokens), 0), coalesce(sum(cached_tokens), 0),
+    coalesce(sum(output_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+    coalesce(sum(share_5h), 0.0), coalesce(sum(share_weekly), 0.0)";
+
+fn totals_from(row: &rusqlite::Row<'_>, offset: usize, key: String) -> rusqlite::Result<Totals> {
+    let count = |i: usize| -> rusqlite::Result<u64> {
+        Ok(u64::try_from(row.get::<_, i64>(offset + i)?).unwrap_or(0))
+    };
+    let input = count(1)?;
+    let cached = count(2)?;
+    Ok(Totals {
+        key,
+        requests: count(0)?,
+        input_tokens: input,
+        cached_tokens: cached,
+        output_tokens: count(3)?,
+        reasoning_tokens: count(4)?,
+        cache_percent: cache_percent(cached, input),
+        share_5h: row.get(offset + 5)?,
+        share_weekly: row.get(offset + 6)?,
+    })
+}
+
+/// The usage since `since_ms`, grouped by `by`; `utc_offset_seconds` places day and hour
+/// boundaries in local time.
+pub fn report(
+    conn: &Connection,
+    since_ms: i64,
+    by: Option<GroupBy>,
+    now_ms: i64,
+    utc_offset_seconds: i64,
+) -> rusqlite::Result<UsageReport> {
+    let total = conn.query_row(
+        &format!("SELECT {SUMS} FROM requests WHERE at_ms >= ?1"),
+        [since_ms],
+        |r| totals_from(r, 0, String::new()),
+    )?;
+    let groups = match by {
+        None => Vec::new(),
+        Some(by) => grouped(conn, since_ms, by, utc_offset_seconds)?,
+    };
+    let windows = WindowKind::ALL
+        .into_iter()
+        .filter_map(|window| window_pace(conn, window, now_ms).transpose())
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(UsageReport {
+        since_ms,
+        by,
+        groups,
+        total,
+        windows,
+    })
+}
+
+fn grouped(
+    conn: &Connection,
+    since_ms: i64,
+    by: GroupBy,
+    offset: i64,
+) -> rusqlite::Result<Vec<Totals>> {
+    let key = match by {
+        GroupBy::Client => "client".to_owned(),
+        GroupBy::Session => "session".to_owned(),
+        GroupBy::Model => "coalesce(model_served, model_asked)".to_owned(),
+        GroupBy::Day => format!("(at_ms / 1000 + {offset}) / 86400"),
+        GroupBy::Hour => format!("(at_ms / 1000 + {offset}) / 3600"),
+    };
+    let mut statement = conn.prepare(&format!(
+        "SELECT {key}, {SUMS} FROM requests WHERE at_ms >= ?1 GROUP BY 1"
+    ))?;
+    let rows = statement.query_map([since_ms], |r| {
+        let key: Option<i64> = r.get(0)?;
+        Ok((key, totals_from(r, 1, String::new())?))
+    })?;
+    let mut names = HashMap::new();
+    let mut groups = Vec::new();
+    for row in rows {
+        let (key, mut totals) = row?;
+        totals.key = match (by, key) {
+            (_, None) => "(none)".to_owned(),
+            (GroupBy::Day, Some(day)) => bucket_label(day * 86_400 - offset, "%Y-%m-%d"),
+            (GroupBy::Hour, Some(hour)) => bucket_label(hour * 3600 - offset, "%Y-%m-%d %H:00"),
+            (_, Some(id)) => name(conn, &mut names, id)?,
+        };
+        groups.push(totals);
+    }
+    match by {
+        GroupBy::Day | GroupBy::Hour => groups.sort_by(|a, b| a.key.cmp(&b.key)),
+        _ => groups.sort_by(|a, b| b.tokens().cmp(&a.tokens()).then(a.key.cmp(&b.key))),
+    }
+    Ok(groups)
+}
+
+fn bucket_label(unix_utc: i64, format: &str) -> String {
+    // `unix_utc` is the bucket's start in UTC seconds shifted by the offset used to build it,
+    // so formatting it with the same offset gives local wall time.
+    chrono::DateTime::from_timestamp(unix_utc, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format(format).to_string())
+        .unwrap_or_default()
+}
+
+fn name(conn: &Connection, cache: &mut HashMap<i64, String>, id: i64) -> rusqlite::Result<String> {
+    if let Some(text) = cache.get(&id) {
+        return Ok(text.clone());
+    }
+    let text: String = conn.query_row("SELECT text FROM names WHERE id = ?1", [id], |r| r.get(0))?;
+    cache.insert(id, text.clone());
+    Ok(text)
+}
+
+fn columns(window: WindowKind) -> (&'static str, &'static str) {
+    match window {
+        WindowKind::FiveHour => ("used_5h", "reset_5h"),
+        WindowKind::Weekly => ("used_weekly", "reset_weekly"),
+    }
+}
+
+/// The window's observations of the last hour of use (ending at its latest one), oldest first.
+pub fn window_points(conn: &Connection, window: WindowKind) -> rusqlite::Result<Vec<Point>> {
+    let (used, reset) = columns(window);
+    let latest: Option<i64> = conn
+        .query_row(
+            &format!("SELECT at_ms FROM requests WHERE {used} IS NOT NULL ORDER BY at_ms DESC LIMIT 1"),
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(latest) = latest else {
+        return Ok(Vec::new());
+    };
+    let mut statement = conn.prepare(&format!(
+        "SELECT at_ms, {used}, {reset} FROM requests
+         WHERE at_ms >= ?1 AND {used} IS NOT NULL ORDER BY at_ms"
+    ))?;
+    let points = statement
+        .query_map(params![latest - pace::RATE_WINDOW_SECONDS * 1000], |r| {
+            Ok(Point {
+                at: r.get::<_, i64>(0)? / 1000,
+                observed: WindowObservation {
+                    used_percent: r.get(1)?,
+                    reset_at: r.get(2)?,
+                },
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(points)
+}
+
+fn window_pace(conn: &Connection, window: WindowKind, now_ms: i64) -> rusqlite::Result<Option<Pace>> {
+    let points = window_points(conn, window)?;
+    Ok(pace::pace(window, &points, now_ms / 1000))
+}
+
+/// One session's totals (all time).
+pub fn session_totals(conn: &Connection, session: &str) -> rusqlite::Result<Option<Totals>> {
+    let id: Option<i64> = conn
+        .query_row("SELECT id FROM names WHERE text = ?1", [session], |r| r.get(0))
+        .optional()?;
+    let Some(id) = id else { return Ok(None) };
+    conn.query_row(
+        &format!("SELECT {SUMS} FROM requests WHERE session = ?1"),
+        [id],
+        |r| totals_from(r, 0, session.to_owned()),
+    )
+    .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::super::writer::Store;
+    use super::super::{Row, WindowObservation};
+    use super::*;
+
+    fn row(at_ms: i64, client: &str, session: Option<&str>, input: u64, cached: u64, used: f64) -> Row {
+        Row {
+            at_ms,
+            route: "POST /v1/messages".into(),
+            client: client.into(),
+            session: session.map(str::to_owned),
+            model_served: Some("gpt-5.5".into()),
+            input_tokens: input,
+            cached_tokens: cached,
+            output_tokens: 10,
+            outcome: "ok".into(),
+            five_hour: Some(WindowObservation {
+                used_percent: used,
+                reset_at: Some(18_000),
+            }),
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn groups_add_up_to_the_total_with_cache_rates_and_shares() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.db");
+        let (mut store, _) = Store::open(&path).unwrap();
+        store
+            .insert(&[
+                row(1_000, "a", Some("s1"), 100, 50, 10.0),
+                row(2_000, "b", None, 200, 0, 12.0),
+                row(3_000, "a", Some("s2"), 300, 300, 15.0),
+            ])
+            .unwrap();
+        drop(store);
+        let conn = super::super::schema::open_read_only(&path).unwrap().unwrap();
+        let report = report(&conn, 0, Some(GroupBy::Client), 3_000, 0).unwrap();
+        let keys: Vec<_> = report.groups.iter().map(|g| (g.key.as_str(), g.requests)).collect();
+        assert_eq!(keys, [("a", 2), ("b", 1)]);
+        let a = &report.groups[0];
+        assert_eq!((a.input_tokens, a.cached_tokens), (400, 350));
+        assert_eq!(a.cache_percent, Some(87.5));
+        assert!((a.share_5h - 3.0).abs() < 1e-9 && (report.groups[1].share_5h - 2.0).abs() < 1e-9);
+        assert_eq!(report.total.requests, 3);
+        assert!((report.total.share_5h - 5.0).abs() < 1e-9);
+        let sessions = super::report(&conn, 0, Some(GroupBy::Session), 3_000, 0).unwrap();
+        let keys: Vec<_> = sessions.groups.iter().map(|g| g.key.as_str()).collect();
+        assert_eq!(keys, ["s2", "(none)", "s1"]);
+        assert_eq!(session_totals(&conn, "s1").unwrap().unwrap().input_tokens, 100);
+        assert_eq!(report.windows[0].used_percent, 15.0);
+        // Since the second request only.
+        assert_eq!(super::report(&conn, 2_000, None, 3_000, 0).unwrap().total.requests, 2);
+    }
+
+    #[test]
+    fn since_accepts_durations_and_dates() {
+        let now = 100 * 86_400_000;
+        assert_eq!(parse_since("5h", now), Some(now - 5 * 3_600_000));
+        assert_eq!(parse_since("30d", now), Some(now - 30 * 86_400_000));
+        assert_eq!(parse_since("90m", now), Some(now - 90 * 60_000));
+        assert!(parse_since("2026-11-30", now).is_some());
+        assert_eq!(parse_since("soon", now), None);
+        assert_eq!(parse_since("5x", now), None);
+    }
+}
