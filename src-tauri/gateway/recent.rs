@@ -20,6 +20,22 @@ pub struct Outcome {
     tokens: OnceLock<Tokens>,
     /// From the start of the handler to the first content the caller could see.
     first_content: OnceLock<Duration>,
+    /// Output tokens spent on reasoning, from the same final usage (for the usage ledger).
+    reasoning: OnceLock<u64>,
+    /// What the caller asked for, when the handler says it (for the usage ledger).
+    details: OnceLock<RequestDetails>,
+}
+
+/// What a request asked for, beyond the model that served it: for the usage ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestDetails {
+    /// The model id the caller sent (before aliases and the Claude fallback).
+    pub model_asked: Option<String>,
+    /// The reasoning effort sent to the backend.
+    pub effort: Option<String>,
+    /// A session or conversation key from the body (`prompt_cache_key`, Claude Code's
+    /// `metadata.user_id` session); the middleware already knows the session headers.
+    pub session: Option<String>,
 }
 
 /// A request's tokens.
@@ -62,6 +78,22 @@ impl RequestInfo {
             cached: usage.cached_tokens(),
             output: usage.output_tokens,
         });
+        let _first = self.outcome.reasoning.set(usage.reasoning_tokens());
+    }
+
+    /// Notes what the caller asked for (once; later calls are ignored).
+    pub fn describe(&self, details: RequestDetails) {
+        let _first = self.outcome.details.set(details);
+    }
+
+    /// What the caller asked for, when a handler said it.
+    pub fn details(&self) -> Option<&RequestDetails> {
+        self.outcome.details.get()
+    }
+
+    /// Reasoning tokens, once the final usage is known.
+    pub fn reasoning_tokens(&self) -> Option<u64> {
+        self.outcome.reasoning.get().copied()
     }
 
     /// The tokens, once known.

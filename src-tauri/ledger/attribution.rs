@@ -31,7 +31,10 @@ pub const OUTPUT_WEIGHT: f64 = 8.0;
 pub const MAX_WAITING: usize = 1000;
 
 /// A request's weight in the sharing of a window's increase.
-#[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^52")]
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "token counts are far below 2^52"
+)]
 pub fn weight(input: u64, cached: u64, output: u64) -> f64 {
     let cached = cached.min(input);
     (input - cached) as f64 + cached as f64 * CACHED_WEIGHT + output as f64 * OUTPUT_WEIGHT
@@ -111,8 +114,10 @@ impl<K: Clone + PartialEq> Attributor<K> {
         weekly: Option<WindowObservation>,
     ) -> Vec<Share<K>> {
         let mut shares = Vec::new();
-        for (window, observed) in [(WindowKind::FiveHour, five_hour), (WindowKind::Weekly, weekly)]
-        {
+        for (window, observed) in [
+            (WindowKind::FiveHour, five_hour),
+            (WindowKind::Weekly, weekly),
+        ] {
             let i = slot(window);
             if self.pending[i].len() >= MAX_WAITING {
                 self.pending[i].remove(0);
@@ -171,6 +176,10 @@ mod tests {
 
     use super::*;
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "the rows take optional observations"
+    )]
     fn obs(used: f64, reset_at: i64) -> Option<WindowObservation> {
         Some(WindowObservation {
             used_percent: used,
@@ -268,8 +277,7 @@ mod tests {
                     observed += increase(last, seen);
                     last = Some(seen);
                 }
-                for share in attributor.push(&index, weight(*input, *cached, *output), seen, None)
-                {
+                for share in attributor.push(&index, weight(*input, *cached, *output), seen, None) {
                     let who = requests[share.key].0;
                     match totals.iter_mut().find(|(k, _)| *k == who) {
                         Some((_, sum)) => *sum += share.percent,

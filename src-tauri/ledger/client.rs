@@ -101,7 +101,11 @@ mod tests {
                 "Codex CLI",
                 Some("0.46.0"),
             ),
-            (Some("OpenAI/Python 1.109.1"), "OpenAI Python SDK", Some("1.109.1")),
+            (
+                Some("OpenAI/Python 1.109.1"),
+                "OpenAI Python SDK",
+                Some("1.109.1"),
+            ),
             (Some("OpenAI/JS 5.23.0"), "OpenAI JS SDK", Some("5.23.0")),
             (Some("OpenAI/Go 1.12.0"), "OpenAI Go SDK", Some("1.12.0")),
             (
@@ -109,7 +113,11 @@ mod tests {
                 "Anthropic Python SDK",
                 Some("0.69.0"),
             ),
-            (Some("Anthropic/JS 0.65.0"), "Anthropic JS SDK", Some("0.65.0")),
+            (
+                Some("Anthropic/JS 0.65.0"),
+                "Anthropic JS SDK",
+                Some("0.65.0"),
+            ),
             (
                 Some("ai/5.0.60 ai-sdk/provider-utils/3.0.10 runtime/node.js/22"),
                 "AI SDK",

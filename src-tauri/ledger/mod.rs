@@ -37,9 +37,6 @@ pub const FILE_NAME: &str = "usage.db";
 /// disk fills it.
 pub const CHANNEL_CAPACITY: usize = 4096;
 
-/// Default number of days rows are kept (`usage_retention_days`).
-pub const DEFAULT_RETENTION_DAYS: u32 = 90;
-
 /// The two windows of the main Codex limit, as the ledger stores them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

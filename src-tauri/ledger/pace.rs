@@ -119,7 +119,10 @@ pub fn pace(window: WindowKind, points: &[Point], now: i64) -> Option<Pace> {
 }
 
 /// Cached input tokens as a percentage of input tokens; `None` without input.
-#[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^52")]
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "token counts are far below 2^52"
+)]
 pub fn cache_percent(cached: u64, input: u64) -> Option<f64> {
     (input > 0).then(|| cached.min(input) as f64 / input as f64 * 100.0)
 }
@@ -127,7 +130,11 @@ pub fn cache_percent(cached: u64, input: u64) -> Option<f64> {
 /// `1h10m`, `45m`, `2d3h`: a short duration for one-line displays.
 pub fn short_duration(seconds: i64) -> String {
     let seconds = seconds.max(0);
-    let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60);
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
     match (days, hours) {
         (0, 0) => format!("{minutes}m"),
         (0, _) => format!("{hours}h{minutes:02}m"),
@@ -152,6 +159,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::cast_possible_truncation, reason = "seconds")]
     fn the_forecast_extends_the_last_hour_of_use() {
         // A 5h window resetting at t = 18000, i.e. it started at 0; now is 2h in.
         let reset = 18_000;

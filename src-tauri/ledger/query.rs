@@ -57,9 +57,7 @@ pub fn parse_since(text: &str, now_ms: i64) -> Option<i64> {
     }
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
     let midnight = date.and_hms_opt(0, 0, 0)?;
-    let local = midnight
-        .and_local_timezone(chrono::Local)
-        .earliest()?;
+    let local = midnight.and_local_timezone(chrono::Local).earliest()?;
     Some(local.timestamp_millis())
 }
 
@@ -206,7 +204,8 @@ fn name(conn: &Connection, cache: &mut HashMap<i64, String>, id: i64) -> rusqlit
     if let Some(text) = cache.get(&id) {
         return Ok(text.clone());
     }
-    let text: String = conn.query_row("SELECT text FROM names WHERE id = ?1", [id], |r| r.get(0))?;
+    let text: String =
+        conn.query_row("SELECT text FROM names WHERE id = ?1", [id], |r| r.get(0))?;
     cache.insert(id, text.clone());
     Ok(text)
 }
@@ -223,7 +222,9 @@ pub fn window_points(conn: &Connection, window: WindowKind) -> rusqlite::Result<
     let (used, reset) = columns(window);
     let latest: Option<i64> = conn
         .query_row(
-            &format!("SELECT at_ms FROM requests WHERE {used} IS NOT NULL ORDER BY at_ms DESC LIMIT 1"),
+            &format!(
+                "SELECT at_ms FROM requests WHERE {used} IS NOT NULL ORDER BY at_ms DESC LIMIT 1"
+            ),
             [],
             |r| r.get(0),
         )
@@ -249,15 +250,81 @@ pub fn window_points(conn: &Connection, window: WindowKind) -> rusqlite::Result<
     Ok(points)
 }
 
-fn window_pace(conn: &Connection, window: WindowKind, now_ms: i64) -> rusqlite::Result<Option<Pace>> {
+fn window_pace(
+    conn: &Connection,
+    window: WindowKind,
+    now_ms: i64,
+) -> rusqlite::Result<Option<Pace>> {
     let points = window_points(conn, window)?;
     Ok(pace::pace(window, &points, now_ms / 1000))
+}
+
+/// [`report`] on the database at `path` (read-only); an empty report when there is none yet.
+pub fn report_from_file(
+    path: &std::path::Path,
+    since_ms: i64,
+    by: Option<GroupBy>,
+    now_ms: i64,
+) -> Result<UsageReport, super::schema::SchemaError> {
+    let offset = i64::from(chrono::Local::now().offset().local_minus_utc());
+    let sqlite = |source| super::schema::SchemaError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    match super::schema::open_read_only(path)? {
+        Some(conn) => report(&conn, since_ms, by, now_ms, offset).map_err(sqlite),
+        None => Ok(UsageReport {
+            since_ms,
+            by,
+            groups: Vec::new(),
+            total: Totals::default(),
+            windows: Vec::new(),
+        }),
+    }
+}
+
+/// The newest observation of each window (5h, weekly).
+pub fn latest_windows(conn: &Connection) -> rusqlite::Result<[Option<WindowObservation>; 2]> {
+    let mut out = [None, None];
+    for (slot, window) in out.iter_mut().zip(WindowKind::ALL) {
+        let (used, reset) = columns(window);
+        *slot = conn
+            .query_row(
+                &format!(
+                    "SELECT {used}, {reset} FROM requests WHERE {used} IS NOT NULL
+                     ORDER BY at_ms DESC LIMIT 1"
+                ),
+                [],
+                |r| {
+                    Ok(WindowObservation {
+                        used_percent: r.get(0)?,
+                        reset_at: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?;
+    }
+    Ok(out)
+}
+
+/// The model that served a session's latest request.
+pub fn session_model(conn: &Connection, session: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT m.text FROM requests r JOIN names s ON s.id = r.session
+         JOIN names m ON m.id = r.model_served
+         WHERE s.text = ?1 ORDER BY r.at_ms DESC LIMIT 1",
+        [session],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// One session's totals (all time).
 pub fn session_totals(conn: &Connection, session: &str) -> rusqlite::Result<Option<Totals>> {
     let id: Option<i64> = conn
-        .query_row("SELECT id FROM names WHERE text = ?1", [session], |r| r.get(0))
+        .query_row("SELECT id FROM names WHERE text = ?1", [session], |r| {
+            r.get(0)
+        })
         .optional()?;
     let Some(id) = id else { return Ok(None) };
     conn.query_row(
@@ -276,7 +343,14 @@ mod tests {
     use super::super::{Row, WindowObservation};
     use super::*;
 
-    fn row(at_ms: i64, client: &str, session: Option<&str>, input: u64, cached: u64, used: f64) -> Row {
+    fn row(
+        at_ms: i64,
+        client: &str,
+        session: Option<&str>,
+        input: u64,
+        cached: u64,
+        used: f64,
+    ) -> Row {
         Row {
             at_ms,
             route: "POST /v1/messages".into(),
@@ -308,9 +382,15 @@ mod tests {
             ])
             .unwrap();
         drop(store);
-        let conn = super::super::schema::open_read_only(&path).unwrap().unwrap();
+        let conn = super::super::schema::open_read_only(&path)
+            .unwrap()
+            .unwrap();
         let report = report(&conn, 0, Some(GroupBy::Client), 3_000, 0).unwrap();
-        let keys: Vec<_> = report.groups.iter().map(|g| (g.key.as_str(), g.requests)).collect();
+        let keys: Vec<_> = report
+            .groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.requests))
+            .collect();
         assert_eq!(keys, [("a", 2), ("b", 1)]);
         let a = &report.groups[0];
         assert_eq!((a.input_tokens, a.cached_tokens), (400, 350));
@@ -321,10 +401,19 @@ mod tests {
         let sessions = super::report(&conn, 0, Some(GroupBy::Session), 3_000, 0).unwrap();
         let keys: Vec<_> = sessions.groups.iter().map(|g| g.key.as_str()).collect();
         assert_eq!(keys, ["s2", "(none)", "s1"]);
-        assert_eq!(session_totals(&conn, "s1").unwrap().unwrap().input_tokens, 100);
-        assert_eq!(report.windows[0].used_percent, 15.0);
+        assert_eq!(
+            session_totals(&conn, "s1").unwrap().unwrap().input_tokens,
+            100
+        );
+        assert!((report.windows[0].used_percent - 15.0).abs() < 1e-9);
         // Since the second request only.
-        assert_eq!(super::report(&conn, 2_000, None, 3_000, 0).unwrap().total.requests, 2);
+        assert_eq!(
+            super::report(&conn, 2_000, None, 3_000, 0)
+                .unwrap()
+                .total
+                .requests,
+            2
+        );
     }
 
     #[test]

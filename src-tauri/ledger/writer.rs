@@ -156,7 +156,9 @@ impl Writer {
             let now_ms = chrono::Utc::now().timestamp_millis();
             match store.prune(now_ms, retention) {
                 Ok(0) => {}
-                Ok(n) => tracing::info!("usage ledger: pruned {n} rows older than {retention} days"),
+                Ok(n) => {
+                    tracing::info!("usage ledger: pruned {n} rows older than {retention} days");
+                }
                 Err(err) => self.warn_once(&format!("cannot prune the usage database: {err}")),
             }
         }
@@ -363,7 +365,10 @@ mod tests {
         let day = 86_400_000;
         let now = 100 * day;
         store
-            .insert(&[row(now - 91 * day, "old", None), row(now - 89 * day, "new", None)])
+            .insert(&[
+                row(now - 91 * day, "old", None),
+                row(now - 89 * day, "new", None),
+            ])
             .unwrap();
         assert_eq!(store.prune(now, 90).unwrap(), 1);
         let left: i64 = store

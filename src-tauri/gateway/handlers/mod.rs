@@ -8,3 +8,4 @@ pub mod messages;
 pub mod models;
 pub mod responses;
 pub mod status;
+pub mod usage;
