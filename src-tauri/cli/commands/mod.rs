@@ -9,6 +9,8 @@ pub mod logout;
 pub mod models;
 pub mod serve;
 pub mod status;
+pub mod statusline;
+pub mod usage;
 
 use std::process::ExitCode;
 
