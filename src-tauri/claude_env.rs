@@ -68,6 +68,25 @@ impl ClaudeEnv {
     }
 }
 
+/// Claude Code's `--settings` JSON that makes `codexia statusline` its status line, run as
+/// `codexia` (the path of this executable); given unless the user set a status line of their own.
+pub(crate) fn statusline_settings(codexia: &str) -> String {
+    let safe = !codexia.is_empty()
+        && codexia
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c));
+    // Claude Code runs the command through a shell.
+    let program = if safe {
+        codexia.to_owned()
+    } else {
+        format!("'{}'", codexia.replace('\'', r"'\''"))
+    };
+    serde_json::json!({
+        "statusLine": {"type": "command", "command": format!("{program} statusline")}
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -144,5 +163,17 @@ mod tests {
         assert!(!names.contains(&"ANTHROPIC_MODEL"));
         assert!(names.contains(&"ANTHROPIC_BASE_URL"));
         assert!(names.contains(&"ANTHROPIC_SMALL_FAST_MODEL"));
+    }
+
+    #[test]
+    fn the_statusline_setting_runs_this_codexia_quoted_for_the_shell() {
+        assert_eq!(
+            statusline_settings("/usr/bin/codexia"),
+            r#"{"statusLine":{"command":"/usr/bin/codexia statusline","type":"command"}}"#
+        );
+        assert_eq!(
+            statusline_settings("/opt/my apps/it's/codexia"),
+            r#"{"statusLine":{"command":"'/opt/my apps/it'\\''s/codexia' statusline","type":"command"}}"#
+        );
     }
 }

@@ -36,7 +36,13 @@ async fn claude_runs_with_the_gateway_variables_and_returns_its_exit_status() {
     assert_eq!(output.status.code(), Some(7), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[0], "args: -p --model x hello world");
+    // `--settings` (codexia's status line, suite::usage) comes first, then the user's arguments.
+    assert!(lines[0].starts_with("args: --settings {"), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with("} -p --model x hello world"),
+        "{}",
+        lines[0]
+    );
     let base = lines
         .iter()
         .find_map(|l| l.strip_prefix("ANTHROPIC_BASE_URL="))

@@ -21,3 +21,4 @@ mod status;
 mod stop_sequences;
 #[cfg(feature = "tray")]
 mod tray;
+mod usage;

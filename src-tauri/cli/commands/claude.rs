@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::claude_env::ClaudeEnv;
+use crate::claude_env::{ClaudeEnv, statusline_settings};
 use crate::cli::UserError;
 use crate::gateway::Gateway;
 use crate::local;
@@ -34,6 +34,14 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
         &ModelMap::from_settings(&settings, None),
     );
     let mut command = tokio::process::Command::new(&claude);
+    // codexia's status line (windows left, this session's tokens), unless the user has one.
+    if !user_has_statusline(args, &env)
+        && let Ok(exe) = std::env::current_exe()
+    {
+        command
+            .arg("--settings")
+            .arg(statusline_settings(&exe.to_string_lossy()));
+    }
     command.args(args).env_remove("ANTHROPIC_API_KEY");
     // A model the user set on purpose wins.
     command.envs(claude_env.vars(|name| env.get(name).is_some()));
@@ -45,6 +53,34 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
         .code()
         .and_then(|c| u8::try_from(c).ok())
         .map_or(ExitCode::FAILURE, ExitCode::from))
+}
+
+/// Whether the user chose their own settings (`--settings`) or status line (`statusLine` in
+/// Claude Code's user, project or local settings file).
+fn user_has_statusline(args: &[String], env: &Env) -> bool {
+    if args
+        .iter()
+        .any(|a| a == "--settings" || a.starts_with("--settings="))
+    {
+        return true;
+    }
+    let user_dir = env
+        .get("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".claude")));
+    let project = std::env::current_dir().ok().map(|dir| dir.join(".claude"));
+    let files = user_dir
+        .map(|dir| dir.join("settings.json"))
+        .into_iter()
+        .chain(
+            project
+                .into_iter()
+                .flat_map(|dir| [dir.join("settings.json"), dir.join("settings.local.json")]),
+        );
+    files
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .any(|settings| settings.get("statusLine").is_some())
 }
 
 /// The running gateway's URL (`http://HOST:PORT`), or one served inside this process on a free
