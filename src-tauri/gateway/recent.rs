@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
 
-use crate::protocol::responses::Usage;
+use crate::protocol::responses::{ResponsesRequest, Usage};
 use crate::translate::StreamTranslator;
 
 /// How many requests are kept.
@@ -126,6 +126,32 @@ pub struct RequestRecord {
 struct Entry {
     record: RequestRecord,
     info: Option<RequestInfo>,
+}
+
+impl RequestDetails {
+    /// From the model the caller asked for and the translated backend request.
+    pub fn of(model_asked: &str, upstream: &ResponsesRequest) -> Self {
+        Self {
+            model_asked: Some(model_asked.to_owned()),
+            effort: upstream.reasoning.as_ref().and_then(|r| r.effort.clone()),
+            session: upstream.prompt_cache_key.clone(),
+        }
+    }
+
+    /// The same from a backend request kept as JSON (the Responses pass-through).
+    pub fn of_json(model_asked: Option<&str>, upstream: &serde_json::Value) -> Self {
+        let text = |pointer: &str| {
+            upstream
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        Self {
+            model_asked: model_asked.map(str::to_owned),
+            effort: text("/reasoning/effort"),
+            session: text("/prompt_cache_key"),
+        }
+    }
 }
 
 /// The ring of recent requests.

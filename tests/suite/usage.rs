@@ -225,6 +225,38 @@ async fn three_clients_through_one_gateway_are_told_apart_with_tokens_cache_and_
     }
     assert_eq!(group(&sessions, "(none)")["requests"], 2);
     server.terminate().await;
+
+    // Each row names the model asked for and served, the outcome and the client's version.
+    let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    let rows: Vec<(String, String, String, String)> = conn
+        .prepare(
+            "SELECT c.text, a.text, s.text, o.text FROM requests r
+             JOIN names c ON c.id = r.client JOIN names a ON a.id = r.model_asked
+             JOIN names s ON s.id = r.model_served JOIN names o ON o.id = r.outcome
+             ORDER BY r.id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let served = |client: &str| {
+        (
+            client.to_owned(),
+            "gpt-5.5".to_owned(),
+            "gpt-5.5".to_owned(),
+            "ok".to_owned(),
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            served("Claude Code"),
+            served("Claude Code"),
+            served("OpenAI Python SDK"),
+            served("ci-box")
+        ]
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use axum::response::Response;
 use crate::gateway::catalog::translate_with_catalog;
 use crate::gateway::error::{ApiError, request_id_header};
 use crate::gateway::extract::ApiJson;
-use crate::gateway::recent::RequestInfo;
+use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
 use crate::protocol::anthropic::MessagesRequest;
@@ -66,6 +66,7 @@ pub async fn create_message(
 ) -> Result<Response, ApiError> {
     let prepared = prepare(&state, &headers, &request).await?;
     let info = RequestInfo::new(prepared.upstream.model.clone());
+    info.describe(RequestDetails::of(&request.model, &prepared.upstream));
     let for_count = prepared.upstream.clone();
     let estimate = tokio::task::spawn_blocking(move || count_request_tokens(&for_count));
     let opening = backend::open_stream::<ResponsesEvent>(
