@@ -240,7 +240,7 @@ async fn three_clients_through_one_gateway_are_told_apart_with_tokens_cache_and_
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let served = |client: &str| {
+    let row_of = |client: &str| {
         (
             client.to_owned(),
             "gpt-5.5".to_owned(),
@@ -251,10 +251,10 @@ async fn three_clients_through_one_gateway_are_told_apart_with_tokens_cache_and_
     assert_eq!(
         rows,
         [
-            served("Claude Code"),
-            served("Claude Code"),
-            served("OpenAI Python SDK"),
-            served("ci-box")
+            row_of("Claude Code"),
+            row_of("Claude Code"),
+            row_of("OpenAI Python SDK"),
+            row_of("ci-box")
         ]
     );
 }
