@@ -344,6 +344,94 @@ async fn rows_older_than_the_retention_are_pruned_when_the_gateway_starts() {
 }
 
 #[tokio::test]
+async fn the_forecast_extends_a_steadily_filling_window_to_when_it_runs_out() {
+    let fake = FakeUpstream::start().await;
+    let home = home(&fake);
+    let server = home.serve(&[]).await;
+    for used in [10.0, 20.0, 30.0] {
+        fake.set_usage(used, 5.0);
+        fake.push_reply(Reply::text("x").with_usage(usage(100, 0, 10)));
+        curl_stream(&server, MAIN_KEY).await;
+    }
+    http_usage(&server, "since=1h").await;
+    server.terminate().await;
+    // Spread the three answers ten minutes apart: 10 points per 10 minutes.
+    let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    let last_ms: i64 = conn
+        .query_row("SELECT max(at_ms) FROM requests", [], |r| r.get(0))
+        .unwrap();
+    conn.execute(
+        "UPDATE requests SET at_ms = ?1 - (3 - id) * 600000",
+        [last_ms],
+    )
+    .unwrap();
+    drop(conn);
+    let report = cli_usage(&home, &["--since", "1h"]).await;
+    let five_hour = &report["windows"][0];
+    assert_eq!(five_hour["window"], "5h");
+    // 70 points left at 1 point per minute: 70 minutes after the last answer.
+    let expected = last_ms / 1000 + 70 * 60;
+    let predicted = five_hour["forecast"]["runs_out_at"].as_i64().unwrap();
+    assert!((predicted - expected).abs() <= 60, "{five_hour:#}");
+    assert!(
+        close(&five_hour["forecast"]["rate_per_hour"], 60.0),
+        "{five_hour:#}"
+    );
+    // The fake's window resets 8658 s (2h24m) after the answers: it runs out first.
+    let before = five_hour["forecast"]["before_reset_seconds"]
+        .as_i64()
+        .unwrap();
+    assert!((before - (8658 - 70 * 60)).abs() <= 60, "{five_hour:#}");
+    let text_report = home.run(&["usage", "--since", "1h"]).await;
+    assert!(
+        text(&text_report.stdout).contains("at this pace the 5h limit runs out at"),
+        "{}",
+        text(&text_report.stdout)
+    );
+}
+
+#[tokio::test]
+async fn a_killed_gateway_loses_at_most_unwritten_rows_and_the_database_opens_cleanly() {
+    let fake = FakeUpstream::start().await;
+    let home = home(&fake);
+    let mut server = home.serve(&[]).await;
+    for _ in 0..5 {
+        fake.push_reply(Reply::text("x").with_usage(usage(10, 0, 1)));
+        curl_stream(&server, MAIN_KEY).await;
+    }
+    // Written for sure: the flush of /v1/usage.
+    assert_eq!(
+        http_usage(&server, "since=1h").await["total"]["requests"],
+        5
+    );
+    for _ in 0..3 {
+        fake.push_reply(Reply::text("x").with_usage(usage(10, 0, 1)));
+        curl_stream(&server, MAIN_KEY).await;
+    }
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    let report = cli_usage(&home, &["--since", "1h"]).await;
+    let kept = report["total"]["requests"].as_u64().unwrap();
+    assert!((5..=8).contains(&kept), "{kept}");
+    let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(conn);
+    // And the next gateway writes to it again.
+    let server = home.serve(&[]).await;
+    fake.push_reply(Reply::text("x").with_usage(usage(10, 0, 1)));
+    curl_stream(&server, MAIN_KEY).await;
+    assert_eq!(
+        http_usage(&server, "since=1h").await["total"]["requests"],
+        kept + 1
+    );
+    server.terminate().await;
+}
+
+#[tokio::test]
 async fn statusline_prints_the_model_windows_and_this_sessions_tokens() {
     let fake = FakeUpstream::start().await;
     let home = home(&fake);
