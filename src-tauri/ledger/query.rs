@@ -319,6 +319,110 @@ pub fn session_model(conn: &Connection, session: &str) -> rusqlite::Result<Optio
     .optional()
 }
 
+/// Tokens (input + output) of one client on one local day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayTokens {
+    /// `2026-12-01`.
+    pub day: String,
+    pub client: String,
+    pub tokens: u64,
+}
+
+/// The highest used percent of each window in one hour (resets show as drops).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowHour {
+    /// Unix seconds of the hour's start.
+    pub at: i64,
+    pub used_5h: Option<f64>,
+    pub used_weekly: Option<f64>,
+}
+
+/// Tokens per local day and client since `since_ms`, oldest day first.
+pub fn tokens_per_day(
+    conn: &Connection,
+    since_ms: i64,
+    offset: i64,
+) -> rusqlite::Result<Vec<DayTokens>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT (at_ms / 1000 + {offset}) / 86400, client,
+                coalesce(sum(input_tokens + output_tokens), 0)
+         FROM requests WHERE at_ms >= ?1 GROUP BY 1, 2 ORDER BY 1"
+    ))?;
+    let rows = statement
+        .query_map([since_ms], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut names = HashMap::new();
+    rows.into_iter()
+        .map(|(day, client, tokens)| {
+            Ok(DayTokens {
+                day: bucket_label(day * 86_400 - offset, "%Y-%m-%d"),
+                client: name(conn, &mut names, client)?,
+                tokens: u64::try_from(tokens).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// Each window's used percent per hour since `since_ms`, oldest first.
+pub fn window_history(conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<WindowHour>> {
+    let mut statement = conn.prepare(
+        "SELECT at_ms / 3600000, max(used_5h), max(used_weekly) FROM requests
+         WHERE at_ms >= ?1 AND (used_5h IS NOT NULL OR used_weekly IS NOT NULL)
+         GROUP BY 1 ORDER BY 1",
+    )?;
+    statement
+        .query_map([since_ms], |r| {
+            Ok(WindowHour {
+                at: r.get::<_, i64>(0)? * 3600,
+                used_5h: r.get(1)?,
+                used_weekly: r.get(2)?,
+            })
+        })?
+        .collect()
+}
+
+/// What the Settings window's Usage page shows: 30 days of tokens per day and client, 7 days
+/// of window history, and the 30-day report grouped by `by`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsagePage {
+    pub days: Vec<DayTokens>,
+    pub windows: Vec<WindowHour>,
+    pub report: UsageReport,
+}
+
+/// [`UsagePage`] from the database at `path` (empty when there is none yet).
+pub fn usage_page_from_file(
+    path: &std::path::Path,
+    by: GroupBy,
+    now_ms: i64,
+) -> Result<UsagePage, super::schema::SchemaError> {
+    let offset = i64::from(chrono::Local::now().offset().local_minus_utc());
+    let since_30d = now_ms - 30 * 86_400_000;
+    let report = report_from_file(path, since_30d, Some(by), now_ms)?;
+    let sqlite = |source| super::schema::SchemaError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let (days, windows) = match super::schema::open_read_only(path)? {
+        Some(conn) => (
+            tokens_per_day(&conn, since_30d, offset).map_err(sqlite)?,
+            window_history(&conn, now_ms - 7 * 86_400_000).map_err(sqlite)?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(UsagePage {
+        days,
+        windows,
+        report,
+    })
+}
+
 /// One session's totals (all time).
 pub fn session_totals(conn: &Connection, session: &str) -> rusqlite::Result<Option<Totals>> {
     let id: Option<i64> = conn
@@ -406,6 +510,16 @@ mod tests {
             100
         );
         assert!((report.windows[0].used_percent - 15.0).abs() < 1e-9);
+        let days = tokens_per_day(&conn, 0, 0).unwrap();
+        assert_eq!(
+            days.iter()
+                .map(|d| (d.client.as_str(), d.tokens))
+                .collect::<Vec<_>>(),
+            [("a", 420), ("b", 210)]
+        );
+        let hours = window_history(&conn, 0).unwrap();
+        assert_eq!(hours.len(), 1);
+        assert_eq!(hours[0].used_5h, Some(15.0));
         // Since the second request only.
         assert_eq!(
             super::report(&conn, 2_000, None, 3_000, 0)
