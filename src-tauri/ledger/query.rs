@@ -103,6 +103,32 @@ const SUMS: &str = "count(*), coalesce(sum(input_tokens), 0), coalesce(sum(cache
     coalesce(sum(output_tokens), 0), coalesce(sum(reasoning_tokens), 0),
     coalesce(sum(share_5h), 0.0), coalesce(sum(share_weekly), 0.0)";
 
+/// The sums over [`source`]'s columns.
+const SOURCE_SUMS: &str = "coalesce(sum(n), 0), coalesce(sum(i), 0), coalesce(sum(c), 0),
+    coalesce(sum(o), 0), coalesce(sum(r), 0), coalesce(sum(s5), 0.0), coalesce(sum(sw), 0.0)";
+
+/// The rows since `?1`, as columns `k` (the group key: `key_of_row` on a request,
+/// `key_of_hour` on an hourly total), `n`, `i`, `c`, `o`, `r`, `s5`, `sw`: requests of the
+/// first, partial hour one by one (`?1` to `?2`), whole hours from `usage_hours` (from hour
+/// `?3`). Bind with [`source_params`].
+fn source(key_of_row: &str, key_of_hour: &str) -> String {
+    format!(
+        "SELECT {key_of_row} AS k, 1 AS n, input_tokens AS i, cached_tokens AS c,
+                output_tokens AS o, reasoning_tokens AS r, share_5h AS s5, share_weekly AS sw
+         FROM requests WHERE at_ms >= ?1 AND at_ms < ?2
+         UNION ALL
+         SELECT {key_of_hour}, requests, input_tokens, cached_tokens, output_tokens,
+                reasoning_tokens, share_5h, share_weekly
+         FROM usage_hours WHERE hour >= ?3"
+    )
+}
+
+fn source_params(since_ms: i64) -> [i64; 3] {
+    let first_whole_hour =
+        since_ms.div_euclid(3_600_000) + i64::from(since_ms.rem_euclid(3_600_000) != 0);
+    [since_ms, first_whole_hour * 3_600_000, first_whole_hour]
+}
+
 fn totals_from(row: &rusqlite::Row<'_>, offset: usize, key: String) -> rusqlite::Result<Totals> {
     let count = |i: usize| -> rusqlite::Result<u64> {
         Ok(u64::try_from(row.get::<_, i64>(offset + i)?).unwrap_or(0))
@@ -132,8 +158,8 @@ pub fn report(
     utc_offset_seconds: i64,
 ) -> rusqlite::Result<UsageReport> {
     let total = conn.query_row(
-        &format!("SELECT {SUMS} FROM requests WHERE at_ms >= ?1"),
-        [since_ms],
+        &format!("SELECT {SOURCE_SUMS} FROM ({})", source("0", "0")),
+        source_params(since_ms),
         |r| totals_from(r, 0, String::new()),
     )?;
     let groups = match by {
@@ -159,18 +185,31 @@ fn grouped(
     by: GroupBy,
     offset: i64,
 ) -> rusqlite::Result<Vec<Totals>> {
-    let key = match by {
-        GroupBy::Client => "client".to_owned(),
-        GroupBy::Session => "session".to_owned(),
-        GroupBy::Model => "coalesce(model_served, model_asked)".to_owned(),
-        GroupBy::Day => format!("(at_ms / 1000 + {offset}) / 86400"),
-        GroupBy::Hour => format!("(at_ms / 1000 + {offset}) / 3600"),
+    // Day and hour buckets of an hourly total: its hour's start in local time.
+    let (of_row, of_hour) = match by {
+        GroupBy::Client => ("client".to_owned(), "client".to_owned()),
+        GroupBy::Session => ("coalesce(session, 0)".to_owned(), "session".to_owned()),
+        GroupBy::Model => (
+            "coalesce(model_served, model_asked, 0)".to_owned(),
+            "model".to_owned(),
+        ),
+        GroupBy::Day => (
+            format!("(at_ms / 1000 + {offset}) / 86400"),
+            format!("(hour * 3600 + {offset}) / 86400"),
+        ),
+        GroupBy::Hour => (
+            format!("(at_ms / 1000 + {offset}) / 3600"),
+            format!("(hour * 3600 + {offset}) / 3600"),
+        ),
     };
     let mut statement = conn.prepare(&format!(
-        "SELECT {key}, {SUMS} FROM requests WHERE at_ms >= ?1 GROUP BY 1"
+        "SELECT k, {SOURCE_SUMS} FROM ({}) GROUP BY k",
+        source(&of_row, &of_hour)
     ))?;
-    let rows = statement.query_map([since_ms], |r| {
+    let rows = statement.query_map(source_params(since_ms), |r| {
         let key: Option<i64> = r.get(0)?;
+        // 0 is "none" for names (ids start at 1); day and hour numbers are never 0 here.
+        let key = key.filter(|k| *k != 0 || matches!(by, GroupBy::Day | GroupBy::Hour));
         Ok((key, totals_from(r, 1, String::new())?))
     })?;
     let mut names = HashMap::new();
@@ -343,13 +382,16 @@ pub fn tokens_per_day(
     since_ms: i64,
     offset: i64,
 ) -> rusqlite::Result<Vec<DayTokens>> {
+    // The group key packs the day and the client id: day × 2^32 + client.
     let mut statement = conn.prepare(&format!(
-        "SELECT (at_ms / 1000 + {offset}) / 86400, client,
-                coalesce(sum(input_tokens + output_tokens), 0)
-         FROM requests WHERE at_ms >= ?1 GROUP BY 1, 2 ORDER BY 1"
+        "SELECT k >> 32, k & 4294967295, coalesce(sum(i + o), 0) FROM ({}) GROUP BY k ORDER BY k",
+        source(
+            &format!("(((at_ms / 1000 + {offset}) / 86400) << 32) + client"),
+            &format!("(((hour * 3600 + {offset}) / 86400) << 32) + client"),
+        )
     ))?;
     let rows = statement
-        .query_map([since_ms], |r| {
+        .query_map(source_params(since_ms), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
@@ -528,6 +570,67 @@ mod tests {
                 .requests,
             2
         );
+    }
+
+    #[test]
+    fn hourly_totals_give_the_same_sums_as_the_requests_from_any_moment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.db");
+        let (mut store, _) = Store::open(&path).unwrap();
+        let hour = 3_600_000;
+        let mut rows = Vec::new();
+        for i in 0..40_i64 {
+            let client = ["a", "b", "c"][usize::try_from(i % 3).unwrap()];
+            let session = (i % 4 != 0).then_some("s");
+            let mut r = row(
+                i * hour / 7,
+                client,
+                session,
+                100 + u64::try_from(i).unwrap(),
+                10,
+                0.0,
+            );
+            // Every third answer carries no observation: its share arrives with a later row.
+            r.five_hour = (i % 3 != 1).then(|| WindowObservation {
+                used_percent: f64::from(u32::try_from(i).unwrap()) * 0.5,
+                reset_at: Some(18_000),
+            });
+            rows.push(r);
+        }
+        // Two batches, so that some shares reach rows of an earlier transaction.
+        store.insert(&rows[..17]).unwrap();
+        store.insert(&rows[17..]).unwrap();
+        drop(store);
+        let conn = super::super::schema::open_read_only(&path)
+            .unwrap()
+            .unwrap();
+        for since in [0, hour / 2, hour, 2 * hour + 1, 5 * hour - 1] {
+            let raw = conn
+                .query_row(
+                    &format!("SELECT {SUMS} FROM requests WHERE at_ms >= ?1"),
+                    [since],
+                    |r| totals_from(r, 0, String::new()),
+                )
+                .unwrap();
+            let got = report(&conn, since, Some(GroupBy::Session), since, 0).unwrap();
+            assert_eq!(
+                (
+                    got.total.requests,
+                    got.total.input_tokens,
+                    got.total.cached_tokens
+                ),
+                (raw.requests, raw.input_tokens, raw.cached_tokens),
+                "since {since}"
+            );
+            assert!(
+                (got.total.share_5h - raw.share_5h).abs() < 1e-9,
+                "since {since}"
+            );
+            let grouped: u64 = got.groups.iter().map(|g| g.requests).sum();
+            assert_eq!(grouped, raw.requests, "since {since}");
+            let shares: f64 = got.groups.iter().map(|g| g.share_5h).sum();
+            assert!((shares - raw.share_5h).abs() < 1e-9, "since {since}");
+        }
     }
 
     #[test]

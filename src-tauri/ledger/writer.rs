@@ -283,6 +283,31 @@ impl Store {
                 own(WindowKind::Weekly),
             ])?;
             let id = tx.last_insert_rowid();
+            tx.prepare_cached(
+                "INSERT INTO usage_hours (hour, client, session, model, requests, input_tokens,
+                    cached_tokens, output_tokens, reasoning_tokens, share_5h, share_weekly)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (hour, client, session, model) DO UPDATE SET
+                    requests = requests + 1,
+                    input_tokens = input_tokens + excluded.input_tokens,
+                    cached_tokens = cached_tokens + excluded.cached_tokens,
+                    output_tokens = output_tokens + excluded.output_tokens,
+                    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+                    share_5h = share_5h + excluded.share_5h,
+                    share_weekly = share_weekly + excluded.share_weekly",
+            )?
+            .execute(params![
+                row.at_ms.div_euclid(3_600_000),
+                client,
+                session.unwrap_or(0),
+                model_served.or(model_asked).unwrap_or(0),
+                sql_u64(row.input_tokens),
+                sql_u64(row.cached_tokens),
+                sql_u64(row.output_tokens),
+                sql_u64(row.reasoning_tokens),
+                own(WindowKind::FiveHour),
+                own(WindowKind::Weekly),
+            ])?;
             attributor.rekey(&None, &Some(id));
             for share in shares {
                 let Some(earlier) = share.key else { continue };
@@ -292,6 +317,14 @@ impl Store {
                 };
                 tx.prepare_cached(&format!(
                     "UPDATE requests SET {column} = {column} + ?1 WHERE id = ?2"
+                ))?
+                .execute(params![share.percent, earlier])?;
+                tx.prepare_cached(&format!(
+                    "UPDATE usage_hours SET {column} = {column} + ?1
+                     WHERE (hour, client, session, model) = (
+                        SELECT at_ms / 3600000, client, coalesce(session, 0),
+                               coalesce(model_served, model_asked, 0)
+                        FROM requests WHERE id = ?2)"
                 ))?
                 .execute(params![share.percent, earlier])?;
             }
@@ -304,6 +337,10 @@ impl Store {
     /// Deletes rows older than `retention_days` before `now_ms`; answers how many.
     pub fn prune(&mut self, now_ms: i64, retention_days: u32) -> rusqlite::Result<usize> {
         let cutoff = now_ms - i64::from(retention_days) * 86_400_000;
+        self.conn.execute(
+            "DELETE FROM usage_hours WHERE hour < ?1",
+            [cutoff.div_euclid(3_600_000)],
+        )?;
         self.conn
             .execute("DELETE FROM requests WHERE at_ms < ?1", [cutoff])
     }

@@ -162,8 +162,7 @@ mod tests {
     fn the_usage_page_asks_with_its_grouping() {
         // As ui/settings.js sends it: invoke("usage", { by }).
         let command: PageCommand =
-            serde_json::from_value(json!({"command": "usage", "args": {"by": "session"}}))
-                .unwrap();
+            serde_json::from_value(json!({"command": "usage", "args": {"by": "session"}})).unwrap();
         assert_eq!(
             command,
             PageCommand::Usage {

@@ -314,23 +314,31 @@ async fn rows_older_than_the_retention_are_pruned_when_the_gateway_starts() {
     let fake = FakeUpstream::start().await;
     let home = home(&fake);
     home.write_config(&format!(
-        r#"{{"api_key": "{MAIN_KEY}", "usage_retention_days": 30}}"#
+        r#"{{"api_key": "{MAIN_KEY}", "api_keys": {{"ci-box": "{CI_KEY}"}}, "usage_retention_days": 30}}"#
     ));
     let server = home.serve(&[]).await;
-    for _ in 0..2 {
+    for key in [MAIN_KEY, CI_KEY] {
         fake.push_reply(Reply::text("x").with_usage(usage(10, 0, 1)));
-        curl_stream(&server, MAIN_KEY).await;
+        curl_stream(&server, key).await;
     }
     assert_eq!(
         http_usage(&server, "since=1h").await["total"]["requests"],
         2
     );
     server.terminate().await;
-    // Age one row by 31 days, as if it had been recorded then.
+    // Age curl's request (and its hour's totals) by 31 days, as if it had been recorded then.
     let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    let curl = "(SELECT id FROM names WHERE text = 'curl')";
     let aged = conn
         .execute(
-            "UPDATE requests SET at_ms = at_ms - 31 * 86400000 WHERE id = (SELECT min(id) FROM requests)",
+            &format!("UPDATE requests SET at_ms = at_ms - 31 * 86400000 WHERE client = {curl}"),
+            [],
+        )
+        .unwrap();
+    assert_eq!(aged, 1);
+    let aged = conn
+        .execute(
+            &format!("UPDATE usage_hours SET hour = hour - 31 * 24 WHERE client = {curl}"),
             [],
         )
         .unwrap();
@@ -338,9 +346,15 @@ async fn rows_older_than_the_retention_are_pruned_when_the_gateway_starts() {
     drop(conn);
 
     let server = home.serve(&[]).await;
-    let report = http_usage(&server, "since=365d").await;
+    let report = http_usage(&server, "since=365d&by=client").await;
     assert_eq!(report["total"]["requests"], 1, "{report:#}");
+    assert_eq!(report["groups"][0]["key"], "ci-box", "{report:#}");
     server.terminate().await;
+    let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 1);
 }
 
 #[tokio::test]
