@@ -2,7 +2,9 @@
 #   make run    install what is needed, build, and run the app
 #               (the tray app with a display, otherwise the headless gateway: codexia serve)
 #   make test   install what is needed and run the whole test suite
-#   make lint   rustfmt and clippy (both feature sets), as CI runs them
+#   make lint   rustfmt, the import rules between modules (scripts/check-layers.sh), no system
+#               library in the headless build (scripts/check-deps.sh), unused dependencies
+#               (cargo-machete) and clippy (both feature sets), as CI runs them
 #   make bench  translation cost per streamed event (criterion) and the time to first byte
 #               codexia adds over the fake backend at 1 and 32 concurrent streams
 #   make memory the tray app's resident memory: idle, with Settings open, after closing it
@@ -15,7 +17,7 @@ CARGO ?= cargo
 help:
 	@echo "make run    build and run codexia (tray app with a display, else 'codexia serve')"
 	@echo "make test   run the whole test suite"
-	@echo "make lint   cargo fmt --check and clippy -D warnings (with and without the tray)"
+	@echo "make lint   fmt --check, import rules, headless deps, cargo-machete, clippy -D warnings"
 	@echo "make bench  per-event translation cost and added time to first byte (release)"
 	@echo "make memory the tray app's memory: idle, Settings open, after closing it (release)"
 
@@ -36,6 +38,9 @@ test:
 lint:
 	scripts/setup.sh lint
 	$(CARGO) fmt --all -- --check
+	scripts/check-layers.sh
+	scripts/check-deps.sh
+	.tools/bin/cargo-machete
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --all-targets -- -D warnings
 

@@ -6,7 +6,7 @@
 #   run    packages to build the app (the tray build when a display is available,
 #          otherwise only what the headless CLI/gateway needs)
 #   build  packages to build the tray app, whether or not there is a display
-#   lint   build packages + the rustfmt and clippy components
+#   lint   build packages + the rustfmt and clippy components and cargo-machete (.tools/bin)
 #   test   everything above + the runtime test tools (Xvfb, D-Bus, gnome-keyring, ...),
 #          the Python SDKs in ./.venv and the Node SDKs, Claude Code and the Codex CLI in
 #          tests/node/
@@ -34,10 +34,14 @@ die() {
 
 # --- system packages -----------------------------------------------------------------------
 
-# Headless CLI/gateway (cargo build --no-default-features).
-HEADLESS_PKGS=(build-essential pkg-config file libssl-dev libdbus-1-dev)
-# Tray app (Tauri 2 on Linux): WebKitGTK 4.1, the tray-icon library, SVG icons, libxdo.
-TRAY_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
+# Headless CLI/gateway (cargo build --no-default-features): only a C compiler (ring builds
+# its C and assembly parts). No system library: scripts/check-deps.sh (make lint) keeps it so.
+HEADLESS_PKGS=(build-essential)
+# Tray app (Tauri 2 on Linux): pkg-config to find the libraries, libdbus (tao links it),
+# WebKitGTK 4.1, the tray-icon library, SVG icons, libxdo; `file` is on Tauri's list of
+# Linux prerequisites.
+TRAY_PKGS=(pkg-config file libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
+  librsvg2-dev libxdo-dev)
 # Running the test suite: virtual display, private session bus, keychain, inspection tools.
 # Not dbus-x11: it makes GLib autolaunch a dbus-daemon that outlives the tests.
 TEST_PKGS=(xvfb xauth dbus gnome-keyring libsecret-tools keyutils curl at-spi2-core
@@ -107,6 +111,19 @@ if [ "$MODE" = lint ] || [ "$MODE" = test ]; then
       die "cargo ${components[*]} is missing and rustup is not available to add it; install the ${components[*]} component(s) for your toolchain."
     say "adding Rust components ${components[*]}"
     rustup component add "${components[@]}"
+  fi
+fi
+
+# --- cargo-machete (unused dependencies, make lint; .tools/bin) -----------------------------
+
+if [ "$MODE" = lint ] || [ "$MODE" = test ]; then
+  CARGO_MACHETE_VERSION=0.9.2
+  if [ ! -x .tools/bin/cargo-machete ] || [ ! -f ".tools/.cargo-machete-$CARGO_MACHETE_VERSION" ]; then
+    say "installing cargo-machete $CARGO_MACHETE_VERSION (about a minute)"
+    cargo install "cargo-machete@$CARGO_MACHETE_VERSION" --locked --quiet --root .tools
+    touch ".tools/.cargo-machete-$CARGO_MACHETE_VERSION"
+  else
+    say "cargo-machete up to date"
   fi
 fi
 

@@ -2,6 +2,16 @@
 //! model each of Claude Code's model slots resolves to through the [`ModelMap`]. Used by
 //! `codexia claude` (for the process it starts) and by the tray ("Copy Claude Code setup").
 //! Pure: the gateway address, the key and the map are passed in.
+//!
+//! Claude Code knows Claude models only. A served id such as `gpt-5.5` is "unrecognized": it
+//! prints `[claude-code:unrecognized_model]` on stderr and assumes a context window. Its
+//! supported way to describe a gateway's own model is a `modelPicker` row in its settings
+//! (`--settings`): `behavesAs` names a Claude model whose client-side handling (prompt
+//! profile, capabilities, effort levels, context window) applies to ours. We pick one whose
+//! window is at least the served model's and set `CLAUDE_CODE_AUTO_COMPACT_WINDOW` to the
+//! served model's real window, so Claude Code compacts in time and never assumes more.
+
+use std::collections::BTreeSet;
 
 use crate::models::{DEFAULT_LARGE_MODEL, ModelMap, context_window};
 
@@ -9,6 +19,13 @@ use crate::models::{DEFAULT_LARGE_MODEL, ModelMap, context_window};
 const OPUS: &str = "claude-opus-4-1";
 const SONNET: &str = "claude-sonnet-4-5";
 const HAIKU: &str = "claude-haiku-4-5";
+
+/// The Claude model whose handling a served model gets: one with a 1M-token window for
+/// served windows above 200k tokens (compaction at the real window comes from
+/// `CLAUDE_CODE_AUTO_COMPACT_WINDOW`), else one with a 200k window.
+const BEHAVES_AS_LARGE: &str = "claude-opus-4-8";
+const BEHAVES_AS_SMALL: &str = "claude-haiku-4-5";
+const SMALL_WINDOW: u64 = 200_000;
 
 /// The token Claude Code sends when the gateway has no API key (it insists on one).
 const NO_KEY_TOKEN: &str = "codexia";
@@ -20,6 +37,8 @@ pub(crate) struct ClaudeEnv {
     gateway: Vec<(&'static str, String)>,
     /// Which models Claude Code asks for: a value the user already set wins.
     models: Vec<(&'static str, String)>,
+    /// Each served model of the slots, for the `modelPicker` rows of [`ClaudeEnv::settings`].
+    served: BTreeSet<String>,
 }
 
 impl ClaudeEnv {
@@ -47,11 +66,42 @@ impl ClaudeEnv {
                 Some(context_window(&main).to_string()),
             ),
         ];
-        let models = slots
+        let models: Vec<(&'static str, String)> = slots
             .into_iter()
             .filter_map(|(name, value)| Some((name, value?)))
             .collect();
-        Self { gateway, models }
+        let served = models
+            .iter()
+            .filter(|(name, _)| name.starts_with("ANTHROPIC_"))
+            .map(|(_, model)| model.clone())
+            .collect();
+        Self {
+            gateway,
+            models,
+            served,
+        }
+    }
+
+    /// Claude Code settings (its `--settings` argument, JSON) that describe every served model
+    /// of the slots with a `modelPicker` row, so that Claude Code recognises it.
+    pub(crate) fn settings(&self) -> serde_json::Value {
+        let options: Vec<serde_json::Value> = self
+            .served
+            .iter()
+            .map(|model| {
+                let behaves_as = if context_window(model) > SMALL_WINDOW {
+                    BEHAVES_AS_LARGE
+                } else {
+                    BEHAVES_AS_SMALL
+                };
+                serde_json::json!({
+                    "model": model,
+                    "description": "Served by codexia",
+                    "behavesAs": behaves_as,
+                })
+            })
+            .collect();
+        serde_json::json!({ "modelPicker": { "options": options } })
     }
 
     /// The variables, the gateway's first, leaving out each model choice for which `user_set`
@@ -68,9 +118,10 @@ impl ClaudeEnv {
     }
 }
 
-/// Claude Code's `--settings` JSON that makes `codexia statusline` its status line, run as
-/// `codexia` (the path of this executable); given unless the user set a status line of their own.
-pub(crate) fn statusline_settings(codexia: &str) -> String {
+/// The `statusLine` entry of Claude Code's settings that runs `codexia statusline`, as
+/// `codexia` (the path of this executable); `codexia claude` adds it unless the user set a
+/// status line of their own.
+pub(crate) fn statusline_setting(codexia: &str) -> serde_json::Value {
     let safe = !codexia.is_empty()
         && codexia
             .chars()
@@ -81,10 +132,7 @@ pub(crate) fn statusline_settings(codexia: &str) -> String {
     } else {
         format!("'{}'", codexia.replace('\'', r"'\''"))
     };
-    serde_json::json!({
-        "statusLine": {"type": "command", "command": format!("{program} statusline")}
-    })
-    .to_string()
+    serde_json::json!({"type": "command", "command": format!("{program} statusline")})
 }
 
 #[cfg(test)]
@@ -154,6 +202,22 @@ mod tests {
     }
 
     #[test]
+    fn every_served_model_gets_a_picker_row_that_behaves_as_a_known_claude_model() {
+        let env = ClaudeEnv::new(
+            "http://127.0.0.1:1",
+            None,
+            &builtin(&[("claude-haiku-*", "gpt-5.3-codex-spark")]),
+        );
+        assert_eq!(
+            env.settings(),
+            serde_json::json!({"modelPicker": {"options": [
+                {"model": "gpt-5.3-codex-spark", "description": "Served by codexia", "behavesAs": "claude-haiku-4-5"},
+                {"model": "gpt-5.5", "description": "Served by codexia", "behavesAs": "claude-opus-4-8"},
+            ]}})
+        );
+    }
+
+    #[test]
     fn a_model_the_user_set_wins_but_the_gateway_address_never_yields() {
         let env = ClaudeEnv::new("http://127.0.0.1:1", None, &builtin(&[]));
         let names: Vec<_> = env
@@ -168,12 +232,12 @@ mod tests {
     #[test]
     fn the_statusline_setting_runs_this_codexia_quoted_for_the_shell() {
         assert_eq!(
-            statusline_settings("/usr/bin/codexia"),
-            r#"{"statusLine":{"command":"/usr/bin/codexia statusline","type":"command"}}"#
+            statusline_setting("/usr/bin/codexia")["command"],
+            "/usr/bin/codexia statusline"
         );
         assert_eq!(
-            statusline_settings("/opt/my apps/it's/codexia"),
-            r#"{"statusLine":{"command":"'/opt/my apps/it'\\''s/codexia' statusline","type":"command"}}"#
+            statusline_setting("/opt/my apps/it's/codexia")["command"],
+            r"'/opt/my apps/it'\''s/codexia' statusline"
         );
     }
 }

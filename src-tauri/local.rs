@@ -36,7 +36,12 @@ pub(crate) fn gateway_url(bind: SocketAddr) -> String {
 /// Whether a codexia gateway answers `/health` at `url` (another program on the port does not
 /// count: the answer must name the service `codexia`).
 pub(crate) async fn gateway_answers(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(PROBE_TIMEOUT).build() else {
+    // The gateway is on this machine: never through a proxy the environment names.
+    let Ok(client) = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(PROBE_TIMEOUT)
+        .build()
+    else {
         return false;
     };
     let Ok(response) = client.get(format!("{url}/health")).send().await else {
@@ -82,6 +87,7 @@ impl LocalGateway {
     /// The gateway at `url` (`http://ADDR`).
     pub(crate) fn new(url: String, api_key: Option<String>) -> Self {
         let client = reqwest::Client::builder()
+            .no_proxy()
             .connect_timeout(PROBE_TIMEOUT)
             .build()
             .unwrap_or_default();

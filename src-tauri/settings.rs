@@ -29,6 +29,12 @@ impl EnvVars {
     pub const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
     pub const LOG: &'static str = "CODEXIA_LOG";
     pub const UPSTREAM_FIRST_BYTE_TIMEOUT: &'static str = "CODEXIA_UPSTREAM_FIRST_BYTE_TIMEOUT";
+    pub const PROXY: &'static str = "CODEXIA_PROXY";
+    pub const MAX_BODY_SIZE: &'static str = "CODEXIA_MAX_BODY_SIZE";
+    pub const BODY_BUDGET: &'static str = "CODEXIA_BODY_BUDGET";
+    pub const HEADER_READ_TIMEOUT: &'static str = "CODEXIA_HEADER_READ_TIMEOUT";
+    pub const IDLE_TIMEOUT: &'static str = "CODEXIA_IDLE_TIMEOUT";
+    pub const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
     pub const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -44,6 +50,25 @@ pub const DEFAULT_BACKEND_URL: &str = "https://chatgpt.com/backend-api";
 /// Default longest wait for the backend's response headers: the backend starts its stream
 /// within seconds, even before long reasoning, so minutes of silence mean it is stuck.
 pub const DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Default largest request body: Anthropic's own limit for a Messages request is 32 MB, so
+/// nothing Claude Code can send to Anthropic is larger (a request of 20 images at their 3.75 MB
+/// limit, base64-encoded, is ~25 MB; a 32 MB PDF cannot be sent at all). The text of a 1M-token
+/// context is ~4 MB.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 32 * 1024 * 1024;
+/// Default memory budget for request bodies read or held at once: four of the largest
+/// requests, or a hundred ordinary Claude Code turns (~1 MB each).
+pub const DEFAULT_BODY_BUDGET: usize = 128 * 1024 * 1024;
+/// Default longest time from a request's first byte to the end of its headers (hyper's own
+/// default, and within nginx's and Apache's); real clients send headers in one write.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default longest time a keep-alive connection may stay without a request: longer than the
+/// clients' own idle limits (Node's 4 s, httpx's 5 s) so they close first, short enough that
+/// abandoned connections do not pile up.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on open connections: far above what a few Claude Code sessions with subagents
+/// open, far below the usual 1024 file descriptors.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// A snapshot of environment variables (the process's, or a test's own map).
 #[derive(Debug, Clone, Default)]
@@ -217,6 +242,24 @@ pub struct ConfigFile {
     /// Days of usage history kept in `usage.db`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_retention_days: Option<u32>,
+    /// The proxy for every call to the backend and the sign-in server (`none`: no proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Largest request body: bytes, or a number with `KiB` / `MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_size: Option<String>,
+    /// Request bodies read or held at once: bytes, or a number with `KiB` / `MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_budget: Option<String>,
+    /// Seconds a client may take to send a request's headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a keep-alive connection may stay without a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u64>,
+    /// Connections open at once; more wait to be accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
 }
 
 impl ConfigFile {
@@ -264,6 +307,7 @@ pub struct Overrides {
     pub model_fallback: Option<String>,
     pub auth_file: Option<PathBuf>,
     pub log: Option<String>,
+    pub proxy: Option<String>,
 }
 
 /// A setting that could not be resolved. The message names where the bad value came from.
@@ -316,6 +360,180 @@ pub struct Settings {
     pub api_keys: Sourced<BTreeMap<String, ApiKey>>,
     /// Days of usage history kept in `usage.db`.
     pub usage_retention_days: Sourced<u32>,
+    /// How calls to the backend and the sign-in server reach them.
+    pub proxy: Sourced<UpstreamProxy>,
+    /// Largest request body in bytes; larger ones are answered 413.
+    pub max_body_size: Sourced<usize>,
+    /// Bytes of request bodies read or held at once; a request that does not fit is answered
+    /// 503 with `retry-after`. Never below `max_body_size`.
+    pub body_budget: Sourced<usize>,
+    /// Longest time from a request's first byte to the end of its headers.
+    pub header_read_timeout: Sourced<Duration>,
+    /// Longest time a connection may stay open without a request.
+    pub idle_timeout: Sourced<Duration>,
+    /// Connections open at once.
+    pub max_connections: Sourced<usize>,
+}
+
+/// The standard proxy variables, in the order they are read (upper case first, as curl and
+/// reqwest do): `ALL_PROXY` applies when the scheme's own variable is unset.
+const HTTPS_PROXY_VARS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+const HTTP_PROXY_VARS: [&str; 4] = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+const NO_PROXY_VARS: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+/// A proxy address: `http://`, `https://`, `socks5://` (names resolved here) or `socks5h://`
+/// (names resolved by the proxy). It may carry credentials, so `Display` and `Debug` show
+/// only the scheme, host and port.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(url::Url);
+
+impl ProxyUrl {
+    /// Parses a proxy address; one without a scheme is an HTTP proxy (as curl reads it).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let full = if text.contains("://") {
+            text.to_owned()
+        } else {
+            format!("http://{text}")
+        };
+        let url = url::Url::parse(&full).map_err(|err| format!("{text:?} is not a URL: {err}"))?;
+        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+            return Err(format!(
+                "{text:?} is not a proxy URL: the scheme must be http, https, socks5 or socks5h"
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{text:?} names no proxy host"));
+        }
+        Ok(Self(url))
+    }
+
+    /// The whole URL, credentials included (for the HTTP client only).
+    pub fn expose(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = &self.0;
+        write!(
+            f,
+            "{}://{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        )?;
+        match url.port_or_known_default() {
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProxyUrl({self})")
+    }
+}
+
+/// Which proxy, if any, each upstream call goes through. Only these values decide it: the
+/// HTTP client never reads the process environment itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamProxy {
+    /// For `https://` destinations (the real backend and issuer).
+    pub https: Option<ProxyUrl>,
+    /// For `http://` destinations.
+    pub http: Option<ProxyUrl>,
+    /// `NO_PROXY`: hosts, domains (with their subdomains), IP addresses or networks, or `*`,
+    /// comma-separated, that are reached directly.
+    pub no_proxy: Vec<String>,
+}
+
+impl UpstreamProxy {
+    /// One proxy for every destination, except those `NO_PROXY` lists.
+    fn single(url: ProxyUrl, env: &Env) -> Self {
+        Self {
+            https: Some(url.clone()),
+            http: Some(url),
+            no_proxy: no_proxy_list(env),
+        }
+    }
+
+    /// The setting (`--proxy`, `CODEXIA_PROXY`, config.json `proxy`): a URL, or `none`.
+    fn parse_setting(text: &str, env: &Env) -> Result<Self, String> {
+        if matches!(
+            text.trim().to_ascii_lowercase().as_str(),
+            "none" | "off" | "direct"
+        ) {
+            return Ok(Self::default());
+        }
+        ProxyUrl::parse(text).map(|url| Self::single(url, env))
+    }
+
+    /// The standard variables, when any of them names a proxy.
+    fn from_standard_env(env: &Env) -> Option<Result<Self, SettingsError>> {
+        let first = |vars: [&'static str; 4]| {
+            vars.into_iter()
+                .find_map(|var| env.get(var).map(|value| (var, value)))
+        };
+        let parse = |found: Option<(&'static str, &str)>| {
+            found
+                .map(|(var, value)| {
+                    ProxyUrl::parse(value).map_err(|message| SettingsError::Env { var, message })
+                })
+                .transpose()
+        };
+        let https = first(HTTPS_PROXY_VARS);
+        let http = first(HTTP_PROXY_VARS);
+        if https.is_none() && http.is_none() {
+            return None;
+        }
+        Some((|| {
+            Ok(Self {
+                https: parse(https)?,
+                http: parse(http)?,
+                no_proxy: no_proxy_list(env),
+            })
+        })())
+    }
+
+    /// Whether no destination goes through a proxy.
+    pub fn is_direct(&self) -> bool {
+        self.https.is_none() && self.http.is_none()
+    }
+}
+
+impl fmt::Display for UpstreamProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.https, &self.http) {
+            (None, None) => f.write_str("none")?,
+            (Some(https), Some(http)) if https == http => write!(f, "{https}")?,
+            (https, http) => {
+                let show = |p: &Option<ProxyUrl>| {
+                    p.as_ref().map_or("none".to_owned(), ToString::to_string)
+                };
+                write!(f, "https: {}, http: {}", show(https), show(http))?;
+            }
+        }
+        if !self.is_direct() && !self.no_proxy.is_empty() {
+            write!(f, " (not for {})", self.no_proxy.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+fn no_proxy_list(env: &Env) -> Vec<String> {
+    NO_PROXY_VARS
+        .into_iter()
+        .find_map(|var| env.get(var))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One setting resolved by precedence. Each layer is offered in order (flag, environment,
@@ -386,6 +604,24 @@ impl<'p, T> Pick<'p, T> {
             var: EnvVars::MODELS_FILE,
             message,
         })
+    }
+
+    /// A value read from several variables that is already parsed (the standard proxy
+    /// variables, whose errors name their own variable).
+    fn env_parsed(self, value: Option<Result<T, SettingsError>>) -> Self {
+        match value {
+            Some(Err(err)) if self.found.is_none() => Self {
+                found: Some(Err(err)),
+                ..self
+            },
+            Some(Ok(value)) => {
+                self.offer(Some(value), Source::Env, Ok, |message| SettingsError::Env {
+                    var: "HTTPS_PROXY",
+                    message,
+                })
+            }
+            _ => self,
+        }
     }
 
     /// A field of config.json.
@@ -573,6 +809,47 @@ impl Settings {
                 }
             })
             .or(DEFAULT_USAGE_RETENTION_DAYS)?;
+        // codexia's own setting first (it may be `none`), then the variables every tool reads.
+        let proxy_setting = |text: &str| UpstreamProxy::parse_setting(text, env);
+        let proxy = Pick::new(&config_path)
+            .flag("--proxy", flags.proxy.as_deref(), proxy_setting)
+            .env(env, EnvVars::PROXY, proxy_setting)
+            .file("proxy", file.proxy.as_deref(), proxy_setting)
+            .env_parsed(UpstreamProxy::from_standard_env(env))
+            .or(UpstreamProxy::default())?;
+        let max_body_size = Pick::new(&config_path)
+            .env(env, EnvVars::MAX_BODY_SIZE, parse_size)
+            .file("max_body_size", file.max_body_size.as_deref(), parse_size)
+            .or(DEFAULT_MAX_BODY_SIZE)?;
+        let body_budget = Pick::new(&config_path)
+            .env(env, EnvVars::BODY_BUDGET, parse_size)
+            .file("body_budget", file.body_budget.as_deref(), parse_size)
+            .or(DEFAULT_BODY_BUDGET)?;
+        let body_budget = Sourced::new(
+            body_budget.value.max(max_body_size.value),
+            body_budget.source,
+        );
+        let header_read_timeout = Pick::new(&config_path)
+            .env(env, EnvVars::HEADER_READ_TIMEOUT, parse_seconds)
+            .file(
+                "header_read_timeout",
+                file.header_read_timeout,
+                positive_seconds,
+            )
+            .or(DEFAULT_HEADER_READ_TIMEOUT)?;
+        let idle_timeout = Pick::new(&config_path)
+            .env(env, EnvVars::IDLE_TIMEOUT, parse_seconds)
+            .file("idle_timeout", file.idle_timeout, positive_seconds)
+            .or(DEFAULT_IDLE_TIMEOUT)?;
+        let max_connections = Pick::new(&config_path)
+            .env(env, EnvVars::MAX_CONNECTIONS, |text| {
+                text.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("{text:?} is not a whole number"))
+                    .and_then(positive_count)
+            })
+            .file("max_connections", file.max_connections, positive_count)
+            .or(DEFAULT_MAX_CONNECTIONS)?;
 
         Ok(Self {
             home,
@@ -591,6 +868,12 @@ impl Settings {
             upstream_first_byte_timeout,
             api_keys,
             usage_retention_days,
+            proxy,
+            max_body_size,
+            body_budget,
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
         })
     }
 
@@ -624,6 +907,44 @@ fn positive_seconds(seconds: u64) -> Result<Duration, String> {
         return Err("must be at least 1 second".to_owned());
     }
     Ok(Duration::from_secs(seconds))
+}
+
+/// A number of connections, at least one.
+fn positive_count(count: u64) -> Result<usize, String> {
+    match usize::try_from(count) {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!("{count} is too large")),
+    }
+}
+
+/// A size in bytes: `65536`, `64KiB` or `32MiB`, between 1 KiB and 1 GiB (the body budget is
+/// counted in bytes by a semaphore, which holds at most 4 GiB of permits).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let multiplier: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1024,
+        "MiB" => 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a size such as 65536, 64KiB or 32MiB"
+            ));
+        }
+    };
+    let size = digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("{text:?} is not a size such as 65536, 64KiB or 32MiB"))?;
+    if !(1024..=1024 * 1024 * 1024).contains(&size) {
+        return Err(format!("{text:?} must be between 1KiB and 1024MiB"));
+    }
+    Ok(size)
 }
 
 /// Checks every alias of config.json's `model_aliases` (both sides must be model ids).
@@ -928,6 +1249,76 @@ mod tests {
     }
 
     #[test]
+    fn the_proxy_setting_beats_the_standard_variables_and_none_turns_them_off() {
+        let standard = [
+            ("HTTPS_PROXY", "http://corp:3128"),
+            ("http_proxy", "corp:8080"),
+            ("NO_PROXY", "localhost, .internal"),
+        ];
+        let s = resolve(&Overrides::default(), &standard, &ConfigFile::default()).unwrap();
+        assert_eq!(s.proxy.source, Source::Env);
+        assert_eq!(
+            s.proxy.value.to_string(),
+            "https: http://corp:3128, http: http://corp:8080 (not for localhost,.internal)"
+        );
+
+        let file = ConfigFile {
+            proxy: Some("socks5h://file:1080".into()),
+            ..ConfigFile::default()
+        };
+        let s = resolve(&Overrides::default(), &standard, &file).unwrap();
+        assert_eq!(
+            (s.proxy.value.to_string(), s.proxy.source),
+            (
+                "socks5h://file:1080 (not for localhost,.internal)".to_owned(),
+                Source::File
+            )
+        );
+        let env: Vec<_> = standard
+            .iter()
+            .copied()
+            .chain([(EnvVars::PROXY, "socks5://user:secret@env:9050")])
+            .collect();
+        let s = resolve(&Overrides::default(), &env, &file).unwrap();
+        assert_eq!(s.proxy.source, Source::Env);
+        assert_eq!(
+            s.proxy.value.https.as_ref().unwrap().to_string(),
+            "socks5://env:9050",
+            "credentials are never shown"
+        );
+        assert!(!format!("{:?}", s.proxy).contains("secret"));
+        let flags = Overrides {
+            proxy: Some("none".into()),
+            ..Overrides::default()
+        };
+        let s = resolve(&flags, &env, &file).unwrap();
+        assert_eq!(
+            s.proxy,
+            Sourced::new(UpstreamProxy::default(), Source::Flag)
+        );
+
+        let s = resolve(&Overrides::default(), &[], &ConfigFile::default()).unwrap();
+        assert_eq!(
+            s.proxy,
+            Sourced::new(UpstreamProxy::default(), Source::Default)
+        );
+    }
+
+    #[test]
+    fn a_bad_proxy_names_its_variable() {
+        let err = resolve(
+            &Overrides::default(),
+            &[("ALL_PROXY", "ftp://x:21")],
+            &ConfigFile::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable ALL_PROXY is invalid: \"ftp://x:21\" is not a proxy URL: the scheme must be http, https, socks5 or socks5h"
+        );
+    }
+
+    #[test]
     fn backend_url_suffixes_are_normalized() {
         assert_eq!(
             normalize_backend_url("http://x/backend-api/codex/responses"),
@@ -993,5 +1384,39 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn limits_parse_sizes_and_seconds_and_the_budget_holds_at_least_one_body() {
+        let env = [
+            (EnvVars::MAX_BODY_SIZE, "64KiB"),
+            (EnvVars::BODY_BUDGET, "2048"),
+            (EnvVars::HEADER_READ_TIMEOUT, "2"),
+            (EnvVars::MAX_CONNECTIONS, "3"),
+        ];
+        let file = ConfigFile {
+            idle_timeout: Some(9),
+            ..ConfigFile::default()
+        };
+        let s = resolve(&Overrides::default(), &env, &file).unwrap();
+        assert_eq!(s.max_body_size.value, 64 * 1024);
+        // A budget below one body would refuse every large request: raised to the cap.
+        assert_eq!(s.body_budget, Sourced::new(64 * 1024, Source::Env));
+        assert_eq!(s.header_read_timeout.value, Duration::from_secs(2));
+        assert_eq!(
+            s.idle_timeout,
+            Sourced::new(Duration::from_secs(9), Source::File)
+        );
+        assert_eq!(s.max_connections.value, 3);
+        assert_eq!(parse_size("32MiB"), Ok(32 * 1024 * 1024));
+        assert!(parse_size("32MB").is_err());
+        assert!(parse_size("12").is_err());
+        let bad = resolve(
+            &Overrides::default(),
+            &[(EnvVars::MAX_CONNECTIONS, "0")],
+            &ConfigFile::default(),
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("CODEXIA_MAX_CONNECTIONS"), "{bad}");
     }
 }

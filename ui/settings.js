@@ -32,6 +32,7 @@ async function load() {
   $("extra-models").value = s.extra_models;
   $("fallback").value = s.model_fallback;
   $("aliases").value = s.model_aliases;
+  $("proxy").value = s.proxy;
   $("autostart").checked = s.autostart;
   $("credentials").textContent = s.credentials;
   $("config-file").textContent = s.config_file;
@@ -84,6 +85,7 @@ $("form").addEventListener("submit", async (event) => {
         extra_models: $("extra-models").value,
         model_fallback: $("fallback").value,
         model_aliases: $("aliases").value,
+        proxy: $("proxy").value,
         autostart: $("autostart").checked,
       },
     });

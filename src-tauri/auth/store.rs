@@ -8,6 +8,8 @@
 //! when it answers, else the file with a one-line warning.
 //!
 //! Store operations are blocking (D-Bus, file system); async callers use `spawn_blocking`.
+//! Each keychain call runs on a thread of its own (see [`on_own_thread`]), so the keychain
+//! store can be used from any thread, inside a tokio runtime or not.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -68,9 +70,29 @@ fn keychain_message(err: &keyring::Error) -> String {
     err.to_string()
 }
 
+/// Runs one keychain call on a fresh thread and waits for it.
+///
+/// On Linux keyring talks to the Secret Service through zbus on tokio, and its blocking API
+/// drives each call with `block_on` on a private current-thread runtime. That panics on a
+/// thread that is already driving async tasks ("Cannot start a runtime from within a
+/// runtime"). A new thread has no runtime context, so the store works wherever it is called
+/// from: a `spawn_blocking` thread (the usual caller), the tray's main thread, a plain test.
+/// The extra thread costs microseconds next to a D-Bus round trip.
+fn on_own_thread<T: Send>(
+    call: impl FnOnce() -> Result<T, StoreError> + Send,
+) -> Result<T, StoreError> {
+    std::thread::scope(|scope| {
+        scope.spawn(call).join().unwrap_or_else(|_| {
+            Err(StoreError::Keychain(
+                "the keychain call panicked".to_owned(),
+            ))
+        })
+    })
+}
+
 impl KeychainStore {
     /// The entry for `service`/`user`. On Linux the Secret Service credential is built
-    /// explicitly, so no process-global default builder is involved.
+    /// explicitly, so no process-global default builder is involved. No I/O.
     pub fn new(service: &str, user: &str) -> Result<Self, StoreError> {
         #[cfg(target_os = "linux")]
         let entry = {
@@ -87,45 +109,102 @@ impl KeychainStore {
 
     /// Whether the keychain answers (an empty keychain answers too).
     pub fn probe(&self) -> Result<(), StoreError> {
-        match self.entry.get_password() {
+        on_own_thread(|| match self.entry.get_password() {
             Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(err) => Err(StoreError::KeychainUnavailable(keychain_message(&err))),
-        }
+        })
     }
 }
 
 impl CredentialStore for KeychainStore {
     fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
-        match self.entry.get_password() {
-            Ok(text) => {
-                StoredAuth::from_json(&text)
-                    .map(Some)
-                    .map_err(|message| StoreError::Corrupt {
-                        place: self.describe(),
-                        message,
-                    })
-            }
+        let text = on_own_thread(|| match self.entry.get_password() {
+            Ok(text) => Ok(Some(text)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(err) => Err(StoreError::Keychain(keychain_message(&err))),
-        }
+        })?;
+        text.map(|text| {
+            StoredAuth::from_json(&text).map_err(|message| StoreError::Corrupt {
+                place: self.describe(),
+                message,
+            })
+        })
+        .transpose()
     }
 
     fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
-        self.entry
-            .set_password(&auth.to_json())
-            .map_err(|err| StoreError::Keychain(keychain_message(&err)))
+        let text = auth.to_json();
+        on_own_thread(|| {
+            self.entry
+                .set_password(&text)
+                .map_err(|err| StoreError::Keychain(keychain_message(&err)))
+        })
     }
 
     fn delete(&self) -> Result<bool, StoreError> {
-        match self.entry.delete_credential() {
+        on_own_thread(|| match self.entry.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(err) => Err(StoreError::Keychain(keychain_message(&err))),
-        }
+        })
     }
 
     fn describe(&self) -> String {
         format!("the OS keychain (service \"{KEYCHAIN_SERVICE}\")")
+    }
+}
+
+/// The keychain store from every kind of thread codexia calls it from. Only in a session
+/// with an unlocked Secret Service (scripts/in-session.sh sets CODEXIA_TEST_SECRET_SERVICE);
+/// elsewhere it returns at once, so a developer's own keychain is never touched.
+#[cfg(test)]
+mod keychain_tests {
+    use super::*;
+    use crate::auth::tokens::Credentials;
+
+    fn session_keychain(user: &str) -> Option<KeychainStore> {
+        if std::env::var("CODEXIA_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
+            eprintln!("skipped: no unlocked Secret Service (run under scripts/in-session.sh)");
+            return None;
+        }
+        Some(KeychainStore::new("codexia-unit-test", user).unwrap())
+    }
+
+    fn round_trip(store: &KeychainStore) {
+        let auth = StoredAuth::new(Credentials {
+            access_token: "a".into(),
+            refresh_token: "r".into(),
+            id_token: String::new(),
+            expires_at: 5,
+            account_id: "acc".into(),
+        });
+        store.delete().unwrap();
+        store.probe().unwrap();
+        assert_eq!(store.load().unwrap(), None);
+        store.save(&auth).unwrap();
+        assert_eq!(store.load().unwrap(), Some(auth));
+        assert!(store.delete().unwrap());
+        assert!(!store.delete().unwrap());
+    }
+
+    #[test]
+    fn the_keychain_store_works_on_a_plain_thread() {
+        if let Some(store) = session_keychain("plain-thread") {
+            round_trip(&store);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_keychain_store_works_inside_an_async_task_and_in_spawn_blocking() {
+        let Some(store) = session_keychain("async-task") else {
+            return;
+        };
+        // Directly on a runtime worker (blocking it briefly): the case that would panic
+        // without on_own_thread.
+        round_trip(&store);
+        tokio::task::spawn_blocking(move || round_trip(&store))
+            .await
+            .unwrap();
     }
 }
 

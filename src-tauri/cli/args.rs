@@ -168,6 +168,9 @@ pub struct GatewayArgs {
     /// Keep credentials in this file instead of the OS keychain.
     #[arg(long, value_name = "PATH", env = EnvVars::AUTH_FILE, hide_env_values = true)]
     pub auth_file: Option<PathBuf>,
+    /// Reach the backend and the sign-in server through this proxy (http://, https://, socks5://, socks5h://; `none`: no proxy). [default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY]
+    #[arg(long, value_name = "URL", env = EnvVars::PROXY, hide_env_values = true)]
+    pub proxy: Option<String>,
 }
 
 impl GatewayArgs {
@@ -177,6 +180,7 @@ impl GatewayArgs {
         forget_env(matches, "models", &mut self.models);
         forget_env(matches, "model_fallback", &mut self.model_fallback);
         forget_env(matches, "auth_file", &mut self.auth_file);
+        forget_env(matches, "proxy", &mut self.proxy);
     }
 
     /// The values given on the command line, for `Settings::resolve`.
@@ -188,6 +192,7 @@ impl GatewayArgs {
             model_fallback: self.model_fallback.clone(),
             auth_file: self.auth_file.clone(),
             log: None,
+            proxy: self.proxy.clone(),
         }
     }
 }

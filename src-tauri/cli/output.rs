@@ -1,6 +1,9 @@
 //! The one place that writes to the terminal: command output to stdout, messages and errors
 //! to stderr, in uv's `error:` / `Caused by:` / `hint:` shape.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![expect(
+    clippy::print_stderr,
+    reason = "the one module that writes to the terminal (stdout through a lock)"
+)]
 
 use std::io::Write;
 

@@ -149,7 +149,6 @@ pub fn launchd_plist(spec: &ServiceSpec, logs_dir: &Path, env: &[(String, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pretty_assertions::assert_eq;
 
     fn spec() -> ServiceSpec {
         ServiceSpec {

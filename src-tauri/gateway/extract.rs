@@ -63,13 +63,13 @@ mod tests {
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "only deserialised, to provoke errors")]
     struct Body {
         messages: Vec<Message>,
     }
 
     #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "only deserialised, to provoke errors")]
     struct Message {
         role: String,
     }

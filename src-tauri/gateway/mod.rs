@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod catalog;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -24,11 +25,8 @@ use axum::routing::get;
 use crate::settings::Settings;
 use crate::upstream::UpstreamClient;
 use error::{ApiError, ErrorKind};
+use middleware::body_limit::BodyLimits;
 use state::AppState;
-
-/// Largest request body accepted: Claude Code sends long contexts and base64 images, and
-/// Anthropic's own limit for Messages is 32 MB; leave room above it.
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +74,13 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // `body_limit` reads every body under the cap and the shared budget, so axum's own
+        // limit (2 MB by default) must not apply as well.
+        .layer(DefaultBodyLimit::disable())
+        .layer(from_fn_with_state(
+            BodyLimits::from_settings(&state.0.settings),
+            middleware::body_limit::limit_bodies,
+        ))
         .layer(from_fn_with_state(
             state.clone(),
             middleware::api_key::require_api_key,
@@ -148,21 +152,14 @@ impl Gateway {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests finish. Connections
+    /// are capped and timed out as `connections.rs` says.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let limits = connections::ConnectionLimits::from_settings(&self.state.0.settings);
         let app = router(self.state);
-        // Streams are many small writes: without TCP_NODELAY each SSE frame after the first
-        // waits for the client's delayed ACK (~40 ms), which defeats flushing per event.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!("cannot set TCP_NODELAY: {err}");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        connections::serve(self.listener, app, limits, shutdown).await
     }
 }

@@ -77,6 +77,9 @@ pub enum ErrorKind {
     TranslationRejected,
     /// The credential store (keychain or file) failed (503).
     CredentialStore,
+    /// codexia is already reading or holding as many request bodies as its memory budget
+    /// allows (503 with `retry-after`): load, not a fault, so it is logged as a warning.
+    Busy,
     /// A bug or local failure (500).
     Internal,
 }
@@ -109,7 +112,9 @@ impl ErrorKind {
             | Self::BackendUnreachable
             | Self::StreamEndedEarly
             | Self::Timeout => Cause::Backend,
-            Self::TranslationRejected | Self::CredentialStore | Self::Internal => Cause::Codexia,
+            Self::TranslationRejected | Self::CredentialStore | Self::Busy | Self::Internal => {
+                Cause::Codexia
+            }
         }
     }
 
@@ -138,7 +143,7 @@ impl ErrorKind {
             | Self::StreamEndedEarly
             | Self::TranslationRejected => 502,
             Self::Timeout => 504,
-            Self::CredentialStore => 503,
+            Self::CredentialStore | Self::Busy => 503,
             Self::Internal => 500,
         }
     }
@@ -156,7 +161,7 @@ impl ErrorKind {
             Self::RequestTooLarge => "request_too_large",
             Self::RateLimited => "rate_limit_error",
             Self::QuotaExhausted => "billing_error",
-            Self::Overloaded => "overloaded_error",
+            Self::Overloaded | Self::Busy => "overloaded_error",
             Self::Timeout => "timeout_error",
             Self::Upstream
             | Self::BackendUnreachable
@@ -182,7 +187,7 @@ impl ErrorKind {
             Self::RequestTooLarge => ("invalid_request_error", Some("request_too_large")),
             Self::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
             Self::QuotaExhausted => ("insufficient_quota", Some("insufficient_quota")),
-            Self::Overloaded => ("server_error", Some("server_is_overloaded")),
+            Self::Overloaded | Self::Busy => ("server_error", Some("server_is_overloaded")),
             Self::Timeout => ("server_error", Some("timeout")),
             Self::Upstream
             | Self::BackendUnreachable
@@ -409,6 +414,7 @@ mod tests {
             ErrorKind::Timeout,
             ErrorKind::TranslationRejected,
             ErrorKind::CredentialStore,
+            ErrorKind::Busy,
             ErrorKind::Internal,
         ];
         let table: Vec<String> = kinds
@@ -443,6 +449,7 @@ mod tests {
         Timeout Backend: anthropic 504 "timeout_error" | openai 504 "server_error" "timeout"
         TranslationRejected Codexia: anthropic 502 "api_error" | openai 502 "server_error" null
         CredentialStore Codexia: anthropic 503 "api_error" | openai 503 "server_error" null
+        Busy Codexia: anthropic 503 "overloaded_error" | openai 503 "server_error" "server_is_overloaded"
         Internal Codexia: anthropic 500 "api_error" | openai 500 "server_error" null
         "#);
     }

@@ -248,7 +248,9 @@ fn describe(err: &UpstreamError) -> String {
         UpstreamError::Status {
             status, message, ..
         } => format!("the backend answered {}: {message}", status.as_u16()),
-        other @ UpstreamError::Unreachable { .. } => other.to_string(),
+        other @ (UpstreamError::Unreachable { .. } | UpstreamError::ProxyUnreachable { .. }) => {
+            other.to_string()
+        }
     }
 }
 

@@ -27,7 +27,10 @@
 use serde_json::{Value, json};
 
 use super::effort::clamp_effort;
-use super::messages_request::{DEFAULT_INSTRUCTIONS, TranslateError, pair_tool_calls};
+use super::messages_request::{
+    DEFAULT_INSTRUCTIONS, TranslateError, check_call_id, check_image_detail, header_safe_key,
+    pair_tool_calls,
+};
 use crate::models::ModelMap;
 use crate::protocol::openai_chat::{
     ChatContent, ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolChoice,
@@ -89,7 +92,11 @@ pub fn chat_to_responses(
                 if !parts.is_empty() {
                     input.push(message_item(Role::Assistant, parts));
                 }
-                for call in tool_calls {
+                for (call_index, call) in tool_calls.iter().enumerate() {
+                    check_call_id(
+                        &call.id,
+                        &format!("messages[{index}].tool_calls[{call_index}].id"),
+                    )?;
                     input.push(InputItem::FunctionCall {
                         id: None,
                         call_id: call.id.clone(),
@@ -103,6 +110,7 @@ pub fn chat_to_responses(
                 tool_call_id,
             } => {
                 leading = false;
+                check_call_id(tool_call_id, &format!("messages[{index}].tool_call_id"))?;
                 input.push(InputItem::FunctionCallOutput {
                     call_id: tool_call_id.clone(),
                     output: tool_output(content, index)?,
@@ -150,11 +158,12 @@ pub fn chat_to_responses(
         store: false,
         stream: true,
         include,
+        // Capped and hashed when over-long or odd: it is also the backend's `session_id` header.
         prompt_cache_key: request
             .prompt_cache_key
-            .clone()
-            .or_else(|| request.user.clone())
-            .filter(|key| !key.trim().is_empty()),
+            .as_deref()
+            .and_then(header_safe_key)
+            .or_else(|| request.user.as_deref().and_then(header_safe_key)),
         text,
         service_tier: None,
     })
@@ -231,13 +240,14 @@ fn user_parts(content: &ChatContent, index: usize) -> Result<Vec<ContentPart>, T
                     out.push(ContentPart::InputText { text: text.clone() });
                 }
             }
-            ChatContentPart::ImageUrl { image_url } => out.push(ContentPart::InputImage {
-                image_url: image_url.url.clone(),
-                detail: image_url
-                    .detail
-                    .clone()
-                    .unwrap_or_else(|| "auto".to_owned()),
-            }),
+            ChatContentPart::ImageUrl { image_url } => {
+                let detail = image_url.detail.as_deref().unwrap_or("auto");
+                check_image_detail(detail, &format!("{}.image_url.detail", at()))?;
+                out.push(ContentPart::InputImage {
+                    image_url: image_url.url.clone(),
+                    detail: detail.to_owned(),
+                });
+            }
             ChatContentPart::File { file } => match &file.file_data {
                 Some(data) => out.push(ContentPart::InputFile {
                     filename: file.filename.clone(),
@@ -342,10 +352,15 @@ fn tools(request: &ChatRequest) -> Result<Vec<Tool>, TranslateError> {
             ChatTool::Function { function } => Ok(Tool::Function {
                 name: function.name.clone(),
                 description: function.description.clone(),
-                parameters: function
-                    .parameters
-                    .clone()
-                    .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                parameters: match &function.parameters {
+                    None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+                    Some(schema @ Value::Object(_)) => schema.clone(),
+                    Some(_) => {
+                        return Err(TranslateError::Invalid(format!(
+                            "tools[{index}].function.parameters: must be a JSON Schema object."
+                        )));
+                    }
+                },
                 strict: function.strict.unwrap_or(false),
             }),
             ChatTool::Unsupported => Err(TranslateError::Invalid(format!(
@@ -582,5 +597,49 @@ mod tests {
             translate(json!({"model": "gpt-5.5", "n": 1, "logprobs": false, "messages": [{"role": "user", "content": "hi"}]}))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn what_the_backend_refuses_as_malformed_is_refused_here_naming_the_clients_field() {
+        let long = "c".repeat(500);
+        let cases = [
+            (
+                json!([{"role": "user", "content": "hi"},
+                       {"role": "assistant", "tool_calls": [{"id": long, "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]),
+                "messages[1].tool_calls[0].id: a tool call id must be at most 64 characters (this one has 500).",
+            ),
+            (
+                json!([{"role": "user", "content": "hi"},
+                       {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                       {"role": "tool", "tool_call_id": "", "content": "x"}]),
+                "messages[2].tool_call_id: a tool call id must not be empty.",
+            ),
+            (
+                json!([{"role": "user", "content": [
+                    {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "ultra"}}]}]),
+                "messages[0].content[0].image_url.detail: \"ultra\" is not an image detail; use one of auto, low, high, original.",
+            ),
+        ];
+        for (messages, expected) in cases {
+            let err = translate(json!({"model": "gpt-5.5", "messages": messages})).unwrap_err();
+            assert_eq!(err.to_string(), expected);
+        }
+        let err = translate(json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": "not a schema"}}]}))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tools[0].function.parameters: must be a JSON Schema object."
+        );
+    }
+
+    #[test]
+    fn an_over_long_user_becomes_a_stable_hashed_cache_key() {
+        let user = "u".repeat(100_000);
+        let body = json!({"model": "gpt-5.5", "user": user, "messages": [{"role": "user", "content": "hi"}]});
+        let first = translate(body.clone()).unwrap()["prompt_cache_key"].clone();
+        let key = first.as_str().unwrap();
+        assert!(key.starts_with("sha256-") && key.len() <= 64, "{key}");
+        assert_eq!(translate(body).unwrap()["prompt_cache_key"], first);
     }
 }

@@ -44,6 +44,10 @@ pub const TOOL_ERROR_PREFIX: &str = "[tool execution error]";
 pub const INTERRUPTED_TOOL_OUTPUT: &str = "[no result: tool call was interrupted]";
 /// Longest function name / call id the backend accepts.
 const MAX_NAME_LEN: usize = 64;
+/// Longest client-supplied value sent in a backend header or used as `prompt_cache_key`.
+pub const MAX_KEY_LEN: usize = 64;
+/// Image `detail` values the backend accepts.
+pub const IMAGE_DETAILS: &[&str] = &["auto", "low", "high", "original"];
 /// Marks signatures this gateway issued.
 const SIGNATURE_PREFIX: &str = "cdx1:";
 /// Every Fernet token (the backend's `encrypted_content`) starts with this.
@@ -146,6 +150,52 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02x}");
         out
     })
+}
+
+/// A client-supplied session id or cache key made safe to send as a backend header (and as
+/// `prompt_cache_key`): kept as it is when it is 1–64 visible ASCII characters (a UUID, a
+/// `user` id); otherwise replaced by a hash of the whole value, so an over-long or odd id still
+/// gives the same key on every turn. `None` for an empty value.
+pub fn header_safe_key(value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if value.len() <= MAX_KEY_LEN && value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some(value.to_owned());
+    }
+    Some(format!(
+        "sha256-{}",
+        hex(&Sha256::digest(value.as_bytes())[..16])
+    ))
+}
+
+/// Checks a tool-call id the client gave: the backend refuses empty ids and ids over 64
+/// characters, so they are refused here naming the client's own `field`.
+pub fn check_call_id(id: &str, field: &str) -> Result<(), TranslateError> {
+    if id.is_empty() {
+        return Err(TranslateError::Invalid(format!(
+            "{field}: a tool call id must not be empty."
+        )));
+    }
+    if id.chars().count() > MAX_NAME_LEN {
+        return Err(TranslateError::Invalid(format!(
+            "{field}: a tool call id must be at most {MAX_NAME_LEN} characters (this one has {}).",
+            id.chars().count()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an image `detail` the client gave, naming its `field`.
+pub fn check_image_detail(detail: &str, field: &str) -> Result<(), TranslateError> {
+    if IMAGE_DETAILS.contains(&detail) {
+        return Ok(());
+    }
+    Err(TranslateError::Invalid(format!(
+        "{field}: {detail:?} is not an image detail; use one of {}.",
+        IMAGE_DETAILS.join(", ")
+    )))
 }
 
 /// A call id the backend accepts (≤ 64 chars): long ids keep a prefix plus a hash.
@@ -262,9 +312,8 @@ pub fn messages_to_responses(
         .as_ref()
         .is_some_and(AnthropicToolChoice::disables_parallel);
     let prompt_cache_key = session_header
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_owned)
-        .or_else(|| session_id_from_metadata(request))
+        .and_then(header_safe_key)
+        .or_else(|| session_id_from_metadata(request).and_then(|id| header_safe_key(&id)))
         .unwrap_or_else(|| conversation_key(&model, &instructions, &input));
     let reasoning = reasoning_effort(request, &model).map(|effort| Reasoning {
         effort: Some(effort.to_owned()),
@@ -388,6 +437,11 @@ fn translate_message(
                         content,
                         is_error,
                     } => {
+                        if tool_use_id.is_empty() {
+                            return Err(TranslateError::Invalid(format!(
+                                "messages[{index}].content[{block_index}].tool_use_id: a tool use id must not be empty."
+                            )));
+                        }
                         // Outputs go first, right after their calls; the text of the same
                         // message (reminders, the next prompt) follows them.
                         out.push(InputItem::FunctionCallOutput {
@@ -413,8 +467,13 @@ fn translate_message(
                     out.push(message_item(Role::Assistant, std::mem::take(text)));
                 }
             };
-            for block in &blocks {
+            for (block_index, block) in blocks.iter().enumerate() {
                 match block {
+                    ContentBlock::ToolUse { id, .. } if id.is_empty() => {
+                        return Err(TranslateError::Invalid(format!(
+                            "messages[{index}].content[{block_index}].id: a tool use id must not be empty."
+                        )));
+                    }
                     ContentBlock::Text { text: t } if !t.trim().is_empty() => {
                         text.push(ContentPart::OutputText {
                             text: t.clone(),
@@ -1177,5 +1236,38 @@ mod tests {
         assert_eq!(decode_reasoning_signature("EqQBCkgI"), None);
         assert_eq!(decode_reasoning_signature("cdx1:rs:EqQ"), None);
         assert_eq!(decode_reasoning_signature(""), None);
+    }
+
+    #[test]
+    fn session_ids_are_kept_when_header_safe_and_hashed_stably_otherwise() {
+        let uuid = "0f9c2a4e-6d2b-4b8e-9a51-3c1e2f7d8a90";
+        assert_eq!(header_safe_key(uuid).as_deref(), Some(uuid));
+        assert_eq!(header_safe_key("  "), None);
+        let long = "s".repeat(100_000);
+        let hashed = header_safe_key(&long).unwrap();
+        assert_eq!(hashed.len(), "sha256-".len() + 32);
+        assert_eq!(header_safe_key(&long), Some(hashed.clone()));
+        assert_ne!(header_safe_key(&"s".repeat(99_999)), Some(hashed));
+        let odd = header_safe_key("a b\u{e9}").unwrap();
+        assert!(odd.starts_with("sha256-"), "{odd}");
+    }
+
+    #[test]
+    fn empty_tool_ids_are_refused_naming_the_block() {
+        let err = translate_err(json!({"model": "gpt-5.5", "max_tokens": 10, "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [{"type": "text", "text": "ok"}, {"type": "tool_use", "id": "", "name": "Bash", "input": {}}]}
+        ]}));
+        assert_eq!(
+            err.to_string(),
+            "messages[1].content[1].id: a tool use id must not be empty."
+        );
+        let err = translate_err(json!({"model": "gpt-5.5", "max_tokens": 10, "messages": [
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "", "content": "x"}]}
+        ]}));
+        assert_eq!(
+            err.to_string(),
+            "messages[0].content[0].tool_use_id: a tool use id must not be empty."
+        );
     }
 }

@@ -31,7 +31,9 @@ use serde_json::{Map, Value, json};
 use serde::Deserialize;
 
 use super::effort::clamp_effort;
-use super::messages_request::{DEFAULT_INSTRUCTIONS, TranslateError};
+use super::messages_request::{
+    DEFAULT_INSTRUCTIONS, TranslateError, check_call_id, check_image_detail, header_safe_key,
+};
 use super::{SseFrame, StreamTranslator};
 use crate::models::ModelMap;
 use crate::protocol::error::{ApiError, ErrorKind};
@@ -129,7 +131,10 @@ pub fn normalise_responses_request(
         Some(Value::String(text)) => items.push(json!({
             "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}],
         })),
-        Some(Value::Array(list)) => items.extend(list.iter().cloned()),
+        Some(Value::Array(list)) => {
+            check_client_items(list)?;
+            items.extend(list.iter().cloned());
+        }
         Some(_) => {
             return Err(invalid("input: must be a string or a list of input items."));
         }
@@ -183,11 +188,18 @@ pub fn normalise_responses_request(
         // client echoing output items) without server-side storage.
         list.push(json!(INCLUDE_REASONING));
     }
-    if !upstream.contains_key("prompt_cache_key")
-        && let Some(user) = object.get("user").and_then(Value::as_str)
-        && !user.trim().is_empty()
-    {
-        upstream.insert("prompt_cache_key".to_owned(), json!(user));
+    // Capped and hashed when over-long or odd: it is also the backend's `session_id` header.
+    let cache_key = upstream
+        .remove("prompt_cache_key")
+        .and_then(|key| key.as_str().and_then(header_safe_key))
+        .or_else(|| {
+            object
+                .get("user")
+                .and_then(Value::as_str)
+                .and_then(header_safe_key)
+        });
+    if let Some(key) = cache_key {
+        upstream.insert("prompt_cache_key".to_owned(), json!(key));
     }
     Ok(PreparedResponses {
         upstream: Value::Object(upstream),
@@ -195,6 +207,48 @@ pub fn normalise_responses_request(
         stream,
         remember,
     })
+}
+
+/// What the backend refuses in the client's own items, refused here naming the client's field:
+/// call ids that are missing, empty or over 64 characters, and unknown image `detail`s.
+fn check_client_items(items: &[Value]) -> Result<(), TranslateError> {
+    for (index, item) in items.iter().enumerate() {
+        let kind = item.get("type").and_then(Value::as_str);
+        if matches!(kind, Some("function_call" | "function_call_output")) {
+            let field = format!("input[{index}].call_id");
+            match item.get("call_id") {
+                Some(Value::String(id)) => check_call_id(id, &field)?,
+                _ => {
+                    return Err(invalid(&format!(
+                        "{field}: a tool call id (a string) is required."
+                    )));
+                }
+            }
+        }
+        for key in ["content", "output"] {
+            let Some(parts) = item.get(key).and_then(Value::as_array) else {
+                continue;
+            };
+            for (part_index, part) in parts.iter().enumerate() {
+                if part.get("type").and_then(Value::as_str) != Some("input_image") {
+                    continue;
+                }
+                match part.get("detail") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(detail)) => check_image_detail(
+                        detail,
+                        &format!("input[{index}].{key}[{part_index}].detail"),
+                    )?,
+                    Some(_) => {
+                        return Err(invalid(&format!(
+                            "input[{index}].{key}[{part_index}].detail: must be a string."
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn invalid(message: &str) -> TranslateError {
@@ -302,9 +356,22 @@ fn flatten_tools(tools: &mut Value) -> Result<(), TranslateError> {
         if object.get("type").and_then(Value::as_str) != Some("function") {
             continue;
         }
+        let mut field = format!("tools[{index}].parameters");
         if let Some(Value::Object(nested)) = object.remove("function") {
+            if nested.contains_key("parameters") && !object.contains_key("parameters") {
+                field = format!("tools[{index}].function.parameters");
+            }
             for (key, value) in nested {
                 object.entry(key).or_insert(value);
+            }
+        }
+        match object.get("parameters") {
+            None | Some(Value::Object(_)) => {}
+            Some(Value::Null) => {
+                object.remove("parameters");
+            }
+            Some(_) => {
+                return Err(invalid(&format!("{field}: must be a JSON Schema object.")));
             }
         }
         if !object.get("name").is_some_and(Value::is_string) {
@@ -629,6 +696,32 @@ mod tests {
             (
                 json!({"model": "gpt-5.5", "conversation": "conv_1"}),
                 "conversation: ",
+            ),
+            (
+                json!({"model": "gpt-5.5", "input": [
+                    {"role": "user", "content": "hi"},
+                    {"type": "function_call", "call_id": "x".repeat(500), "name": "f", "arguments": "{}"}]}),
+                "input[1].call_id: a tool call id must be at most 64 characters",
+            ),
+            (
+                json!({"model": "gpt-5.5", "input": [
+                    {"type": "function_call_output", "call_id": "", "output": "x"}]}),
+                "input[0].call_id: a tool call id must not be empty.",
+            ),
+            (
+                json!({"model": "gpt-5.5", "input": [{"role": "user", "content": [
+                    {"type": "input_image", "image_url": "https://example.com/a.png", "detail": "huge"}]}]}),
+                "input[0].content[0].detail: \"huge\" is not an image detail",
+            ),
+            (
+                json!({"model": "gpt-5.5", "input": "hi",
+                       "tools": [{"type": "function", "name": "f", "parameters": []}]}),
+                "tools[0].parameters: must be a JSON Schema object.",
+            ),
+            (
+                json!({"model": "gpt-5.5", "input": "hi",
+                       "tools": [{"type": "function", "function": {"name": "f", "parameters": "x"}}]}),
+                "tools[0].function.parameters: must be a JSON Schema object.",
             ),
         ];
         for (body, expected) in cases {

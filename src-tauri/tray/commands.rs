@@ -29,6 +29,8 @@ pub(crate) struct SettingsView {
     extra_models: String,
     model_fallback: String,
     model_aliases: String,
+    /// config.json `proxy` as written there.
+    proxy: String,
     autostart: bool,
     credentials: String,
     config_file: String,
@@ -66,7 +68,7 @@ fn credentials_location(settings: &Settings) -> String {
 }
 
 async fn get_settings(app: &AppHandle, tray: &TrayApp) -> CommandResult<SettingsView> {
-    let (settings, _, path) = load()?;
+    let (settings, file, path) = load()?;
     let endpoint = tray.gateway.endpoint().await;
     let attached = tray.gateway.state().await.is_none() && endpoint.is_some();
     let models = match &settings.models.value {
@@ -91,6 +93,7 @@ async fn get_settings(app: &AppHandle, tray: &TrayApp) -> CommandResult<Settings
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(", "),
+        proxy: file.proxy.clone().unwrap_or_default(),
         autostart: app.autolaunch().is_enabled().unwrap_or(false),
         credentials: credentials_location(&settings),
         config_file: path.display().to_string(),
@@ -141,6 +144,7 @@ async fn save_settings(
     file.extra_models = optional_list(&form.extra_models)?;
     file.model_fallback = Some(form.model_fallback.trim().to_owned()).filter(|f| !f.is_empty());
     file.model_aliases = parse_aliases(&form.model_aliases)?;
+    file.proxy = Some(form.proxy.trim().to_owned()).filter(|p| !p.is_empty());
     // Check the result as the gateway will read it before replacing the file.
     let env = Env::from_process();
     let after =
@@ -169,7 +173,8 @@ async fn save_settings(
             || before.models.value != after.models.value
             || before.extra_models.value != after.extra_models.value
             || before.model_fallback.value != after.model_fallback.value
-            || before.model_aliases.value != after.model_aliases.value);
+            || before.model_aliases.value != after.model_aliases.value
+            || before.proxy.value != after.proxy.value);
     // Environment variables outrank config.json: say so rather than pretend.
     let overridden: Vec<&str> = [
         (after.bind.source, crate::settings::EnvVars::BIND),
@@ -181,6 +186,12 @@ async fn save_settings(
         ),
     ]
     .into_iter()
+    // The proxy from the environment outranks config.json only through CODEXIA_PROXY.
+    .chain(
+        file.proxy
+            .is_some()
+            .then_some((after.proxy.source, crate::settings::EnvVars::PROXY)),
+    )
     .filter(|(source, _)| *source == crate::settings::Source::Env)
     .map(|(_, var)| var)
     .collect();

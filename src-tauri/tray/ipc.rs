@@ -52,6 +52,9 @@ pub(crate) struct SettingsForm {
     pub(crate) model_fallback: String,
     pub(crate) model_aliases: String,
     pub(crate) autostart: bool,
+    /// config.json `proxy` (empty: none there, so the proxy variables apply).
+    #[serde(default)]
+    pub(crate) proxy: String,
 }
 
 /// The tray's error: one sentence for a person, shown by a page (`err.message`), in the Sign in

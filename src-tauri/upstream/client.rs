@@ -2,12 +2,21 @@
 //! (`CODEXIA_AUTH_URL`), sending the headers the official Codex client sends
 //! (docs/protocol.md §4.2). Client headers (`x-stainless-*`, `anthropic-*`, the caller's
 //! `Authorization`) are never forwarded.
+//!
+//! Proxies: every call goes through the proxy that [`Settings::proxy`] names for its scheme
+//! (the `proxy` setting, else `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`), except hosts that
+//! `NO_PROXY` lists. The client never reads the process environment itself, so that decision
+//! has one place ([`proxy_for`]) and `codexia config show` tells the truth. As with curl, a
+//! loopback destination is not exempt unless `NO_PROXY` lists it: a backend URL on loopback
+//! is still a remote side. What must never go through a proxy is the local gateway itself,
+//! and this client never calls it (`local.rs` and the clients `codexia claude` starts reach
+//! it directly).
 
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use crate::settings::Settings;
+use crate::settings::{ProxyUrl, Settings, UpstreamProxy};
 
 /// The `originator` the official Codex CLI sends; the backend knows it.
 pub const ORIGINATOR: &str = "codex_cli_rs";
@@ -36,6 +45,14 @@ pub enum UpstreamError {
     /// No answer: connection refused, DNS, TLS, reset. The message names the host, not secrets.
     #[error("cannot reach {url}: {message}")]
     Unreachable { url: String, message: String },
+    /// No answer through the proxy: the proxy is down, refused the tunnel, or could not reach
+    /// the host. Names the proxy (without credentials), since that is what to check first.
+    #[error("cannot reach {url} through the proxy {proxy}: {message}")]
+    ProxyUnreachable {
+        url: String,
+        proxy: String,
+        message: String,
+    },
     /// The backend answered with a non-success status.
     #[error("the backend answered {status}: {message}")]
     Status {
@@ -67,20 +84,116 @@ impl UpstreamError {
         }
     }
 
-    fn unreachable(url: &str, err: &reqwest::Error) -> Self {
+    /// A failed call to `url`, made through `proxy` when one applied.
+    fn unreachable(url: &str, proxy: Option<&ProxyUrl>, err: &reqwest::Error) -> Self {
         // reqwest's Display may include the URL with a query; keep only the kind of failure.
+        let url = url.split('?').next().unwrap_or(url).to_owned();
         let message = if err.is_timeout() {
             "timed out".to_owned()
         } else if err.is_connect() {
-            "connection failed".to_owned()
+            match (proxy, refused(err)) {
+                (Some(_), true) => "the proxy refused the connection (is it running?)".to_owned(),
+                (Some(_), false) => "the proxy could not open a connection to the host".to_owned(),
+                (None, _) => "connection failed".to_owned(),
+            }
         } else {
             "the connection broke".to_owned()
         };
-        Self::Unreachable {
-            url: url.split('?').next().unwrap_or(url).to_owned(),
-            message,
+        match proxy {
+            Some(proxy) => Self::ProxyUnreachable {
+                url,
+                proxy: proxy.to_string(),
+                message,
+            },
+            None => Self::Unreachable { url, message },
         }
     }
+}
+
+/// Whether a connection was refused (somewhere in the error's chain of causes).
+fn refused(err: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        // The SOCKS connector ("SOCKS error: failed to create underlying connection") keeps
+        // the refused connection to itself: it has no source.
+        if cause
+            .to_string()
+            .ends_with("failed to create underlying connection")
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// The proxy a call to `url` goes through, if any: the one for its scheme, unless `NO_PROXY`
+/// lists its host.
+pub fn proxy_for<'p>(proxy: &'p UpstreamProxy, url: &url::Url) -> Option<&'p ProxyUrl> {
+    let chosen = match url.scheme() {
+        "https" => proxy.https.as_ref(),
+        "http" => proxy.http.as_ref(),
+        _ => None,
+    }?;
+    let host = url.host()?;
+    let exempt = proxy
+        .no_proxy
+        .iter()
+        .any(|entry| no_proxy_matches(entry, &host));
+    (!exempt).then_some(chosen)
+}
+
+/// One `NO_PROXY` entry against a host, as curl reads it: `*`; an IP address or network
+/// (`10.0.0.0/8`); a domain, which covers its subdomains (a leading dot changes nothing).
+fn no_proxy_matches(entry: &str, host: &url::Host<&str>) -> bool {
+    use std::net::IpAddr;
+    let entry = entry.trim();
+    if entry == "*" {
+        return true;
+    }
+    let ip = match host {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(*ip)),
+        url::Host::Domain(_) => None,
+    };
+    let bare = entry.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(listed) = bare.parse::<IpAddr>() {
+        return ip == Some(listed);
+    }
+    if let Some((network, bits)) = bare.split_once('/')
+        && let (Ok(network), Ok(bits)) = (network.parse::<IpAddr>(), bits.parse::<u32>())
+    {
+        return ip.is_some_and(|ip| in_network(ip, network, bits));
+    }
+    let url::Host::Domain(domain) = host else {
+        return false;
+    };
+    let domain = domain.to_ascii_lowercase();
+    let listed = entry.trim_start_matches('.').to_ascii_lowercase();
+    domain == listed || domain.ends_with(&format!(".{listed}"))
+}
+
+fn in_network(ip: std::net::IpAddr, network: std::net::IpAddr, bits: u32) -> bool {
+    use std::net::IpAddr;
+    let (ip, network, width) = match (ip, network) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            (u128::from(u32::from(ip)), u128::from(u32::from(net)), 32)
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => (u128::from(ip), u128::from(net), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
+    (ip & mask) == (network & mask)
 }
 
 /// The human message of an error body: `error.message`, `detail`, or `message`.
@@ -111,29 +224,57 @@ pub struct UpstreamClient {
     http: reqwest::Client,
     backend_url: String,
     auth_url: String,
+    proxy: std::sync::Arc<UpstreamProxy>,
 }
 
 impl UpstreamClient {
-    /// A client for the configured backend and issuer.
+    /// A client for the configured backend, issuer and proxy.
     pub fn new(settings: &Settings) -> Self {
-        Self::with_urls(&settings.backend_url.value, &settings.auth_url.value)
+        Self::with_proxy(
+            &settings.backend_url.value,
+            &settings.auth_url.value,
+            settings.proxy.value.clone(),
+        )
     }
 
-    /// A client for explicit base URLs (already normalised).
+    /// A client for explicit base URLs (already normalised), without a proxy.
     pub fn with_urls(backend_url: &str, auth_url: &str) -> Self {
-        let http = reqwest::Client::builder()
+        Self::with_proxy(backend_url, auth_url, UpstreamProxy::default())
+    }
+
+    fn with_proxy(backend_url: &str, auth_url: &str, proxy: UpstreamProxy) -> Self {
+        let proxy = std::sync::Arc::new(proxy);
+        // `no_proxy()` first: reqwest would otherwise read the proxy variables itself.
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .user_agent(user_agent())
             .connect_timeout(Duration::from_secs(15))
             // Streams may be silent for long stretches while the model thinks; idle detection
             // is done per read by the SSE reader, not by a whole-request timeout.
-            .tcp_keepalive(Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+            .tcp_keepalive(Duration::from_secs(30));
+        if !proxy.is_direct() {
+            let rule = std::sync::Arc::clone(&proxy);
+            builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+                proxy_for(&rule, url).map(|p| p.expose().clone())
+            }));
+        }
+        let http = builder.build().unwrap_or_else(|_| reqwest::Client::new());
         Self {
             http,
             backend_url: backend_url.trim_end_matches('/').to_owned(),
             auth_url: auth_url.trim_end_matches('/').to_owned(),
+            proxy,
         }
+    }
+
+    /// The proxy a call to `url` goes through, if any (for error messages).
+    pub fn proxy_for_url(&self, url: &str) -> Option<&ProxyUrl> {
+        proxy_for(&self.proxy, &url::Url::parse(url).ok()?)
+    }
+
+    /// A failed call to `url`, naming the proxy it went through.
+    pub fn unreachable(&self, url: &str, err: &reqwest::Error) -> UpstreamError {
+        UpstreamError::unreachable(url, self.proxy_for_url(url), err)
     }
 
     /// The underlying client (for the OAuth and status calls).
@@ -203,7 +344,7 @@ impl UpstreamClient {
         &self,
         auth: BackendAuth<'_>,
         session_id: Option<&str>,
-        body: &impl serde::Serialize,
+        body: &(impl serde::Serialize + Sync),
     ) -> Result<reqwest::Response, UpstreamError> {
         let url = self.responses_url();
         let response = self
@@ -215,7 +356,7 @@ impl UpstreamClient {
             .json(body)
             .send()
             .await
-            .map_err(|err| UpstreamError::unreachable(&url, &err))?;
+            .map_err(|err| self.unreachable(&url, &err))?;
         if response.status().is_success() {
             Ok(response)
         } else {
@@ -236,7 +377,7 @@ impl UpstreamClient {
             .header(ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|err| UpstreamError::unreachable(url, &err))?;
+            .map_err(|err| self.unreachable(url, &err))?;
         if !response.status().is_success() {
             return Err(UpstreamError::from_response(response).await);
         }
@@ -245,7 +386,7 @@ impl UpstreamClient {
         let text = response
             .text()
             .await
-            .map_err(|err| UpstreamError::unreachable(url, &err))?;
+            .map_err(|err| self.unreachable(url, &err))?;
         let value = serde_json::from_str(&text).map_err(|_| UpstreamError::Status {
             status,
             message: "the backend answered something that is not JSON".to_owned(),
@@ -323,6 +464,61 @@ mod tests {
             error_message(&json!({"error":{"type":"usage_limit_reached","message":"The usage limit has been reached"}})).unwrap(),
             "The usage limit has been reached"
         );
+    }
+
+    fn proxy(no_proxy: &[&str]) -> UpstreamProxy {
+        let url = ProxyUrl::parse("socks5h://127.0.0.1:1080").unwrap();
+        UpstreamProxy {
+            https: Some(url.clone()),
+            http: Some(url),
+            no_proxy: no_proxy.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn proxied(proxy: &UpstreamProxy, url: &str) -> bool {
+        proxy_for(proxy, &url::Url::parse(url).unwrap()).is_some()
+    }
+
+    #[test]
+    fn no_proxy_lists_hosts_domains_addresses_and_networks() {
+        let p = proxy(&[
+            "localhost",
+            ".internal.example",
+            "10.0.0.0/8",
+            "::1",
+            "192.168.1.7",
+        ]);
+        for direct in [
+            "http://localhost:1/x",
+            "https://api.internal.example/",
+            "https://internal.example/",
+            "http://10.2.3.4/",
+            "http://[::1]:9/",
+            "http://192.168.1.7/",
+        ] {
+            assert!(!proxied(&p, direct), "{direct} should be direct");
+        }
+        for through in [
+            "https://chatgpt.com/backend-api",
+            "https://auth.openai.com/oauth/token",
+            "http://127.0.0.1:9/",
+            "http://notinternal.example/",
+            "http://11.0.0.1/",
+        ] {
+            assert!(proxied(&p, through), "{through} should use the proxy");
+        }
+        assert!(!proxied(&proxy(&["*"]), "https://chatgpt.com/"));
+    }
+
+    #[test]
+    fn each_scheme_uses_its_own_proxy() {
+        let p = UpstreamProxy {
+            https: Some(ProxyUrl::parse("http://corp:3128").unwrap()),
+            http: None,
+            no_proxy: Vec::new(),
+        };
+        assert!(proxied(&p, "https://chatgpt.com/"));
+        assert!(!proxied(&p, "http://chatgpt.com/"));
     }
 
     #[test]

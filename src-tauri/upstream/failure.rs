@@ -16,14 +16,23 @@ const PROMPT_TOO_LONG: &str = "prompt is too long";
 
 /// A failed HTTP answer (before any stream), or an unreachable backend.
 pub fn from_http(err: &UpstreamError) -> ApiError {
-    let UpstreamError::Status {
-        status,
-        message,
-        body,
-        headers,
-    } = err
-    else {
-        return ErrorKind::BackendUnreachable.into();
+    let (status, message, body, headers) = match err {
+        UpstreamError::Status {
+            status,
+            message,
+            body,
+            headers,
+        } => (status, message, body, headers),
+        // The proxy is the user's own configuration and the first thing to check: name it.
+        UpstreamError::ProxyUnreachable { proxy, message, .. } => {
+            return ApiError::new(
+                ErrorKind::BackendUnreachable,
+                format!(
+                    "The ChatGPT backend cannot be reached through the proxy {proxy}: {message}."
+                ),
+            );
+        }
+        UpstreamError::Unreachable { .. } => return ErrorKind::BackendUnreachable.into(),
     };
     let error_body: ErrorBody = body
         .as_ref()

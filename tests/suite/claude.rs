@@ -36,13 +36,18 @@ async fn claude_runs_with_the_gateway_variables_and_returns_its_exit_status() {
     assert_eq!(output.status.code(), Some(7), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    // `--settings` (codexia's status line, suite::usage) comes first, then the user's arguments.
-    assert!(lines[0].starts_with("args: --settings {"), "{}", lines[0]);
-    assert!(
-        lines[0].ends_with("} -p --model x hello world"),
-        "{}",
-        lines[0]
-    );
+    let settings = lines[0]
+        .strip_prefix("args: --settings ")
+        .and_then(|rest| rest.strip_suffix(" -p --model x hello world"))
+        .unwrap_or_else(|| panic!("arguments: {}", lines[0]));
+    let settings: serde_json::Value = serde_json::from_str(settings).expect("settings JSON");
+    let described: Vec<&str> = settings["modelPicker"]["options"]
+        .as_array()
+        .expect("picker rows")
+        .iter()
+        .map(|row| row["model"].as_str().expect("model"))
+        .collect();
+    assert_eq!(described, ["gpt-5.4-mini", "gpt-5.5"]);
     let base = lines
         .iter()
         .find_map(|l| l.strip_prefix("ANTHROPIC_BASE_URL="))
@@ -103,7 +108,8 @@ async fn claude_missing_from_path_says_how_to_install_it() {
 }
 
 #[tokio::test]
-async fn codexia_claude_runs_the_real_claude_code_against_the_backend() {
+async fn codexia_claude_runs_the_real_claude_code_against_the_backend_and_prints_nothing_on_stderr()
+{
     let fake = crate::support::fake_backend::FakeUpstream::start().await;
     let node_modules = crate::support::harness::node_modules();
     let bin = node_modules.join(".bin");
@@ -140,6 +146,9 @@ async fn codexia_claude_runs_the_real_claude_code_against_the_backend() {
         "stderr: {}",
         text(&output.stderr)
     );
+    // Claude Code recognises the served model (no `[claude-code:unrecognized_model]`) and
+    // codexia itself has nothing to say.
+    assert_eq!(text(&output.stderr), "", "stderr of codexia claude");
     let sent = fake.responses_requests();
     assert_eq!(sent.len(), 1);
     assert_eq!(

@@ -204,8 +204,8 @@ async fn a_wrong_method_is_a_405() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_a_413() {
     let h = Harness::start().await;
-    // One byte over the gateway's 64 MiB limit, as a JSON string the parser never sees.
-    let limit = 64 * 1024 * 1024;
+    // One byte over the gateway's 32 MiB limit, as a JSON string the parser never sees.
+    let limit = 32 * 1024 * 1024;
     let head = r#"{"model": "gpt-5.5", "messages": [], "padding": ""#;
     let padding = limit + 1 - head.len() - 2;
     let oversized = format!("{head}{}\"}}", "x".repeat(padding));
@@ -217,7 +217,7 @@ async fn a_body_over_the_limit_is_a_413() {
     {
       "body": {
         "error": {
-          "message": "The request body is larger than the gateway accepts.",
+          "message": "The request body is larger than the gateway accepts (32 MiB).",
           "type": "request_too_large"
         },
         "request_id": "[request-id]",
@@ -232,7 +232,7 @@ async fn a_body_over_the_limit_is_a_413() {
       "body": {
         "error": {
           "code": "request_too_large",
-          "message": "The request body is larger than the gateway accepts.",
+          "message": "The request body is larger than the gateway accepts (32 MiB).",
           "param": null,
           "type": "invalid_request_error"
         }

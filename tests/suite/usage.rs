@@ -521,8 +521,9 @@ async fn codexia_claude_passes_the_status_line_unless_the_user_has_one() {
     )
     .unwrap();
     let output = home.run(&["claude", "-p", "hi"]).await;
-    assert_eq!(
-        text(&output.stdout).lines().collect::<Vec<_>>(),
-        ["-p", "hi"]
-    );
+    let stdout = text(&output.stdout);
+    let args: Vec<&str> = stdout.lines().collect();
+    let settings: Value = serde_json::from_str(args[1]).unwrap();
+    assert_eq!(settings.get("statusLine"), None, "{stdout}");
+    assert_eq!(&args[2..], ["-p", "hi"]);
 }

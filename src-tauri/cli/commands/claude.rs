@@ -1,12 +1,13 @@
 //! `codexia claude [ARGS…]`: runs Claude Code against the gateway — the running one, or one
-//! started inside this process — with the model and context-window variables set.
+//! started inside this process — with the model and context-window variables set and the
+//! served models described to Claude Code (`--settings`, see `claude_env.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::claude_env::{ClaudeEnv, statusline_settings};
+use crate::claude_env::{ClaudeEnv, statusline_setting};
 use crate::cli::UserError;
 use crate::gateway::Gateway;
 use crate::local;
@@ -34,15 +35,19 @@ pub async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode> {
         &ModelMap::from_settings(&settings, None),
     );
     let mut command = tokio::process::Command::new(&claude);
+    // Our settings first: a `--settings` of the user's, later on the line, applies over them.
+    let mut settings = claude_env.settings();
     // codexia's status line (windows left, this session's tokens), unless the user has one.
     if !user_has_statusline(args, &env)
         && let Ok(exe) = std::env::current_exe()
     {
-        command
-            .arg("--settings")
-            .arg(statusline_settings(&exe.to_string_lossy()));
+        settings["statusLine"] = statusline_setting(&exe.to_string_lossy());
     }
-    command.args(args).env_remove("ANTHROPIC_API_KEY");
+    command
+        .arg("--settings")
+        .arg(settings.to_string())
+        .args(args)
+        .env_remove("ANTHROPIC_API_KEY");
     // A model the user set on purpose wins.
     command.envs(claude_env.vars(|name| env.get(name).is_some()));
     let status = command

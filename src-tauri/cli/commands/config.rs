@@ -90,6 +90,12 @@ fn show() -> anyhow::Result<ExitCode> {
     );
     show("auth_url", &settings.auth_url);
     show("backend_url", &settings.backend_url);
+    // The proxy without its credentials, and the hosts NO_PROXY sends around it.
+    line(
+        "proxy",
+        settings.proxy.value.to_string(),
+        settings.proxy.source,
+    );
     show("log", &settings.log);
     Ok(ExitCode::SUCCESS)
 }

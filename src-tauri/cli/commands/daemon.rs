@@ -104,6 +104,9 @@ fn service_spec(
     if let Some(fallback) = &args.model_fallback {
         serve.extend(["--model-fallback".to_owned(), fallback.clone()]);
     }
+    if let Some(proxy) = &args.proxy {
+        serve.extend(["--proxy".to_owned(), proxy.clone()]);
+    }
     if let Some(file) = &args.auth_file {
         let absolute = std::path::absolute(file).unwrap_or_else(|_| file.clone());
         serve.extend(["--auth-file".to_owned(), absolute.display().to_string()]);

@@ -18,7 +18,8 @@ use crate::protocol::anthropic::MessagesRequest;
 use crate::protocol::responses::{ResponsesEvent, ResponsesRequest};
 use crate::translate::count_tokens::count_request_tokens;
 use crate::translate::messages_request::{
-    ToolNameMap, messages_to_responses, session_id_from_metadata, thinking_requested,
+    ToolNameMap, header_safe_key, messages_to_responses, session_id_from_metadata,
+    thinking_requested,
 };
 use crate::translate::messages_stream::MessagesStream;
 
@@ -48,9 +49,11 @@ pub async fn prepare(
         messages_to_responses(request, models, header_session)
     })
     .await?;
+    // Capped and hashed when over-long: it becomes a backend header (a 100 KB id made the
+    // backend answer an HTML 431 page).
     let session_id = header_session
-        .map(str::to_owned)
-        .or_else(|| session_id_from_metadata(request));
+        .and_then(header_safe_key)
+        .or_else(|| session_id_from_metadata(request).and_then(|id| header_safe_key(&id)));
     Ok(PreparedRequest {
         upstream,
         names,

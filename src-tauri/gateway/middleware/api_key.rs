@@ -1,7 +1,8 @@
 //! The local API key: when one is configured (the single `api_key`, or named `api_keys`), every
 //! route but `/health` needs `Authorization: Bearer KEY` or `x-api-key: KEY`, compared in
 //! constant time. A named key's name goes into the response extensions ([`KeyName`]), where
-//! the request log finds the client of the usage ledger.
+//! the request log finds the client of the usage ledger. The scheme name is case-insensitive
+//! (RFC 9110 §11.1): `bearer` and `BEARER` work too.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
@@ -17,11 +18,7 @@ pub fn presents_key(headers: &HeaderMap, key: &str) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+        .and_then(bearer_token);
     let x_api_key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -52,6 +49,13 @@ pub fn presented_key<'a>(
         }
     }
     found
+}
+
+/// The token of `Bearer TOKEN`, whatever the case of the scheme and however many spaces
+/// follow it.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Middleware: refuses requests without a configured key.
@@ -119,5 +123,19 @@ mod tests {
         headers.insert("x-api-key", HeaderValue::from_static("k-other"));
         assert_eq!(presented_key(&headers, Some("k-main"), named), None);
         assert_eq!(presented_key(&headers, None, []), None);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["BEARER k1", "bearer k1", "BeArEr   k1", "Bearer\tk1"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            assert!(presents_key(&headers, "k1"), "{value}");
+        }
+        for value in ["Basic k1", "Bearerk1", "k1"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            assert!(!presents_key(&headers, "k1"), "{value}");
+        }
     }
 }

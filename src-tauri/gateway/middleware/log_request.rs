@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::StreamExt;
 
-use crate::gateway::error::ApiError;
+use crate::gateway::error::{ApiError, ErrorKind};
 use crate::gateway::middleware::api_key::KeyName;
 use crate::gateway::recent::{RequestInfo, RequestRecord};
 use crate::gateway::state::AppState;
@@ -38,7 +38,8 @@ pub async fn log_request(State(state): State<AppState>, request: Request, next: 
     let elapsed = started.elapsed();
     let ms = elapsed.as_millis();
     match response.extensions().get::<ApiError>() {
-        Some(error) if error.cause() == Cause::Codexia => {
+        // A full body budget is load, not a fault: a warning, not an error.
+        Some(error) if error.cause() == Cause::Codexia && error.kind != ErrorKind::Busy => {
             tracing::error!(%method, %path, status, ms, error = %error.message, "request failed");
         }
         Some(error) if status >= 500 => {
