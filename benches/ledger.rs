@@ -98,6 +98,10 @@ fn bench_record(c: &mut Criterion) {
     );
 }
 
+/// Row `i` of the million: sessions of 200 requests, each from one client and mostly one model
+/// (every tenth request of a session goes to the small model, as Claude Code's background
+/// calls do). With `LEDGER_BENCH_MIXED=1` every request has its own client and model instead
+/// (a worst case for the hourly totals: a few hundred of them per hour).
 fn row(i: i64, now_ms: i64) -> Row {
     let clients = [
         "Claude Code",
@@ -107,16 +111,23 @@ fn row(i: i64, now_ms: i64) -> Row {
         "laptop",
     ];
     let models = ["gpt-5.5", "gpt-5.4-mini", "gpt-5.3-codex"];
+    let session = i / 200;
+    let (client, model) = if std::env::var_os("LEDGER_BENCH_MIXED").is_some() {
+        (i % 5, i % 3)
+    } else if i % 10 == 9 {
+        (session % 5, 1)
+    } else {
+        (session % 5, session % 3)
+    };
     let at_ms = now_ms - 30 * DAY_MS + i * (30 * DAY_MS / ROWS);
     Row {
         at_ms,
         route: "POST /v1/messages".to_owned(),
-        client: clients[(i % 5) as usize].to_owned(),
+        client: clients[client as usize].to_owned(),
         client_version: Some("2.0.14".to_owned()),
-        // A session lasts ~200 requests.
-        session: Some(format!("0b8f6a52-3c1e-4f7e-9d0e-{:012x}", i / 200)),
+        session: Some(format!("0b8f6a52-3c1e-4f7e-9d0e-{session:012x}")),
         model_asked: Some("claude-sonnet-4-5".to_owned()),
-        model_served: Some(models[(i % 3) as usize].to_owned()),
+        model_served: Some(models[model as usize].to_owned()),
         effort: Some("medium".to_owned()),
         input_tokens: 40_000 + (i % 9_000) as u64,
         cached_tokens: 36_000 + (i % 4_000) as u64,

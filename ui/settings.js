@@ -171,7 +171,8 @@ function drawDays(days) {
       bar.append(svgEl("title", {}, `${day} · ${client}: ${shortTokens(tokens)} tokens`));
       svg.append(bar);
     });
-    if (i % 7 === 0 || i === columns.length - 1) {
+    // A label a week apart, counted back from today (the last column).
+    if ((columns.length - 1 - i) % 7 === 0) {
       svg.append(svgEl("text", { x: left + i * step + step / 2, y: top + height + 14, "text-anchor": "middle" }, day.slice(5)));
     }
   });
@@ -201,7 +202,8 @@ function drawWindows(points) {
   }
   for (let d = 0; d <= 7; d += 1) {
     const t = start + d * 86400;
-    svg.append(svgEl("text", { x: x(t), y: top + height + 14, "text-anchor": "middle" }, localDay(new Date(t * 1000)).slice(5)));
+    const anchor = d === 0 ? "start" : d === 7 ? "end" : "middle";
+    svg.append(svgEl("text", { x: x(t), y: top + height + 14, "text-anchor": anchor }, localDay(new Date(t * 1000)).slice(5)));
   }
   [["used_5h", color(0)], ["used_weekly", "var(--chart-2)"]].forEach(([field, stroke]) => {
     const pts = points.filter((p) => p[field] !== null).map((p) => `${x(p.at).toFixed(1)},${y(p[field]).toFixed(1)}`);

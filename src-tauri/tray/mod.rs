@@ -108,7 +108,7 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 shown: Mutex::new(None),
                 refresh: tokio::sync::Notify::new(),
                 home: settings.home.clone(),
-                usage: Mutex::new(Vec::new()),
+                usage: Mutex::new(vec![usage::NO_REQUESTS.to_owned()]),
                 forecast_notified: Mutex::new(HashSet::new()),
             });
             app.manage(Arc::clone(&tray_app));
@@ -117,7 +117,7 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             let handle = app.handle().clone();
             let entries = menu::entries(
                 &TrayView::unknown(),
-                &[],
+                &[usage::NO_REQUESTS.to_owned()],
                 &GatewayLine::Starting,
                 autostart_enabled(&handle),
             );

@@ -41,15 +41,20 @@ fn tokens(n: u64) -> String {
     }
 }
 
-/// The menu lines for today's report (since local midnight): none before the first request.
+/// The usage line before today's first request.
+pub(crate) const NO_REQUESTS: &str = "Today: no requests yet";
+
+/// The menu lines for today's report (since local midnight).
 pub(crate) fn usage_lines(today: &UsageReport) -> Vec<String> {
-    let mut lines = Vec::new();
+    // Always one line, so that the first request of the day changes a text, not the menu's
+    // shape (a rebuilt menu flickers in the panel).
+    let mut lines = vec![NO_REQUESTS.to_owned()];
     if today.total.requests > 0 {
         let mut line = format!("Today: {} tokens", tokens(today.total.tokens()));
         if let Some(cache) = today.total.cache_percent {
             line.push_str(&format!(" · cache {cache:.0}%"));
         }
-        lines.push(line);
+        lines[0] = line;
     }
     if let Some((pace, runs_out, before)) = tightest(&today.windows) {
         lines.push(format!(
@@ -130,7 +135,7 @@ mod tests {
 
     #[test]
     fn the_lines_show_todays_tokens_and_the_window_that_runs_out_first() {
-        assert!(usage_lines(&report(0, vec![])).is_empty());
+        assert_eq!(usage_lines(&report(0, vec![])), [NO_REQUESTS]);
         let windows = vec![
             pace(WindowKind::FiveHour, 10_000, 14_200),
             // Runs out after its reset: not a warning.
