@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::ledger::query::{GroupBy, report_from_file};
+use crate::ledger::writer::Store;
+use crate::ledger::{Row, WindowObservation, client};
 use crate::models::ModelMap;
 use crate::protocol::anthropic::MessagesRequest;
 use crate::protocol::responses::ResponsesRequest;
@@ -74,4 +77,162 @@ impl BenchCounter {
 /// The o200k count of one text.
 pub fn count_text(text: &str) -> u64 {
     crate::translate::count_tokens::count_text(text)
+}
+
+// -- the usage ledger's benchmark (benches/ledger.rs) -------------------------------------------
+
+/// A gateway state with live 5h and weekly windows, recording ledger rows as the request path
+/// does.
+pub struct LedgerRecorder(crate::gateway::state::AppState);
+
+impl LedgerRecorder {
+    /// A state whose ledger lives in `home`.
+    pub fn new(home: &std::path::Path) -> Result<Self, String> {
+        use crate::settings::{ConfigFile, Env, Overrides, Settings};
+        let settings = Settings::resolve_with_file(
+            &Overrides::default(),
+            &Env::default(),
+            home.to_owned(),
+            &ConfigFile::default(),
+        )
+        .map_err(|err| err.to_string())?;
+        let upstream = crate::upstream::UpstreamClient::new(&settings);
+        let state = crate::gateway::state::AppState::new(
+            settings,
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            upstream,
+        );
+        let mut headers = axum::http::HeaderMap::new();
+        for (name, value) in [
+            ("x-codex-primary-used-percent", "42"),
+            ("x-codex-primary-window-minutes", "300"),
+            ("x-codex-primary-reset-after-seconds", "3600"),
+            ("x-codex-secondary-used-percent", "17"),
+            ("x-codex-secondary-window-minutes", "10080"),
+            ("x-codex-secondary-reset-after-seconds", "86400"),
+        ] {
+            headers.insert(name, axum::http::HeaderValue::from_static(value));
+        }
+        state.observe_upstream_headers(&headers);
+        Ok(Self(state))
+    }
+
+    /// What the request path does per request: classify the User-Agent, read the live
+    /// windows, build the row, hand it to the writer.
+    pub fn record(&self, user_agent: &str) {
+        let who = client::classify(Some(user_agent));
+        let [five_hour, weekly] = self.0.live_windows();
+        self.0.ledger().record(Row {
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            route: "POST /v1/messages".to_owned(),
+            client: who.family,
+            client_version: who.version,
+            session: Some("0b8f6a52-3c1e-4f7e-9d0e-6a3f2b1c9d8e".to_owned()),
+            model_asked: Some("claude-sonnet-4-5".to_owned()),
+            model_served: Some("gpt-5.5".to_owned()),
+            effort: Some("medium".to_owned()),
+            input_tokens: 48_000,
+            cached_tokens: 44_000,
+            output_tokens: 900,
+            reasoning_tokens: 300,
+            outcome: "ok".to_owned(),
+            duration_ms: 5_400,
+            first_content_ms: Some(800),
+            five_hour,
+            weekly,
+        });
+    }
+
+    /// Waits for the writer; the rows dropped because it fell behind.
+    pub fn finish(&self) -> u64 {
+        self.0.ledger().flush_blocking();
+        self.0.ledger().dropped()
+    }
+}
+
+/// Rows in the filled database.
+pub const LEDGER_ROWS: i64 = 1_000_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Writes [`LEDGER_ROWS`] rows spread over the 30 days before `now_ms` into `path`; the file's
+/// size once its WAL is folded in.
+pub fn ledger_fill(path: &std::path::Path, now_ms: i64) -> Result<u64, String> {
+    let (mut store, _) = Store::open(path).map_err(|err| err.to_string())?;
+    let mut batch = Vec::with_capacity(512);
+    for i in 0..LEDGER_ROWS {
+        batch.push(row(i, now_ms));
+        if batch.len() == 512 {
+            store.insert(&batch).map_err(|err| err.to_string())?;
+            batch.clear();
+        }
+    }
+    store.insert(&batch).map_err(|err| err.to_string())?;
+    drop(store);
+    let conn = rusqlite::Connection::open(path).map_err(|err| err.to_string())?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .map_err(|err| err.to_string())?;
+    drop(conn);
+    std::fs::metadata(path)
+        .map(|meta| meta.len())
+        .map_err(|err| err.to_string())
+}
+
+/// `codexia usage --since` the 30 days before `now_ms`, by client or in total.
+pub fn ledger_report(path: &std::path::Path, now_ms: i64, by_client: bool) -> bool {
+    let by = by_client.then_some(GroupBy::Client);
+    report_from_file(path, now_ms - 30 * DAY_MS, by, now_ms).is_ok()
+}
+
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    reason = "small non-negative benchmark numbers"
+)]
+/// Row `i` of the million: sessions of 200 requests, each from one client and mostly one model
+/// (every tenth request of a session goes to the small model, as Claude Code's background
+/// calls do). With `LEDGER_BENCH_MIXED=1` every request has its own client and model instead
+/// (a worst case for the hourly totals: a few hundred of them per hour).
+fn row(i: i64, now_ms: i64) -> Row {
+    let clients = [
+        "Claude Code",
+        "OpenAI Python SDK",
+        "Codex CLI",
+        "curl",
+        "laptop",
+    ];
+    let models = ["gpt-5.5", "gpt-5.4-mini", "gpt-5.3-codex"];
+    let session = i / 200;
+    let (client, model) = if std::env::var_os("LEDGER_BENCH_MIXED").is_some() {
+        (i % 5, i % 3)
+    } else if i % 10 == 9 {
+        (session % 5, 1)
+    } else {
+        (session % 5, session % 3)
+    };
+    let at_ms = now_ms - 30 * DAY_MS + i * (30 * DAY_MS / LEDGER_ROWS);
+    Row {
+        at_ms,
+        route: "POST /v1/messages".to_owned(),
+        client: clients[usize::try_from(client).unwrap_or(0)].to_owned(),
+        client_version: Some("2.0.14".to_owned()),
+        session: Some(format!("0b8f6a52-3c1e-4f7e-9d0e-{session:012x}")),
+        model_asked: Some("claude-sonnet-4-5".to_owned()),
+        model_served: Some(models[usize::try_from(model).unwrap_or(0)].to_owned()),
+        effort: Some("medium".to_owned()),
+        input_tokens: 40_000 + (i % 9_000) as u64,
+        cached_tokens: 36_000 + (i % 4_000) as u64,
+        output_tokens: 200 + (i % 1_500) as u64,
+        reasoning_tokens: (i % 700) as u64,
+        outcome: "ok".to_owned(),
+        duration_ms: 3_000 + (i % 10_000) as u64,
+        first_content_ms: Some(400 + (i % 2_000) as u64),
+        five_hour: Some(WindowObservation {
+            used_percent: (i % 1000) as f64 / 10.0,
+            reset_at: Some(at_ms / 1000 + 18_000 - (i % 18_000)),
+        }),
+        weekly: Some(WindowObservation {
+            used_percent: (i % 10_000) as f64 / 100.0,
+            reset_at: Some(at_ms / 1000 + 600_000),
+        }),
+    }
 }

@@ -118,6 +118,23 @@ impl ClaudeEnv {
     }
 }
 
+/// The `statusLine` entry of Claude Code's settings that runs `codexia statusline`, as
+/// `codexia` (the path of this executable); `codexia claude` adds it unless the user set a
+/// status line of their own.
+pub(crate) fn statusline_setting(codexia: &str) -> serde_json::Value {
+    let safe = !codexia.is_empty()
+        && codexia
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c));
+    // Claude Code runs the command through a shell.
+    let program = if safe {
+        codexia.to_owned()
+    } else {
+        format!("'{}'", codexia.replace('\'', r"'\''"))
+    };
+    serde_json::json!({"type": "command", "command": format!("{program} statusline")})
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -210,5 +227,17 @@ mod tests {
         assert!(!names.contains(&"ANTHROPIC_MODEL"));
         assert!(names.contains(&"ANTHROPIC_BASE_URL"));
         assert!(names.contains(&"ANTHROPIC_SMALL_FAST_MODEL"));
+    }
+
+    #[test]
+    fn the_statusline_setting_runs_this_codexia_quoted_for_the_shell() {
+        assert_eq!(
+            statusline_setting("/usr/bin/codexia")["command"],
+            "/usr/bin/codexia statusline"
+        );
+        assert_eq!(
+            statusline_setting("/opt/my apps/it's/codexia")["command"],
+            r"'/opt/my apps/it'\''s/codexia' statusline"
+        );
     }
 }

@@ -11,6 +11,7 @@ mod cli;
 mod daemon;
 mod files;
 mod gateway;
+mod ledger;
 mod local;
 mod logging;
 mod models;
@@ -35,3 +36,5 @@ pub use upstream::sse::sse_events;
 
 // The long-conversation benchmark (benches/conversation.rs), through a narrow door.
 pub use bench_api::{BenchCounter, BenchRequest, count_text};
+// The usage ledger benchmark (benches/ledger.rs): recording per request, queries over 1M rows.
+pub use bench_api::{LEDGER_ROWS, LedgerRecorder, ledger_fill, ledger_report};

@@ -41,6 +41,8 @@ impl EnvVars {
 
 /// Default address of the gateway.
 pub(crate) const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 14550);
+/// Default days of usage history kept (`usage_retention_days`).
+pub(crate) const DEFAULT_USAGE_RETENTION_DAYS: u32 = 90;
 /// Default OAuth issuer.
 pub(crate) const DEFAULT_AUTH_URL: &str = "https://auth.openai.com";
 /// Default ChatGPT backend base (responses at `/codex/responses`).
@@ -235,6 +237,13 @@ pub(crate) struct ConfigFile {
     /// Seconds to wait for the backend's response headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_first_byte_timeout: Option<u64>,
+    /// Named API keys (name → key), accepted besides `api_key`; a request's key name is its
+    /// client in the usage ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_keys: Option<BTreeMap<String, String>>,
+    /// Days of usage history kept in `usage.db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_retention_days: Option<u32>,
     /// The proxy for every call to the backend and the sign-in server (`none`: no proxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
@@ -349,6 +358,10 @@ pub(crate) struct Settings {
     pub log: Sourced<String>,
     /// Longest wait for the backend's response headers; past it the caller gets a timeout error.
     pub upstream_first_byte_timeout: Sourced<Duration>,
+    /// Named API keys (name → key), accepted besides `api_key`.
+    pub api_keys: Sourced<BTreeMap<String, ApiKey>>,
+    /// Days of usage history kept in `usage.db`.
+    pub usage_retention_days: Sourced<u32>,
     /// How calls to the backend and the sign-in server reach them.
     pub proxy: Sourced<UpstreamProxy>,
     /// Largest request body in bytes; larger ones are answered 413.
@@ -785,6 +798,19 @@ impl Settings {
             )
             .or(DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT)?;
 
+        let api_keys = Pick::new(&config_path)
+            .file("api_keys", file.api_keys.as_ref(), parse_named_keys)
+            .or(BTreeMap::new())?;
+
+        let usage_retention_days = Pick::new(&config_path)
+            .file("usage_retention_days", file.usage_retention_days, |days| {
+                if days == 0 {
+                    Err("must be at least 1 day".to_owned())
+                } else {
+                    Ok(days)
+                }
+            })
+            .or(DEFAULT_USAGE_RETENTION_DAYS)?;
         // codexia's own setting first (it may be `none`), then the variables every tool reads.
         let proxy_setting = |text: &str| UpstreamProxy::parse_setting(text, env);
         let proxy = Pick::new(&config_path)
@@ -842,6 +868,8 @@ impl Settings {
             backend_url,
             log,
             upstream_first_byte_timeout,
+            api_keys,
+            usage_retention_days,
             proxy,
             max_body_size,
             body_budget,
@@ -855,8 +883,15 @@ impl Settings {
     /// `Some(address)` when these settings break it; every caller (the gateway, `daemon
     /// install`, the tray's settings page) asks here and words the refusal for its own user.
     pub(crate) fn exposed_without_key(&self) -> Option<SocketAddr> {
-        (!self.bind.value.ip().is_loopback() && self.api_key.value.is_none())
-            .then_some(self.bind.value)
+        (!self.bind.value.ip().is_loopback()
+            && self.api_key.value.is_none()
+            && self.api_keys.value.is_empty())
+        .then_some(self.bind.value)
+    }
+
+    /// Whether clients must present a key (the single one or a named one).
+    pub(crate) fn requires_key(&self) -> bool {
+        self.api_key.value.is_some() || !self.api_keys.value.is_empty()
     }
 }
 
@@ -966,6 +1001,23 @@ fn parse_api_key(text: &str) -> Result<ApiKey, String> {
         return Err("the API key must not contain spaces or control characters".to_owned());
     }
     Ok(ApiKey::new(key))
+}
+
+/// Checks `api_keys`: each name non-empty and printable, each key a valid key, no key twice.
+fn parse_named_keys(keys: &BTreeMap<String, String>) -> Result<BTreeMap<String, ApiKey>, String> {
+    let mut parsed = BTreeMap::new();
+    for (name, key) in keys {
+        let name = name.trim();
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return Err(format!("{name:?} is not a key name"));
+        }
+        let key = parse_api_key(key).map_err(|m| format!("key {name:?}: {m}"))?;
+        if parsed.values().any(|k: &ApiKey| k.expose() == key.expose()) {
+            return Err(format!("key {name:?} is the same as another key"));
+        }
+        parsed.insert(name.to_owned(), key);
+    }
+    Ok(parsed)
 }
 
 fn parse_model_id(text: &str) -> Result<String, String> {
@@ -1289,6 +1341,51 @@ mod tests {
         let key = ApiKey::new("sk-very-secret-value");
         assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
         assert_eq!(key.masked(), "sk-v… (20 characters)");
+    }
+
+    #[test]
+    fn named_keys_and_the_usage_retention_come_from_config_json() {
+        let s = resolve(&Overrides::default(), &[], &ConfigFile::default()).unwrap();
+        assert!(s.api_keys.value.is_empty());
+        assert_eq!(s.usage_retention_days.value, DEFAULT_USAGE_RETENTION_DAYS);
+        assert!(!s.requires_key());
+        let file = ConfigFile {
+            api_keys: Some(BTreeMap::from([("laptop".to_owned(), " k-1 ".to_owned())])),
+            usage_retention_days: Some(30),
+            bind: Some("0.0.0.0:9".into()),
+            ..ConfigFile::default()
+        };
+        let s = resolve(&Overrides::default(), &[], &file).unwrap();
+        assert_eq!(s.api_keys.value["laptop"].expose(), "k-1");
+        assert_eq!(s.usage_retention_days.value, 30);
+        // A named key is enough to listen beyond loopback.
+        assert!(s.requires_key());
+        assert_eq!(s.exposed_without_key(), None);
+        for bad in [
+            ConfigFile {
+                api_keys: Some(BTreeMap::from([(" ".to_owned(), "k".to_owned())])),
+                ..ConfigFile::default()
+            },
+            ConfigFile {
+                api_keys: Some(BTreeMap::from([
+                    ("a".to_owned(), "same".to_owned()),
+                    ("b".to_owned(), "same".to_owned()),
+                ])),
+                ..ConfigFile::default()
+            },
+            ConfigFile {
+                usage_retention_days: Some(0),
+                ..ConfigFile::default()
+            },
+        ] {
+            assert!(
+                matches!(
+                    resolve(&Overrides::default(), &[], &bad),
+                    Err(SettingsError::ConfigField { .. })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

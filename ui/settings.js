@@ -119,6 +119,150 @@ $("copy-key").addEventListener("click", async () => {
 
 $("reload-requests").addEventListener("click", loadRequests);
 
+// --- Usage page: plain SVG, no library (the page works offline) ---------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+const PALETTE = ["--chart-1", "--chart-3", "--chart-4", "--chart-5", "--chart-2", "--chart-6"];
+const color = (i) => `var(${PALETTE[i % PALETTE.length]})`;
+
+function svgEl(name, attrs, text) {
+  const el = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function shortTokens(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
+function localDay(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+// Stacked bars: one column per day of the last 30, one colour per client.
+function drawDays(days) {
+  const svg = $("usage-days");
+  svg.replaceChildren();
+  const clients = [...new Set(days.map((d) => d.client))];
+  const columns = [];
+  for (let i = 29; i >= 0; i -= 1) {
+    const date = new Date(Date.now() - i * 86400000);
+    columns.push(localDay(date));
+  }
+  const totals = columns.map((day) => days.filter((d) => d.day === day).reduce((s, d) => s + d.tokens, 0));
+  const max = Math.max(1, ...totals);
+  const [left, top, width, height] = [44, 8, 548, 150];
+  const step = width / columns.length;
+  svg.append(svgEl("line", { class: "axis", x1: left, y1: top + height, x2: left + width, y2: top + height }));
+  svg.append(svgEl("text", { x: left - 6, y: top + 8, "text-anchor": "end" }, shortTokens(max)));
+  svg.append(svgEl("text", { x: left - 6, y: top + height, "text-anchor": "end" }, "0"));
+  columns.forEach((day, i) => {
+    let y = top + height;
+    clients.forEach((client, c) => {
+      const tokens = days.filter((d) => d.day === day && d.client === client).reduce((s, d) => s + d.tokens, 0);
+      if (!tokens) return;
+      const h = (tokens / max) * height;
+      y -= h;
+      const bar = svgEl("rect", { x: left + i * step + 1, y, width: Math.max(1, step - 2), height: h, rx: 1.5, fill: color(c) });
+      bar.append(svgEl("title", {}, `${day} · ${client}: ${shortTokens(tokens)} tokens`));
+      svg.append(bar);
+    });
+    // A label a week apart, counted back from today (the last column).
+    if ((columns.length - 1 - i) % 7 === 0) {
+      svg.append(svgEl("text", { x: left + i * step + step / 2, y: top + height + 14, "text-anchor": "middle" }, day.slice(5)));
+    }
+  });
+  const legend = $("usage-legend");
+  legend.replaceChildren();
+  clients.forEach((client, c) => {
+    const item = document.createElement("span");
+    const swatch = document.createElement("i");
+    swatch.style.background = color(c);
+    item.append(swatch, document.createTextNode(client));
+    legend.append(item);
+  });
+}
+
+// Lines of each window's used % per hour over 7 days; a drop is a reset.
+function drawWindows(points) {
+  const svg = $("usage-windows");
+  svg.replaceChildren();
+  const [left, top, width, height] = [44, 8, 548, 110];
+  const now = Date.now() / 1000;
+  const start = now - 7 * 86400;
+  const x = (t) => left + ((t - start) / (now - start)) * width;
+  const y = (p) => top + height - (p / 100) * height;
+  for (const p of [0, 50, 100]) {
+    svg.append(svgEl("line", { class: "axis", x1: left, y1: y(p), x2: left + width, y2: y(p) }));
+    svg.append(svgEl("text", { x: left - 6, y: y(p) + 3, "text-anchor": "end" }, `${p}%`));
+  }
+  for (let d = 0; d <= 7; d += 1) {
+    const t = start + d * 86400;
+    const anchor = d === 0 ? "start" : d === 7 ? "end" : "middle";
+    svg.append(svgEl("text", { x: x(t), y: top + height + 14, "text-anchor": anchor }, localDay(new Date(t * 1000)).slice(5)));
+  }
+  [["used_5h", color(0)], ["used_weekly", "var(--chart-2)"]].forEach(([field, stroke]) => {
+    const pts = points.filter((p) => p[field] !== null).map((p) => `${x(p.at).toFixed(1)},${y(p[field]).toFixed(1)}`);
+    if (pts.length) svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke, "stroke-width": 2, "stroke-linejoin": "round" }));
+  });
+}
+
+function paceText(w) {
+  let text = `${w.window}: ${Math.round(w.used_percent)}% used`;
+  if (w.verdict) text += `, ${w.verdict.replaceAll("_", " ")}`;
+  if (w.forecast && w.forecast.before_reset_seconds > 0) {
+    const at = new Date(w.forecast.runs_out_at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const mins = Math.round(w.forecast.before_reset_seconds / 60);
+    text += ` — at this pace it runs out at ${at}, ${Math.floor(mins / 60)}h ${mins % 60}m before it resets`;
+  }
+  return text;
+}
+
+async function loadUsage() {
+  const by = $("usage-by").value;
+  const page = await invoke("usage", { by });
+  drawDays(page.days);
+  drawWindows(page.windows);
+  $("usage-key").textContent = { client: "Client", session: "Session", model: "Model" }[by];
+  const pace = $("usage-pace");
+  pace.replaceChildren(...page.report.windows.map((w) => {
+    const line = document.createElement("div");
+    line.textContent = paceText(w);
+    return line;
+  }));
+  const body = $("usage-rows");
+  body.replaceChildren();
+  const groups = page.report.groups;
+  if (groups.length === 0) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 6;
+    td.className = "muted";
+    td.textContent = "No usage recorded yet.";
+    tr.append(td);
+    body.append(tr);
+    return;
+  }
+  for (const g of groups) {
+    const tr = document.createElement("tr");
+    const cache = g.cache_percent === null ? "–" : `${Math.round(g.cache_percent)}%`;
+    for (const value of [g.key, g.requests, shortTokens(g.input_tokens + g.output_tokens), cache, g.share_5h.toFixed(1), g.share_weekly.toFixed(1)]) {
+      const td = document.createElement("td");
+      td.textContent = String(value);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+}
+
+$("usage-by").addEventListener("change", () => loadUsage().catch(() => {}));
+$("reload-usage").addEventListener("click", () => loadUsage().catch(() => {}));
+loadUsage().catch(() => {});
+
 load().catch((err) => showMessage(String(err && err.message ? err.message : err), "error"));
 loadRequests().catch(() => {});
 setInterval(() => loadRequests().catch(() => {}), 5000);

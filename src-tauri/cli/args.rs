@@ -53,6 +53,11 @@ pub(crate) enum Command {
     Claude(ClaudeArgs),
     /// Start the OpenAI Codex CLI wired to the gateway; arguments are passed to `codex`.
     Codex(CodexArgs),
+    /// Show where the subscription went: tokens, cache hit rate and window shares by client,
+    /// session, model, day or hour, with each window's pace (reads $CODEXIA_HOME/usage.db).
+    Usage(UsageArgs),
+    /// Print one status line for Claude Code's `statusLine` (reads its JSON on stdin).
+    Statusline,
     /// A window of the tray app, in its own process (started by the tray app).
     #[command(hide = true)]
     Window(WindowArgs),
@@ -244,6 +249,20 @@ pub(crate) enum DaemonAction {
     Status,
     /// Stop the service and remove its definition.
     Uninstall,
+}
+
+/// Options of `codexia usage`.
+#[derive(Debug, Args)]
+pub(crate) struct UsageArgs {
+    /// From when: 5h, 24h, 7d, 30d, or a date YYYY-MM-DD. [default: 24h]
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Group rows by client, session, model, day or hour.
+    #[arg(long, value_name = "KEY", value_parser = ["client", "session", "model", "day", "hour"])]
+    pub by: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `codexia claude [ARGS…]`.

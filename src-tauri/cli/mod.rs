@@ -83,6 +83,8 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
         Some(Command::Daemon(args)) => runtime.block_on(commands::daemon::run(&args.action)),
         Some(Command::Claude(args)) => runtime.block_on(commands::claude::run(&args.args, verbose)),
         Some(Command::Codex(args)) => runtime.block_on(commands::codex::run(&args.args, verbose)),
+        Some(Command::Usage(args)) => commands::usage::run(&args),
+        Some(Command::Statusline) => commands::statusline::run(),
     }
 }
 

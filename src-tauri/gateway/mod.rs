@@ -51,6 +51,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/health", get(handlers::health::health))
         .route("/v1/models", get(handlers::models::list_models))
         .route("/v1/status", get(handlers::status::status))
+        .route("/v1/usage", get(handlers::usage::usage))
         .route(
             "/v1/messages",
             axum::routing::post(handlers::messages::create_message),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
 
-use crate::protocol::responses::Usage;
+use crate::protocol::responses::{ResponsesRequest, Usage};
 use crate::translate::StreamTranslator;
 
 /// How many requests are kept.
@@ -20,6 +20,22 @@ pub(crate) struct Outcome {
     tokens: OnceLock<Tokens>,
     /// From the start of the handler to the first content the caller could see.
     first_content: OnceLock<Duration>,
+    /// Output tokens spent on reasoning, from the same final usage (for the usage ledger).
+    reasoning: OnceLock<u64>,
+    /// What the caller asked for, when the handler says it (for the usage ledger).
+    details: OnceLock<RequestDetails>,
+}
+
+/// What a request asked for, beyond the model that served it: for the usage ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RequestDetails {
+    /// The model id the caller sent (before aliases and the Claude fallback).
+    pub model_asked: Option<String>,
+    /// The reasoning effort sent to the backend.
+    pub effort: Option<String>,
+    /// A session or conversation key from the body (`prompt_cache_key`, Claude Code's
+    /// `metadata.user_id` session); the middleware already knows the session headers.
+    pub session: Option<String>,
 }
 
 /// A request's tokens.
@@ -62,6 +78,22 @@ impl RequestInfo {
             cached: usage.cached_tokens(),
             output: usage.output_tokens,
         });
+        let _first = self.outcome.reasoning.set(usage.reasoning_tokens());
+    }
+
+    /// Notes what the caller asked for (once; later calls are ignored).
+    pub(crate) fn describe(&self, details: RequestDetails) {
+        let _first = self.outcome.details.set(details);
+    }
+
+    /// What the caller asked for, when a handler said it.
+    pub(crate) fn details(&self) -> Option<&RequestDetails> {
+        self.outcome.details.get()
+    }
+
+    /// Reasoning tokens, once the final usage is known.
+    pub(crate) fn reasoning_tokens(&self) -> Option<u64> {
+        self.outcome.reasoning.get().copied()
     }
 
     /// The tokens, once known.
@@ -98,6 +130,32 @@ pub(crate) struct RequestRecord {
 struct Entry {
     record: RequestRecord,
     info: Option<RequestInfo>,
+}
+
+impl RequestDetails {
+    /// From the model the caller asked for and the translated backend request.
+    pub(crate) fn of(model_asked: &str, upstream: &ResponsesRequest) -> Self {
+        Self {
+            model_asked: Some(model_asked.to_owned()),
+            effort: upstream.reasoning.as_ref().and_then(|r| r.effort.clone()),
+            session: upstream.prompt_cache_key.clone(),
+        }
+    }
+
+    /// The same from a backend request kept as JSON (the Responses pass-through).
+    pub(crate) fn of_json(model_asked: Option<&str>, upstream: &serde_json::Value) -> Self {
+        let text = |pointer: &str| {
+            upstream
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        Self {
+            model_asked: model_asked.map(str::to_owned),
+            effort: text("/reasoning/effort"),
+            session: text("/prompt_cache_key"),
+        }
+    }
 }
 
 /// The ring of recent requests.

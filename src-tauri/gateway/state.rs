@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use super::recent::{RecentRequests, RequestRecord};
 use crate::auth::AuthManager;
 use crate::auth::store::StoreSpec;
+use crate::ledger::{Ledger, WindowKind, WindowObservation};
 use crate::models::ModelMap;
 use crate::settings::{ApiKey, Settings};
 use crate::upstream::UpstreamClient;
@@ -34,6 +35,8 @@ pub(crate) struct App {
     pub responses: super::response_store::ResponseStore,
     /// When the backend's model catalog was last fetched.
     pub catalog: super::catalog::CatalogCache,
+    /// The usage ledger (`$CODEXIA_HOME/usage.db`), written off the request path.
+    pub ledger: Ledger,
 }
 
 /// The axum state: a handle to [`App`].
@@ -45,6 +48,8 @@ impl AppState {
     pub(crate) fn new(settings: Settings, bound_ip: IpAddr, upstream: UpstreamClient) -> Self {
         let models = ModelMap::from_settings(&settings, None);
         let auth = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
+        let settings_home = settings.home.clone();
+        let retention_days = settings.usage_retention_days.value;
         Self(Arc::new(App {
             settings,
             bound_ip,
@@ -57,7 +62,13 @@ impl AppState {
             limits_seen: tokio::sync::watch::Sender::new(0),
             responses: super::response_store::ResponseStore::default(),
             catalog: super::catalog::CatalogCache::default(),
+            ledger: Ledger::start(&settings_home, retention_days),
         }))
+    }
+
+    /// The usage ledger.
+    pub(crate) fn ledger(&self) -> &Ledger {
+        &self.0.ledger
     }
 
     pub(crate) fn api_key(&self) -> Option<&ApiKey> {
@@ -135,6 +146,24 @@ impl AppState {
     )]
     pub(crate) fn subscribe_limits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.0.limits_seen.subscribe()
+    }
+
+    /// The main limit's 5h and weekly windows of the latest live rate limits, for the usage
+    /// ledger.
+    pub(crate) fn live_windows(&self) -> [Option<WindowObservation>; 2] {
+        let Some(snapshot) = self.live_rate_limits() else {
+            return [None, None];
+        };
+        WindowKind::ALL.map(|kind| {
+            snapshot
+                .windows
+                .iter()
+                .find(|w| w.limit_name.is_none() && w.name() == kind.name())
+                .map(|w| WindowObservation {
+                    used_percent: 100.0 - w.remaining_percent,
+                    reset_at: w.reset_at,
+                })
+        })
     }
 
     /// The latest live rate limits, if any backend answer carried them.

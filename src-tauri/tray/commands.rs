@@ -352,6 +352,18 @@ async fn submit_redirect_url(
     Ok(Some("Signing in…".to_owned()))
 }
 
+/// The Usage page's data, read from the ledger off the async threads.
+async fn usage_page(tray: &TrayApp, by: &str) -> CommandResult<crate::ledger::query::UsagePage> {
+    use crate::ledger::query::{GroupBy, usage_page_from_file};
+    let by = GroupBy::parse(by).unwrap_or(GroupBy::Client);
+    let path = tray.home.join(crate::ledger::FILE_NAME);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let page = tokio::task::spawn_blocking(move || usage_page_from_file(&path, by, now_ms))
+        .await
+        .map_err(TrayError::from)?;
+    page.map_err(|err| TrayError::new(format!("The usage history cannot be read: {err}")))
+}
+
 fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
     result.and_then(|value| serde_json::to_value(value).map_err(TrayError::from))
 }
@@ -372,6 +384,7 @@ pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
         PageCommand::GenerateApiKey => answer(generate_api_key()),
         PageCommand::CopyText { text } => answer(copy_text(app, text)),
         PageCommand::RecentRequests => answer(recent_requests(&tray).await),
+        PageCommand::Usage { by } => answer(usage_page(&tray, &by).await),
         PageCommand::SignInHere => answer(sign_in_here(app, &tray, &signin).await),
         PageCommand::SignInWithBrowser => answer(sign_in_with_browser(app, &tray, &signin).await),
         PageCommand::SubmitRedirectUrl { url } => {

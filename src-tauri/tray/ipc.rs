@@ -26,6 +26,11 @@ pub(crate) enum PageCommand {
     },
     /// The "last requests" table.
     RecentRequests,
+    /// The Usage page: 30 days of tokens, 7 days of windows, a table grouped by `by`
+    /// (`client`, `session` or `model`).
+    Usage {
+        by: String,
+    },
     /// "Continue with ChatGPT": answers the authorize URL, which the Sign in window loads.
     SignInHere,
     /// "Use my browser instead".
@@ -155,6 +160,19 @@ pub(crate) fn encode<T: Serialize>(message: &T) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_usage_page_asks_with_its_grouping() {
+        // As ui/settings.js sends it: invoke("usage", { by }).
+        let command: PageCommand =
+            serde_json::from_value(json!({"command": "usage", "args": {"by": "session"}})).unwrap();
+        assert_eq!(
+            command,
+            PageCommand::Usage {
+                by: "session".into()
+            }
+        );
+    }
 
     #[test]
     fn replies_carry_either_a_value_or_an_error_sentence() {

@@ -13,6 +13,8 @@ pub(crate) enum Item {
     Account,
     /// One line per limit window (ids `limit:0`, `limit:1`…).
     Limit,
+    /// The usage lines: today's tokens, the forecast (ids `usage:0`, `usage:1`).
+    Usage,
     /// The gateway line; choosing it copies the gateway's address.
     Gateway,
     CopySetup,
@@ -24,9 +26,10 @@ pub(crate) enum Item {
 }
 
 impl Item {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Account,
         Self::Limit,
+        Self::Usage,
         Self::Gateway,
         Self::CopySetup,
         Self::SignIn,
@@ -42,6 +45,7 @@ impl Item {
         match self {
             Self::Account => ("account", ""),
             Self::Limit => ("limit", ""),
+            Self::Usage => ("usage", ""),
             Self::Gateway => ("gateway", ""),
             Self::CopySetup => ("copy-claude-setup", "Copy Claude Code setup"),
             Self::SignIn => ("sign-in", "Sign in…"),
@@ -91,7 +95,12 @@ pub(crate) enum GatewayLine {
 }
 
 /// The whole menu, top to bottom (docs/architecture.md §7).
-pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -> Vec<Entry> {
+pub(crate) fn entries(
+    view: &TrayView,
+    usage: &[String],
+    gateway: &GatewayLine,
+    autostart: bool,
+) -> Vec<Entry> {
     let line = |id: String, label: String, enabled: bool| Entry::Item { id, label, enabled };
     let item =
         |item: Item, enabled: bool| line(item.id().to_owned(), item.label().to_owned(), enabled);
@@ -104,6 +113,13 @@ pub(crate) fn entries(view: &TrayView, gateway: &GatewayLine, autostart: bool) -
         menu.push(line(
             format!("{}:{i}", Item::Limit.id()),
             limit.text.clone(),
+            false,
+        ));
+    }
+    for (i, text) in usage.iter().enumerate() {
+        menu.push(line(
+            format!("{}:{i}", Item::Usage.id()),
+            text.clone(),
             false,
         ));
     }
@@ -290,11 +306,17 @@ mod tests {
             attached: false,
         };
         assert_eq!(
-            labels(&entries(&view, &gateway, true)),
+            labels(&entries(
+                &view,
+                &["Today: 1.2M tokens · cache 91%".into()],
+                &gateway,
+                true
+            )),
             [
                 "user@example.com · Pro",
                 "5h: 97% left · resets in 2h 24m",
                 "Weekly: 68% left · resets Thu 02:19",
+                "Today: 1.2M tokens · cache 91%",
                 "---",
                 "Gateway: http://127.0.0.1:14550 · running",
                 "Copy Claude Code setup",
@@ -314,7 +336,7 @@ mod tests {
             account: AccountState::SignedOut,
             limits: vec![],
         };
-        let menu = entries(&view, &GatewayLine::Starting, false);
+        let menu = entries(&view, &[], &GatewayLine::Starting, false);
         assert_eq!(labels(&menu)[0], "Not signed in");
         assert!(labels(&menu).contains(&"Sign in…".to_owned()));
         assert!(menu.contains(&Entry::Item {

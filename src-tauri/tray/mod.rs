@@ -8,12 +8,15 @@ mod ipc;
 mod menu;
 mod signin;
 mod status;
+mod usage;
 mod window_app;
 mod windows;
 
 pub(crate) use ipc::WindowKind;
 pub(crate) use window_app::run as run_window;
 
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,6 +53,12 @@ pub(crate) struct TrayApp {
     shown: Mutex<Option<menu::BuiltMenu>>,
     /// Wakes the status task (after sign-in, settings, a live header change).
     pub(crate) refresh: tokio::sync::Notify,
+    /// `$CODEXIA_HOME`, where the usage ledger lives.
+    home: PathBuf,
+    /// The usage lines of the menu (today's tokens, the forecast).
+    usage: Mutex<Vec<String>>,
+    /// Window periods whose early run-out was already announced.
+    forecast_notified: Mutex<HashSet<(crate::ledger::WindowKind, i64)>>,
 }
 
 impl TrayApp {
@@ -57,6 +66,10 @@ impl TrayApp {
         if let Ok(mut view) = self.view.lock() {
             view.1 = line;
         }
+    }
+
+    fn usage_lines(&self) -> Vec<String> {
+        self.usage.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
     fn current(&self) -> (TrayView, GatewayLine) {
@@ -94,6 +107,9 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 view: Mutex::new((TrayView::unknown(), GatewayLine::Starting)),
                 shown: Mutex::new(None),
                 refresh: tokio::sync::Notify::new(),
+                home: settings.home.clone(),
+                usage: Mutex::new(vec![usage::NO_REQUESTS.to_owned()]),
+                forecast_notified: Mutex::new(HashSet::new()),
             });
             app.manage(Arc::clone(&tray_app));
             app.manage(Arc::new(signin::SignIn::default()));
@@ -101,6 +117,7 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             let handle = app.handle().clone();
             let entries = menu::entries(
                 &TrayView::unknown(),
+                &[usage::NO_REQUESTS.to_owned()],
                 &GatewayLine::Starting,
                 autostart_enabled(&handle),
             );
@@ -261,7 +278,49 @@ async fn refresh_status(app: &AppHandle, tray: &TrayApp) {
     if let Ok(mut view) = tray.view.lock() {
         view.0 = new_view;
     }
+    refresh_usage(app, tray).await;
     render(app);
+}
+
+/// Reads today's usage from the ledger (off the async threads) into the menu's usage lines,
+/// and announces a window forecast to run out before its reset, once per window period.
+async fn refresh_usage(app: &AppHandle, tray: &TrayApp) {
+    let path = tray.home.join(crate::ledger::FILE_NAME);
+    let now = chrono::Local::now();
+    let midnight = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+        .map_or(now.timestamp_millis(), |t| t.timestamp_millis());
+    let now_ms = now.timestamp_millis();
+    let read = tokio::task::spawn_blocking(move || {
+        crate::ledger::query::report_from_file(&path, midnight, None, now_ms)
+    })
+    .await;
+    let report = match read {
+        Ok(Ok(report)) => report,
+        Ok(Err(err)) => {
+            tracing::debug!("no usage for the menu: {err}");
+            return;
+        }
+        Err(_) => return,
+    };
+    if let Ok(mut lines) = tray.usage.lock() {
+        *lines = usage::usage_lines(&report);
+    }
+    let notices = tray
+        .forecast_notified
+        .lock()
+        .map(|mut seen| usage::forecast_notices(&report, &mut seen))
+        .unwrap_or_default();
+    for note in notices {
+        let _ = app
+            .notification()
+            .builder()
+            .title("codexia")
+            .body(note)
+            .show();
+    }
 }
 
 fn autostart_enabled(app: &AppHandle) -> bool {
@@ -276,7 +335,8 @@ pub(crate) fn render(app: &AppHandle) {
         return;
     };
     let (view, gateway) = tray_app.current();
-    let entries = menu::entries(&view, &gateway, autostart_enabled(app));
+    let usage = tray_app.usage_lines();
+    let entries = menu::entries(&view, &usage, &gateway, autostart_enabled(app));
     let Some(tray) = app.tray_by_id("main") else {
         return;
     };
@@ -381,7 +441,7 @@ fn on_menu_event(app: &AppHandle, id: &str) {
                 app.exit(0);
             });
         }
-        Item::Account | Item::Limit => {}
+        Item::Account | Item::Limit | Item::Usage => {}
     }
 }
 

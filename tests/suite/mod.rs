@@ -23,3 +23,4 @@ mod status;
 mod stop_sequences;
 #[cfg(feature = "tray")]
 mod tray;
+mod usage;

@@ -747,3 +747,85 @@ async fn the_sign_in_window_can_finish_in_the_system_browser() {
         .arg(pid.to_string())
         .status();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_usage_page_draws_a_populated_ledger() {
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    let home = tray_home(&fake)
+        .without("CODEXIA_BIND")
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "settings");
+    home.write_config(&json!({"bind": format!("127.0.0.1:{}", free_port())}).to_string());
+    seed_file_credentials(&home, &fake);
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    let pill = session
+        .wait_text("#gateway-text", |t| t.contains("running"))
+        .await;
+    let url = pill.trim_end_matches(" · running").to_owned();
+
+    // Three clients, the windows filling as they go.
+    let clients = [
+        "claude-cli/2.0.14 (external, cli)",
+        "OpenAI/Python 1.109.1",
+        "curl/8.5.0",
+    ];
+    for i in 0..24_u32 {
+        fake.set_usage(f64::from(i) * 2.0, 20.0 + f64::from(i));
+        let response = reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .header("user-agent", clients[(i % 3) as usize])
+            .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+    // Flushed by the gateway; then spread over the last days, as weeks of use would be.
+    let usage: serde_json::Value = reqwest::get(format!("{url}/v1/usage?since=1h"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["total"]["requests"], 24);
+    let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    conn.execute_batch(
+        "UPDATE requests SET at_ms = at_ms - (24 - id) * 7 * 3600000;
+         DELETE FROM usage_hours;
+         INSERT INTO usage_hours
+            SELECT at_ms / 3600000, client, coalesce(session, 0),
+                   coalesce(model_served, model_asked, 0), count(*), sum(input_tokens),
+                   sum(cached_tokens), sum(output_tokens), sum(reasoning_tokens),
+                   sum(share_5h), sum(share_weekly)
+            FROM requests GROUP BY 1, 2, 3, 4;",
+    )
+    .unwrap();
+    drop(conn);
+
+    session.click("#reload-usage").await;
+    let table = session
+        .wait_text("#usage-rows", |t| t.contains("Claude Code"))
+        .await;
+    for client in ["OpenAI Python SDK", "curl"] {
+        assert!(table.contains(client), "{table}");
+    }
+    let legend = session.text("#usage-legend").await;
+    assert!(legend.contains("Claude Code"), "{legend}");
+    // A click scrolls its element's end into view: the whole Usage section shows.
+    session.click("#usage-rows").await;
+    std::fs::write(
+        screenshot_dir().join("settings-usage.png"),
+        session.screenshot().await,
+    )
+    .unwrap();
+
+    session.close().await;
+    if let Some(pid) = tray_pid_of(&home.codexia_home()) {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::claude_env::ClaudeEnv;
+use crate::claude_env::{ClaudeEnv, statusline_setting};
 use crate::cli::UserError;
 use crate::gateway::Gateway;
 use crate::local;
@@ -36,9 +36,16 @@ pub(crate) async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode
     );
     let mut command = tokio::process::Command::new(&claude);
     // Our settings first: a `--settings` of the user's, later on the line, applies over them.
+    let mut settings = claude_env.settings();
+    // codexia's status line (windows left, this session's tokens), unless the user has one.
+    if !user_has_statusline(args, &env)
+        && let Ok(exe) = std::env::current_exe()
+    {
+        settings["statusLine"] = statusline_setting(&exe.to_string_lossy());
+    }
     command
         .arg("--settings")
-        .arg(claude_env.settings().to_string())
+        .arg(settings.to_string())
         .args(args)
         .env_remove("ANTHROPIC_API_KEY");
     // A model the user set on purpose wins.
@@ -51,6 +58,34 @@ pub(crate) async fn run(args: &[String], verbose: u8) -> anyhow::Result<ExitCode
         .code()
         .and_then(|c| u8::try_from(c).ok())
         .map_or(ExitCode::FAILURE, ExitCode::from))
+}
+
+/// Whether the user chose their own settings (`--settings`) or status line (`statusLine` in
+/// Claude Code's user, project or local settings file).
+fn user_has_statusline(args: &[String], env: &Env) -> bool {
+    if args
+        .iter()
+        .any(|a| a == "--settings" || a.starts_with("--settings="))
+    {
+        return true;
+    }
+    let user_dir = env
+        .get("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".claude")));
+    let project = std::env::current_dir().ok().map(|dir| dir.join(".claude"));
+    let files = user_dir
+        .map(|dir| dir.join("settings.json"))
+        .into_iter()
+        .chain(
+            project
+                .into_iter()
+                .flat_map(|dir| [dir.join("settings.json"), dir.join("settings.local.json")]),
+        );
+    files
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .any(|settings| settings.get("statusLine").is_some())
 }
 
 /// The running gateway's URL (`http://HOST:PORT`), or one served inside this process on a free

@@ -9,6 +9,8 @@ pub(crate) mod logout;
 pub(crate) mod models;
 pub(crate) mod serve;
 pub(crate) mod status;
+pub(crate) mod statusline;
+pub(crate) mod usage;
 
 use std::process::ExitCode;
 

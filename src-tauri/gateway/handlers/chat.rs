@@ -10,7 +10,7 @@ use axum::response::Response;
 use crate::gateway::catalog::translate_with_catalog;
 use crate::gateway::error::ApiError;
 use crate::gateway::extract::ApiJson;
-use crate::gateway::recent::RequestInfo;
+use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
 use crate::protocol::openai_chat::{ChatRequest, StopSequences};
@@ -26,6 +26,7 @@ pub(crate) async fn chat_completions(
     let upstream =
         translate_with_catalog(&state, |models| chat_to_responses(&request, models)).await?;
     let info = RequestInfo::new(upstream.model.clone());
+    info.describe(RequestDetails::of(&request.model, &upstream));
     let session_id = upstream.prompt_cache_key.clone();
     let opening = backend::open_stream::<ResponsesEvent>(state.clone(), upstream, session_id);
     let include_usage = request

@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, oneshot};
 use crate::gateway::catalog::translate_with_catalog;
 use crate::gateway::error::{ApiError, request_id_header};
 use crate::gateway::extract::ApiJson;
-use crate::gateway::recent::RequestInfo;
+use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
 use crate::protocol::anthropic::MessageResponse;
@@ -79,6 +79,7 @@ pub(crate) async fn create_message(
 ) -> Result<Response, ApiError> {
     let prepared = prepare(&state, &headers, &request).await?;
     let info = RequestInfo::new(prepared.upstream.model.clone());
+    info.describe(RequestDetails::of(&request.model, &prepared.upstream));
     // Shared by the backend call and the count: a long conversation is not copied.
     let upstream = Arc::new(prepared.upstream);
     let opening = backend::open_stream::<ResponsesEvent>(

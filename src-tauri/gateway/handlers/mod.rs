@@ -8,3 +8,4 @@ pub(crate) mod messages;
 pub(crate) mod models;
 pub(crate) mod responses;
 pub(crate) mod status;
+pub(crate) mod usage;

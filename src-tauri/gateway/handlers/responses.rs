@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::gateway::catalog::translate_with_catalog;
 use crate::gateway::error::ApiError;
 use crate::gateway::extract::ApiJson;
-use crate::gateway::recent::RequestInfo;
+use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
 use crate::translate::responses_passthrough::{ResponsesRelay, normalise_responses_request};
@@ -27,6 +27,10 @@ pub(crate) async fn create_response(
     .await?;
     let served = prepared.upstream.get("model").and_then(Value::as_str);
     let info = RequestInfo::new(served.unwrap_or_default());
+    info.describe(RequestDetails::of_json(
+        Some(&prepared.requested_model),
+        &prepared.upstream,
+    ));
     let session_id = prepared.session_id().map(str::to_owned);
     let opening =
         backend::open_stream::<Value>(state.clone(), prepared.upstream.clone(), session_id);

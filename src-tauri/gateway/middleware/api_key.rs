@@ -1,6 +1,8 @@
-//! The local API key: when one is configured, every route but `/health` needs
-//! `Authorization: Bearer KEY` or `x-api-key: KEY`, compared in constant time. The scheme
-//! name is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` work too.
+//! The local API key: when one is configured (the single `api_key`, or named `api_keys`), every
+//! route but `/health` needs `Authorization: Bearer KEY` or `x-api-key: KEY`, compared in
+//! constant time. A named key's name goes into the response extensions ([`KeyName`]), where
+//! the request log finds the client of the usage ledger. The scheme name is case-insensitive
+//! (RFC 9110 §11.1): `bearer` and `BEARER` work too.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
@@ -27,6 +29,32 @@ pub(crate) fn presents_key(headers: &HeaderMap, key: &str) -> bool {
         .any(|given| bool::from(given.as_bytes().ct_eq(key.as_bytes())))
 }
 
+/// The name of the named API key a request presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyName(pub String);
+
+/// Which configured key the request presents: `Some(None)` the single key, `Some(Some(name))`
+/// a named one, `None` none of them. Every key is compared, so the time does not tell which.
+#[expect(
+    clippy::option_option,
+    reason = "no key presented, the single key (no name), or a named key"
+)]
+pub(crate) fn presented_key<'a>(
+    headers: &HeaderMap,
+    single: Option<&str>,
+    named: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<Option<&'a str>> {
+    let mut found = single
+        .filter(|key| presents_key(headers, key))
+        .map(|_| None);
+    for (name, key) in named {
+        if presents_key(headers, key) && found.is_none() {
+            found = Some(Some(name));
+        }
+    }
+    found
+}
+
 /// The token of `Bearer TOKEN`, whatever the case of the scheme and however many spaces
 /// follow it.
 fn bearer_token(value: &str) -> Option<&str> {
@@ -34,22 +62,37 @@ fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Middleware: refuses requests without the configured key.
+/// Middleware: refuses requests without a configured key.
 pub(crate) async fn require_api_key(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(key) = state.api_key()
-        && request.uri().path() != "/health"
-        && !presents_key(request.headers(), key.expose())
-    {
+    let settings = &state.0.settings;
+    if !settings.requires_key() || request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let named = settings
+        .api_keys
+        .value
+        .iter()
+        .map(|(name, key)| (name.as_str(), key.expose()));
+    let Some(presented) = presented_key(
+        request.headers(),
+        state.api_key().map(crate::settings::ApiKey::expose),
+        named,
+    ) else {
         return ApiError::authentication(
             "Missing or invalid API key: send the gateway's key as `Authorization: Bearer KEY` or `x-api-key: KEY`.",
         )
         .into_response();
+    };
+    let name = presented.map(|name| KeyName(name.to_owned()));
+    let mut response = next.run(request).await;
+    if let Some(name) = name {
+        response.extensions_mut().insert(name);
     }
-    next.run(request).await
+    response
 }
 
 #[cfg(test)]
@@ -68,6 +111,22 @@ mod tests {
         headers.insert("x-api-key", HeaderValue::from_static("k2"));
         assert!(presents_key(&headers, "k2"));
         assert!(!presents_key(&headers, "k"));
+    }
+
+    #[test]
+    fn a_named_key_is_told_apart_from_the_single_key() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", HeaderValue::from_static("k-laptop"));
+        let named = [("laptop", "k-laptop"), ("phone", "k-phone")];
+        assert_eq!(
+            presented_key(&headers, Some("k-main"), named),
+            Some(Some("laptop"))
+        );
+        headers.insert("x-api-key", HeaderValue::from_static("k-main"));
+        assert_eq!(presented_key(&headers, Some("k-main"), named), Some(None));
+        headers.insert("x-api-key", HeaderValue::from_static("k-other"));
+        assert_eq!(presented_key(&headers, Some("k-main"), named), None);
+        assert_eq!(presented_key(&headers, None, []), None);
     }
 
     #[test]
