@@ -16,6 +16,7 @@ declare -A ALLOWED=(
   [linux-raw-sys]="Rust declarations of Linux syscalls; links nothing"
   [dirs-sys]="pure Rust over libc / windows-sys; links no extra library"
   [windows-sys]="Windows API declarations; the import libraries come with the crate"
+  [libsqlite3-sys]="feature bundled: SQLite's own C source compiled into the binary (the usage ledger); no system library"
 )
 
 CARGO="${CARGO:-cargo}"
