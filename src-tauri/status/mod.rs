@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::auth::{AuthError, AuthManager, AuthSnapshot, Credentials};
 use crate::upstream::UpstreamClient;
 use crate::upstream::client::UpstreamError;
+pub(crate) use crate::upstream::rate_limits::countdown;
 use crate::upstream::rate_limits::{self, RateLimitSnapshot};
 
 /// `%Y-%m-%d %H:%M:%S %:z`, e.g. `2026-05-05 12:15:07 +08:00`.
@@ -392,8 +393,6 @@ pub(crate) async fn collect(
         &chrono::Local,
     )
 }
-
-pub(crate) use crate::upstream::rate_limits::countdown;
 
 fn percent(value: f64) -> String {
     if value.fract() == 0.0 {

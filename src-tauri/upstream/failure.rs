@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::protocol::error::{ApiError, ErrorKind};
-use crate::protocol::responses::{ErrorBody, ResponsesEvent};
+use crate::protocol::responses::{BackendEvent, ErrorBody, StreamEnd};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::rate_limits::countdown;
 use crate::upstream::sse::SseError;
@@ -114,25 +114,12 @@ pub(crate) fn from_stream(error: &ErrorBody) -> ApiError {
     }
 }
 
-/// The failure a typed event carries, if it is `response.failed` or `error`.
-pub(crate) fn from_event(event: &ResponsesEvent) -> Option<ApiError> {
-    match event {
-        ResponsesEvent::Failed { response } => Some(from_stream(
-            response.error.as_ref().unwrap_or(&ErrorBody::default()),
-        )),
-        ResponsesEvent::Error {
-            code,
-            message,
-            error,
-        } => {
-            let body = error.clone().unwrap_or_else(|| ErrorBody {
-                code: code.clone(),
-                message: message.clone(),
-                ..ErrorBody::default()
-            });
-            Some(from_stream(&body))
-        }
-        _ => None,
+/// The failure an event carries, if it ends the stream as a failure (`response.failed`, an
+/// `error` event); the same reading the upstream reader applies (`BackendEvent::end`).
+pub(crate) fn from_event(event: &impl BackendEvent) -> Option<ApiError> {
+    match event.end() {
+        StreamEnd::Fails(error) => Some(from_stream(&error)),
+        StreamEnd::Continues | StreamEnd::Ends => None,
     }
 }
 
