@@ -240,10 +240,11 @@ pub(crate) struct ConfigFile {
     /// Seconds to wait for the backend's response headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_first_byte_timeout: Option<u64>,
-    /// Named API keys (name → key), accepted besides `api_key`; a request's key name is its
+    /// Named API keys (name → key, or name → `{"key": …, "account": …}` to serve that key
+    /// from one signed-in account), accepted besides `api_key`; a request's key name is its
     /// client in the usage ledger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_keys: Option<BTreeMap<String, String>>,
+    pub api_keys: Option<BTreeMap<String, NamedKeyConfig>>,
     /// Days of usage history kept in `usage.db`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_retention_days: Option<u32>,
@@ -342,6 +343,40 @@ pub(crate) enum SettingsError {
     UnsafeHome(#[from] crate::files::UnsafeHome),
 }
 
+/// One entry of `api_keys` in `config.json`: the key alone, or the key and the account
+/// (short name, email or account id) that serves its requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum NamedKeyConfig {
+    Key(String),
+    Bound {
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+    },
+}
+
+impl NamedKeyConfig {
+    fn key(&self) -> &str {
+        match self {
+            Self::Key(key) | Self::Bound { key, .. } => key,
+        }
+    }
+
+    fn account(&self) -> Option<&str> {
+        match self {
+            Self::Key(_) => None,
+            Self::Bound { account, .. } => account.as_deref(),
+        }
+    }
+}
+
+impl From<&str> for NamedKeyConfig {
+    fn from(key: &str) -> Self {
+        Self::Key(key.to_owned())
+    }
+}
+
 /// Every setting, resolved.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -366,6 +401,8 @@ pub(crate) struct Settings {
     pub upstream_first_byte_timeout: Sourced<Duration>,
     /// Named API keys (name → key), accepted besides `api_key`.
     pub api_keys: Sourced<BTreeMap<String, ApiKey>>,
+    /// The account bound to a named key (key name → short name, email or account id).
+    pub key_accounts: BTreeMap<String, String>,
     /// Days of usage history kept in `usage.db`.
     pub usage_retention_days: Sourced<u32>,
     /// How calls to the backend and the sign-in server reach them.
@@ -817,6 +854,15 @@ impl Settings {
         let api_keys = Pick::new(&config_path)
             .file("api_keys", file.api_keys.as_ref(), parse_named_keys)
             .or(BTreeMap::new())?;
+        let key_accounts = file
+            .api_keys
+            .iter()
+            .flatten()
+            .filter_map(|(name, entry)| {
+                let account = entry.account()?.trim();
+                (!account.is_empty()).then(|| (name.trim().to_owned(), account.to_owned()))
+            })
+            .collect();
 
         let usage_retention_days = Pick::new(&config_path)
             .file("usage_retention_days", file.usage_retention_days, |days| {
@@ -886,6 +932,7 @@ impl Settings {
             log,
             upstream_first_byte_timeout,
             api_keys,
+            key_accounts,
             usage_retention_days,
             proxy,
             max_body_size,
@@ -1021,9 +1068,12 @@ fn parse_api_key(text: &str) -> Result<ApiKey, String> {
 }
 
 /// Checks `api_keys`: each name non-empty and printable, each key a valid key, no key twice.
-fn parse_named_keys(keys: &BTreeMap<String, String>) -> Result<BTreeMap<String, ApiKey>, String> {
+fn parse_named_keys(
+    keys: &BTreeMap<String, NamedKeyConfig>,
+) -> Result<BTreeMap<String, ApiKey>, String> {
     let mut parsed = BTreeMap::new();
-    for (name, key) in keys {
+    for (name, entry) in keys {
+        let key = entry.key();
         let name = name.trim();
         if name.is_empty() || name.chars().any(char::is_control) {
             return Err(format!("{name:?} is not a key name"));
@@ -1367,26 +1417,40 @@ mod tests {
         assert_eq!(s.usage_retention_days.value, DEFAULT_USAGE_RETENTION_DAYS);
         assert!(!s.requires_key());
         let file = ConfigFile {
-            api_keys: Some(BTreeMap::from([("laptop".to_owned(), " k-1 ".to_owned())])),
+            api_keys: Some(BTreeMap::from([
+                ("laptop".to_owned(), " k-1 ".into()),
+                (
+                    "lan".to_owned(),
+                    NamedKeyConfig::Bound {
+                        key: "k-2".to_owned(),
+                        account: Some(" work ".to_owned()),
+                    },
+                ),
+            ])),
             usage_retention_days: Some(30),
             bind: Some("0.0.0.0:9".into()),
             ..ConfigFile::default()
         };
         let s = resolve(&Overrides::default(), &[], &file).unwrap();
         assert_eq!(s.api_keys.value["laptop"].expose(), "k-1");
+        assert_eq!(s.api_keys.value["lan"].expose(), "k-2");
+        assert_eq!(
+            s.key_accounts,
+            BTreeMap::from([("lan".to_owned(), "work".to_owned())])
+        );
         assert_eq!(s.usage_retention_days.value, 30);
         // A named key is enough to listen beyond loopback.
         assert!(s.requires_key());
         assert_eq!(s.exposed_without_key(), None);
         for bad in [
             ConfigFile {
-                api_keys: Some(BTreeMap::from([(" ".to_owned(), "k".to_owned())])),
+                api_keys: Some(BTreeMap::from([(" ".to_owned(), "k".into())])),
                 ..ConfigFile::default()
             },
             ConfigFile {
                 api_keys: Some(BTreeMap::from([
-                    ("a".to_owned(), "same".to_owned()),
-                    ("b".to_owned(), "same".to_owned()),
+                    ("a".to_owned(), "same".into()),
+                    ("b".to_owned(), "same".into()),
                 ])),
                 ..ConfigFile::default()
             },

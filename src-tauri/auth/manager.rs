@@ -1,26 +1,27 @@
-//! The AuthManager: a snapshot of the credentials, and refresh that runs exactly once at a time
-//! across all tasks (a tokio mutex) and all codexia processes (an exclusive lock on
-//! `$CODEXIA_HOME/auth.lock`).
+//! One account's credentials ([`AccountAuth`]): a snapshot, and refresh that runs exactly once
+//! at a time across all tasks (a tokio mutex) and all codexia processes (an exclusive lock on
+//! the account's lock file: `$CODEXIA_HOME/auth.lock` for the first account, `auth-SLOT.lock`
+//! for the others, so that accounts refresh independently).
 //!
 //! A refresh takes both locks, **re-reads the store**, and refreshes only if the stored token is
 //! still the one that needed replacing; another task or process may have done it meanwhile
 //! (refresh tokens are single-use, so refreshing twice would burn the account's sign-in).
 //!
-//! When: 60 s before expiry ([`AuthManager::credentials`]), once after a backend 401
-//! ([`AuthManager::refresh_after_unauthorized`]), and on demand ([`AuthManager::refresh_now`]).
+//! When: 60 s before expiry ([`AccountAuth::credentials`]), once after a backend 401
+//! ([`AccountAuth::refresh_after_unauthorized`]), and on demand ([`AccountAuth::refresh_now`]).
 //! A permanent refusal (`refresh_token_reused`, `invalid_grant`, …) is written into the store
 //! as a "sign in again" marker, so every process stops at once: no retry loop anywhere.
 //! Transient failures change nothing; the next request tries again.
 //!
 //! Tokens never appear in logs or errors (`Credentials`' `Debug` redacts them).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::{Mutex, OnceCell};
 
 use super::oauth::{self, OAuthError};
-use super::store::{CredentialStore, StoreChoice, StoreError, StoreSpec, select_store};
+use super::store::{CredentialStore, StoreError};
 use super::tokens::{Credentials, StoredAuth};
 use crate::upstream::UpstreamClient;
 
@@ -45,6 +46,12 @@ pub enum AuthError {
     /// The credential store failed.
     #[error("Cannot use the stored ChatGPT credentials: {0}.")]
     Store(#[from] StoreError),
+    /// No signed-in account has this name, email or id.
+    #[error("No signed-in ChatGPT account is called {0:?}. Run `codexia accounts` to list them.")]
+    UnknownAccount(String),
+    /// A short name that cannot be used.
+    #[error("Cannot use that account name: {0}.")]
+    BadAccountName(String),
 }
 
 impl AuthError {
@@ -61,7 +68,10 @@ impl From<AuthError> for crate::protocol::error::ApiError {
         use crate::protocol::error::ErrorKind;
         let message = err.to_string();
         match err {
-            AuthError::NotSignedIn | AuthError::SignInAgain { .. } => Self::sign_in(message),
+            AuthError::NotSignedIn
+            | AuthError::SignInAgain { .. }
+            | AuthError::UnknownAccount(_)
+            | AuthError::BadAccountName(_) => Self::sign_in(message),
             AuthError::Transient(_) => Self::upstream(format!("{message} Try again shortly.")),
             AuthError::Store(_) => Self::new(ErrorKind::CredentialStore, message),
         }
@@ -120,11 +130,12 @@ fn now() -> i64 {
 /// Holds the cross-process lock until dropped (closing the file releases it).
 struct ProcessLock(#[expect(dead_code, reason = "held for its Drop")] std::fs::File);
 
-/// Signed-in credentials for every task of a process.
+/// One account's credentials for every task of a process: its store slot, its snapshot and
+/// its refresh, one at a time across tasks (a mutex) and processes (its lock file). The
+/// [`super::AuthManager`] holds one per signed-in account.
 #[derive(Debug)]
-pub(crate) struct AuthManager {
-    spec: Option<StoreSpec>,
-    store: OnceCell<StoreChoice>,
+pub(crate) struct AccountAuth {
+    store: Arc<dyn CredentialStore>,
     upstream: UpstreamClient,
     lock_path: PathBuf,
     snapshot: RwLock<AuthSnapshot>,
@@ -134,14 +145,15 @@ pub(crate) struct AuthManager {
     recovered: OnceCell<()>,
 }
 
-impl AuthManager {
-    /// A manager that picks its store on first use (the gateway: the keychain probe happens
-    /// off the start-up path and its fallback warning goes to the log).
-    pub(crate) fn new(spec: StoreSpec, upstream: UpstreamClient) -> Self {
-        let lock_path = spec.home.join(LOCK_FILE_NAME);
+impl AccountAuth {
+    /// The account whose tokens live in `store`, refreshed under the lock file `lock_path`.
+    pub(crate) fn new(
+        store: Arc<dyn CredentialStore>,
+        lock_path: PathBuf,
+        upstream: UpstreamClient,
+    ) -> Self {
         Self {
-            spec: Some(spec),
-            store: OnceCell::new(),
+            store,
             upstream,
             lock_path,
             snapshot: RwLock::new(AuthSnapshot::Unknown),
@@ -150,45 +162,14 @@ impl AuthManager {
         }
     }
 
-    /// A manager over an already chosen store (the CLI, which prints the fallback warning
-    /// itself; unit tests).
-    pub(crate) fn with_store(choice: StoreChoice, home: &Path, upstream: UpstreamClient) -> Self {
-        Self {
-            spec: None,
-            store: OnceCell::new_with(Some(choice)),
-            upstream,
-            lock_path: home.join(LOCK_FILE_NAME),
-            snapshot: RwLock::new(AuthSnapshot::Unknown),
-            refresh_lock: Mutex::new(()),
-            recovered: OnceCell::new(),
-        }
-    }
-
-    /// The store, chosen on first use.
-    pub(crate) async fn store(&self) -> Result<Arc<dyn CredentialStore>, AuthError> {
-        let choice = self
-            .store
-            .get_or_try_init(|| async {
-                let Some(spec) = self.spec.clone() else {
-                    return Err(StoreError::KeychainUnavailable(
-                        "no credential store was configured".to_owned(),
-                    ));
-                };
-                let choice = tokio::task::spawn_blocking(move || select_store(&spec))
-                    .await
-                    .map_err(|_| StoreError::KeychainUnavailable("interrupted".to_owned()))??;
-                if let Some(warning) = &choice.fallback_warning {
-                    tracing::warn!("{warning}");
-                }
-                Ok::<_, StoreError>(choice)
-            })
-            .await?;
-        Ok(Arc::clone(&choice.store))
+    /// The store slot of this account.
+    pub(crate) fn store(&self) -> Arc<dyn CredentialStore> {
+        Arc::clone(&self.store)
     }
 
     /// Where the credentials are kept, for people.
-    pub(crate) async fn store_description(&self) -> Result<String, AuthError> {
-        Ok(self.store().await?.describe())
+    pub(crate) fn store_description(&self) -> String {
+        self.store.describe()
     }
 
     /// The current snapshot (no I/O).
@@ -240,12 +221,12 @@ impl AuthManager {
             // Taking the lock once runs the recovery (see `lock_processes`).
             drop(self.lock_processes().await?);
         }
-        let store = self.store().await?;
+        let store = self.store();
         Ok(run_blocking(move || store.load()).await?)
     }
 
     async fn save(&self, auth: StoredAuth) -> Result<(), AuthError> {
-        let store = self.store().await?;
+        let store = self.store();
         Ok(run_blocking(move || store.save(&auth)).await?)
     }
 
@@ -264,7 +245,7 @@ impl AuthManager {
         .await?;
         let lock = ProcessLock(file);
         if !self.recovered.initialized() {
-            let store = self.store().await?;
+            let store = self.store();
             if let Err(err) = run_blocking(move || store.recover()).await {
                 tracing::warn!("cannot recover from an interrupted save: {err}");
             }
@@ -410,7 +391,7 @@ impl AuthManager {
     pub(crate) async fn sign_out(&self) -> Result<bool, AuthError> {
         let _task = self.refresh_lock.lock().await;
         let _process = self.lock_processes().await?;
-        let store = self.store().await?;
+        let store = self.store();
         let deleted = run_blocking(move || store.delete()).await?;
         self.set_snapshot(AuthSnapshot::SignedOut);
         Ok(deleted)
@@ -430,17 +411,19 @@ async fn run_blocking<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use crate::auth::store::MemoryStore;
 
-    fn manager(stored: Option<StoredAuth>, home: &Path) -> AuthManager {
+    fn manager(stored: Option<StoredAuth>, home: &Path) -> AccountAuth {
         // The issuer is unreachable: any refresh attempt is a transient failure.
         let upstream = UpstreamClient::with_urls("http://127.0.0.1:9", "http://127.0.0.1:9");
-        let choice = StoreChoice {
-            store: Arc::new(MemoryStore::new(stored)),
-            fallback_warning: None,
-        };
-        AuthManager::with_store(choice, home, upstream)
+        AccountAuth::new(
+            Arc::new(MemoryStore::new(stored)),
+            home.join(LOCK_FILE_NAME),
+            upstream,
+        )
     }
 
     fn credentials(expires_in: i64) -> Credentials {

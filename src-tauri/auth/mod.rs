@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows about the gateway, the CLI or the tray; they call in.
 
+pub(crate) mod accounts;
 pub(crate) mod callback;
 pub(crate) mod jwt;
 pub(crate) mod manager;
@@ -11,5 +12,6 @@ pub(crate) mod pkce;
 pub(crate) mod store;
 pub(crate) mod tokens;
 
-pub(crate) use manager::{AuthError, AuthManager, AuthSnapshot};
+pub(crate) use accounts::AuthManager;
+pub(crate) use manager::{AuthError, AuthSnapshot};
 pub(crate) use tokens::Credentials;

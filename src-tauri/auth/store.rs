@@ -57,6 +57,9 @@ pub(crate) trait CredentialStore: Send + Sync + std::fmt::Debug {
     fn delete(&self) -> Result<bool, StoreError>;
     /// Where they live, for people: `the OS keychain (service "codexia")` or a path.
     fn describe(&self) -> String;
+    /// The store of another account beside this one: same kind, same place, its own slot
+    /// (`auth-SLOT.json` beside the file, keychain user `chatgpt-SLOT`). No I/O.
+    fn slot(&self, slot: &str) -> Result<Arc<dyn CredentialStore>, StoreError>;
     /// Repairs what a save interrupted by a crash left behind. Called once per process, under
     /// the cross-process lock (no other process is saving meanwhile).
     fn recover(&self) -> Result<(), StoreError> {
@@ -86,6 +89,8 @@ pub(crate) trait CredentialStore: Send + Sync + std::fmt::Debug {
 pub(crate) struct KeychainStore {
     entry: keyring::Entry,
     service: String,
+    /// Where recovery files go (`None` for a bare entry).
+    home: Option<PathBuf>,
     /// The recovery file; `None` only for a bare entry (the keychain probe, unit tests).
     recovery: Option<FileStore>,
 }
@@ -138,6 +143,7 @@ impl KeychainStore {
         Ok(Self {
             entry,
             service: service.to_owned(),
+            home: None,
             recovery: None,
         })
     }
@@ -148,6 +154,7 @@ impl KeychainStore {
             home,
             &recovery_file_name(service, user),
         ));
+        self.home = Some(home.to_owned());
         self
     }
 
@@ -287,6 +294,15 @@ impl CredentialStore for KeychainStore {
 
     fn describe(&self) -> String {
         format!("the OS keychain (service \"{}\")", self.service)
+    }
+
+    fn slot(&self, slot: &str) -> Result<Arc<dyn CredentialStore>, StoreError> {
+        let user = format!("{KEYCHAIN_USER}-{slot}");
+        let store = KeychainStore::new(&self.service, &user)?;
+        Ok(Arc::new(match &self.home {
+            Some(home) => store.with_recovery_in(home, &self.service, &user),
+            None => store,
+        }))
     }
 }
 
@@ -431,6 +447,17 @@ impl CredentialStore for FileStore {
         self.path.display().to_string()
     }
 
+    fn slot(&self, slot: &str) -> Result<Arc<dyn CredentialStore>, StoreError> {
+        let stem = self
+            .path
+            .file_stem()
+            .map_or_else(|| "auth".into(), |s| s.to_string_lossy().into_owned());
+        Ok(Arc::new(Self {
+            path: self.path.with_file_name(format!("{stem}-{slot}.json")),
+            own_dir: self.own_dir,
+        }))
+    }
+
     /// A process killed between writing its temporary file and renaming it leaves a complete
     /// `.auth.json.RANDOM.tmp`: with single-use refresh tokens that file may hold the only
     /// usable set. The newest complete set that is not older than the stored one (expiry at
@@ -547,6 +574,10 @@ impl CredentialStore for MemoryStore {
 
     fn describe(&self) -> String {
         "memory".to_owned()
+    }
+
+    fn slot(&self, _slot: &str) -> Result<Arc<dyn CredentialStore>, StoreError> {
+        Ok(Arc::new(Self::default()))
     }
 }
 

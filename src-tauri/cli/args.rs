@@ -35,10 +35,13 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Start the tray app (the default on a desktop).
     Tray,
-    /// Sign in with your ChatGPT account and store the credentials.
+    /// Sign in with a ChatGPT account and store its credentials (adds an account; signing in
+    /// to a known one replaces its tokens); the account becomes the active one.
     Login(LoginArgs),
-    /// Delete the stored credentials.
-    Logout(AuthFileArgs),
+    /// Sign out of the active account, of ACCOUNT, or of every account with `--all`.
+    Logout(LogoutArgs),
+    /// List the signed-in accounts, or pick the active one / rename one.
+    Accounts(AccountsArgs),
     /// Run the gateway in the foreground.
     Serve(GatewayArgs),
     /// Show the account, token expiry, credits and rate-limit windows.
@@ -94,7 +97,10 @@ impl Cli {
             ) => {
                 auth.forget_env(sub);
             }
-            Some(Command::Logout(auth)) => auth.forget_env(sub),
+            Some(
+                Command::Logout(LogoutArgs { auth, .. })
+                | Command::Accounts(AccountsArgs { auth, .. }),
+            ) => auth.forget_env(sub),
             Some(Command::Daemon(DaemonArgs {
                 action: DaemonAction::Install(args) | DaemonAction::Reinstall(args),
             })) => {
@@ -132,6 +138,48 @@ pub(crate) struct LoginArgs {
     pub device: bool,
     #[command(flatten)]
     pub auth: AuthFileArgs,
+}
+
+/// Options of `codexia logout`.
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// The account to sign out of (short name, email or account id); default: the active one.
+    #[arg(value_name = "ACCOUNT", conflicts_with = "all")]
+    pub account: Option<String>,
+    /// Sign out of every account.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub auth: AuthFileArgs,
+}
+
+/// `codexia accounts [--json] [use ACCOUNT | rename ACCOUNT NAME]`.
+#[derive(Debug, Args)]
+pub(crate) struct AccountsArgs {
+    #[command(subcommand)]
+    pub action: Option<AccountsAction>,
+    /// Print the accounts as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub auth: AuthFileArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountsAction {
+    /// Make ACCOUNT (short name, email or account id) the one that serves by default.
+    Use {
+        #[arg(value_name = "ACCOUNT")]
+        account: String,
+    },
+    /// Give ACCOUNT a short name (letters, digits, `-`, `_`, `.`), shown in
+    /// `x-codexia-account` and accepted wherever an account is named.
+    Rename {
+        #[arg(value_name = "ACCOUNT")]
+        account: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 /// Where credentials live.

@@ -79,6 +79,7 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
         Some(Command::Config(args)) => commands::config::run(args.action.as_ref()),
         Some(Command::Login(args)) => runtime.block_on(commands::login::run(&args, verbose)),
         Some(Command::Logout(args)) => runtime.block_on(commands::logout::run(&args, verbose)),
+        Some(Command::Accounts(args)) => runtime.block_on(commands::accounts::run(&args, verbose)),
         Some(Command::Status(args)) => runtime.block_on(commands::status::run(&args, verbose)),
         Some(Command::Daemon(args)) => runtime.block_on(commands::daemon::run(&args.action)),
         Some(Command::Claude(args)) => runtime.block_on(commands::claude::run(&args.args, verbose)),

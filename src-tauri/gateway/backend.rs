@@ -49,17 +49,20 @@ pub(crate) fn open_stream<E: BackendEvent>(
     body: impl serde::Serialize + Send + Sync + 'static,
     session_id: Option<String>,
 ) -> Opening<E> {
+    // The account chosen for this request lives in the handler's task; take it along.
+    let account = super::middleware::account::routed_account();
     Opening(tokio::spawn(async move {
-        open(&state, &body, session_id.as_deref()).await
+        open(&state, account.as_deref(), &body, session_id.as_deref()).await
     }))
 }
 
 async fn open<E: BackendEvent>(
     state: &AppState,
+    account: Option<&str>,
     body: &(impl serde::Serialize + Sync),
     session_id: Option<&str>,
 ) -> Result<EventStream<E>, ApiError> {
-    let auth = state.auth();
+    let (_, auth) = state.auth().account(account).await?;
     let credentials = auth.credentials().await?;
     let upstream = &state.0.upstream;
     let first = upstream

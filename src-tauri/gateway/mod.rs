@@ -83,6 +83,10 @@ pub(crate) fn router(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(
             state.clone(),
+            middleware::account::route_account,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
             middleware::api_key::require_api_key,
         ))
         .layer(from_fn_with_state(

@@ -7,10 +7,13 @@
 //! usage call gives `rate_limits: []` (or, in a gateway, the windows of the last backend answer)
 //! plus a warning, never an error.
 
+use std::collections::HashMap;
+
 use chrono::{TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::auth::manager::AccountAuth;
 use crate::auth::{AuthError, AuthManager, AuthSnapshot, Credentials};
 use crate::upstream::UpstreamClient;
 use crate::upstream::client::UpstreamError;
@@ -27,6 +30,26 @@ pub(crate) struct StatusReport {
     pub token: Option<TokenStatus>,
     pub account: Option<AccountStatus>,
     pub credits_balance: Option<f64>,
+    pub rate_limits: Vec<RateLimitStatus>,
+    pub warnings: Vec<String>,
+    /// Every signed-in account with its windows (issue 18); the fields above describe the
+    /// active one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountSummary>,
+}
+
+/// One signed-in account in the status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct AccountSummary {
+    /// The short name (`x-codexia-account`).
+    pub name: String,
+    pub account_id: String,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    /// Serves requests by default.
+    pub active: bool,
+    /// Has usable credentials (false: not signed in, or must sign in again).
+    pub signed_in: bool,
     pub rate_limits: Vec<RateLimitStatus>,
     pub warnings: Vec<String>,
 }
@@ -107,6 +130,7 @@ pub(crate) fn build_unavailable(snapshot: &AuthSnapshot, error: &AuthError) -> S
         account: None,
         credits_balance: None,
         rate_limits: Vec::new(),
+        accounts: Vec::new(),
         warnings: vec![error.to_string()],
     }
 }
@@ -245,6 +269,7 @@ where
         credits_balance,
         rate_limits,
         warnings,
+        accounts: Vec::new(),
     }
 }
 
@@ -301,34 +326,54 @@ fn merge_windows(
     merged
 }
 
-/// The account and usage answers of the last few minutes, shared by the requests of a gateway
-/// so that `/v1/status` (polled by the tray) calls the backend at most every [`CACHE_SECONDS`].
+/// The account and usage answers of the last few minutes per account, shared by the requests
+/// of a gateway so that `/v1/status` (polled by the tray) calls the backend at most every
+/// [`CACHE_SECONDS`] for each account.
 #[derive(Debug, Default)]
-pub(crate) struct StatusCache(tokio::sync::Mutex<Option<(String, Fetched)>>);
+pub(crate) struct StatusCache(tokio::sync::Mutex<HashMap<String, Fetched>>);
 
 /// How long fetched account and usage answers are reused.
 pub(crate) const CACHE_SECONDS: i64 = 180;
 
-/// [`collect`], reusing answers younger than [`CACHE_SECONDS`] for the same account.
+/// [`collect`] for the active account plus every account's summary ([`collect_accounts`]),
+/// reusing answers younger than [`CACHE_SECONDS`].
 pub(crate) async fn collect_cached(
     auth: &AuthManager,
     upstream: &UpstreamClient,
     live: Option<&RateLimitSnapshot>,
     cache: &StatusCache,
 ) -> StatusReport {
+    let mut report = match auth.active().await {
+        Ok(account) => collect_account(&account, upstream, live, Some(cache)).await,
+        Err(err) => build_unavailable(&auth.snapshot(), &err),
+    };
+    report.accounts = collect_accounts(auth, upstream, live, Some(cache)).await;
+    report
+}
+
+/// One account's status, reusing a cached answer when given a cache. `live` is the gateway's
+/// latest rate-limit snapshot, which belongs to whichever account served last: it is merged
+/// only into the active account's report.
+async fn collect_account(
+    auth: &AccountAuth,
+    upstream: &UpstreamClient,
+    live: Option<&RateLimitSnapshot>,
+    cache: Option<&StatusCache>,
+) -> StatusReport {
     let credentials = match auth.credentials().await {
         Ok(credentials) => credentials,
         Err(err) => return build_unavailable(&auth.snapshot(), &err),
     };
     let now = Utc::now().timestamp();
-    let mut cached = cache.0.lock().await;
-    if let Some((account, fetched)) = cached.as_ref()
-        && *account == credentials.account_id
-        && now - fetched.fetched_at < CACHE_SECONDS
-        && fetched.usage.is_ok()
-        && fetched.account.is_ok()
-    {
-        return build(&credentials, fetched, live, now, &chrono::Local);
+    if let Some(cache) = cache {
+        let cached = cache.0.lock().await;
+        if let Some(fetched) = cached.get(&credentials.account_id)
+            && now - fetched.fetched_at < CACHE_SECONDS
+            && fetched.usage.is_ok()
+            && fetched.account.is_ok()
+        {
+            return build(&credentials, fetched, live, now, &chrono::Local);
+        }
     }
     let (credentials, fetched) = match fetch_with_retry(auth, upstream, credentials).await {
         Ok(pair) => pair,
@@ -341,13 +386,53 @@ pub(crate) async fn collect_cached(
         Utc::now().timestamp(),
         &chrono::Local,
     );
-    *cached = Some((credentials.account_id.clone(), fetched));
+    if let Some(cache) = cache {
+        cache
+            .0
+            .lock()
+            .await
+            .insert(credentials.account_id.clone(), fetched);
+    }
     report
+}
+
+/// Every signed-in account with its windows (empty when the account list cannot be read).
+pub(crate) async fn collect_accounts(
+    auth: &AuthManager,
+    upstream: &UpstreamClient,
+    live: Option<&RateLimitSnapshot>,
+    cache: Option<&StatusCache>,
+) -> Vec<AccountSummary> {
+    let Ok(listed) = auth.list().await else {
+        return Vec::new();
+    };
+    let mut summaries = Vec::with_capacity(listed.len());
+    for account in listed {
+        let Ok((_, handle)) = auth.account(Some(&account.entry.id)).await else {
+            continue;
+        };
+        let live = if account.active { live } else { None };
+        let report = collect_account(&handle, upstream, live, cache).await;
+        let entry = account.entry;
+        let details = report.account.as_ref();
+        summaries.push(AccountSummary {
+            email: details.and_then(|a| a.email.clone()).or(entry.email),
+            // The token's plan type (`plus`, `team`), as `codexia login` prints it.
+            plan: entry.plan.or_else(|| details.and_then(|a| a.plan.clone())),
+            name: entry.name,
+            account_id: entry.id,
+            active: account.active,
+            signed_in: report.token.is_some(),
+            rate_limits: report.rate_limits,
+            warnings: report.warnings,
+        });
+    }
+    summaries
 }
 
 /// Fetches, refreshing the token once after a 401.
 async fn fetch_with_retry(
-    auth: &AuthManager,
+    auth: &AccountAuth,
     upstream: &UpstreamClient,
     mut credentials: Credentials,
 ) -> Result<(Credentials, Fetched), Box<StatusReport>> {
@@ -370,28 +455,20 @@ async fn fetch_with_retry(
     Ok((credentials, fetched))
 }
 
-/// Collects the status: fresh credentials, then the account and usage calls side by side
-/// (after a 401, the token is refreshed once and the calls are made again).
+/// Collects the status of the active account (fresh credentials, then the account and usage
+/// calls side by side; after a 401 the token is refreshed once and the calls are made again),
+/// with every account's summary.
 pub(crate) async fn collect(
     auth: &AuthManager,
     upstream: &UpstreamClient,
     live: Option<&RateLimitSnapshot>,
 ) -> StatusReport {
-    let credentials = match auth.credentials().await {
-        Ok(credentials) => credentials,
-        Err(err) => return build_unavailable(&auth.snapshot(), &err),
+    let mut report = match auth.active().await {
+        Ok(account) => collect_account(&account, upstream, live, None).await,
+        Err(err) => build_unavailable(&auth.snapshot(), &err),
     };
-    let (credentials, fetched) = match fetch_with_retry(auth, upstream, credentials).await {
-        Ok(pair) => pair,
-        Err(report) => return *report,
-    };
-    build(
-        &credentials,
-        &fetched,
-        live,
-        Utc::now().timestamp(),
-        &chrono::Local,
-    )
+    report.accounts = collect_accounts(auth, upstream, live, None).await;
+    report
 }
 
 fn percent(value: f64) -> String {

@@ -163,7 +163,34 @@ async fn status_json_prints_the_whole_report() {
           "reset_in_seconds": "[SECONDS]"
         }
       ],
-      "warnings": []
+      "warnings": [],
+      "accounts": [
+        {
+          "name": "plus",
+          "account_id": "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+          "email": "user@example.com",
+          "plan": "plus",
+          "active": true,
+          "signed_in": true,
+          "rate_limits": [
+            {
+              "name": "5h",
+              "remaining_percent": 97.0,
+              "reset_at": "[UNIX TIME]",
+              "reset_at_local": "[LOCAL TIME]",
+              "reset_in_seconds": "[SECONDS]"
+            },
+            {
+              "name": "weekly",
+              "remaining_percent": 68.0,
+              "reset_at": "[UNIX TIME]",
+              "reset_at_local": "[LOCAL TIME]",
+              "reset_in_seconds": "[SECONDS]"
+            }
+          ],
+          "warnings": []
+        }
+      ]
     }
     ----- stderr -----
     "#);

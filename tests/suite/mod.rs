@@ -1,3 +1,4 @@
+mod accounts;
 mod auth;
 mod backend_errors;
 mod bench;

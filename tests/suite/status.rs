@@ -38,6 +38,7 @@ async fn the_status_json_has_the_documented_fields_and_types() {
         [
             "account",
             "account_id",
+            "accounts",
             "credits_balance",
             "rate_limits",
             "token",
@@ -45,6 +46,20 @@ async fn the_status_json_has_the_documented_fields_and_types() {
         ]
     );
     assert_eq!(status["account_id"], tokens.account_id.as_str());
+    // Every signed-in account (issue 18): here the one of the single-account store.
+    assert_eq!(
+        keys(&status["accounts"][0]),
+        [
+            "account_id",
+            "active",
+            "email",
+            "name",
+            "plan",
+            "rate_limits",
+            "signed_in",
+            "warnings"
+        ]
+    );
     assert_eq!(
         keys(&status["token"]),
         ["expires_at", "expires_at_local", "remaining_seconds"]

@@ -211,7 +211,16 @@ struct DeviceAuth {
 }
 
 struct FakeState {
+    /// The first account: the one `mint_tokens` and sign-ins use unless told otherwise.
     account: FakeAccount,
+    /// Further accounts (account id → account and its windows), see [`FakeUpstream::add_account`].
+    others: HashMap<String, (FakeAccount, RateLimits)>,
+    /// Whose sign-in the authorize flow completes next (`None`: the first account).
+    signing_in: Option<String>,
+    /// Which account each refresh token belongs to.
+    refresh_owner: HashMap<String, String>,
+    /// Accounts whose sign-in was revoked: refresh tokens refused, access tokens 401.
+    revoked: std::collections::HashSet<String>,
     models: Vec<FakeModel>,
     rate_limits: RateLimits,
     token_lifetime: i64,
@@ -234,6 +243,20 @@ struct FakeState {
     device_auto_approve: bool,
     cache_prefixes: HashMap<String, u64>,
     usage_failure: Option<(u16, Value)>,
+}
+
+impl FakeState {
+    /// An account and its windows (the first account's for an unknown id).
+    fn view(&self, account_id: &str) -> (FakeAccount, RateLimits) {
+        match self.others.get(account_id) {
+            Some((account, limits)) => (account.clone(), limits.clone()),
+            None => (self.account.clone(), self.rate_limits.clone()),
+        }
+    }
+
+    fn account_by_id(&self, account_id: &str) -> FakeAccount {
+        self.view(account_id).0
+    }
 }
 
 impl IdSource for FakeState {
@@ -308,6 +331,10 @@ impl FakeUpstream {
             base_url: format!("http://{addr}"),
             state: Mutex::new(FakeState {
                 account,
+                others: HashMap::new(),
+                signing_in: None,
+                refresh_owner: HashMap::new(),
+                revoked: std::collections::HashSet::new(),
                 models: default_models(),
                 rate_limits: RateLimits::default(),
                 token_lifetime: DEFAULT_TOKEN_LIFETIME_SECS,
@@ -428,6 +455,54 @@ impl FakeUpstream {
     /// `expires_in` of tokens issued by the token endpoint from now on.
     pub fn set_token_lifetime(&self, seconds: i64) {
         self.shared.lock().token_lifetime = seconds;
+    }
+
+    /// Adds another account with its own plan and windows: tokens minted or signed in for it
+    /// carry its id, and the backend answers its requests with its windows.
+    pub fn add_account(&self, account: FakeAccount, limits: RateLimits) {
+        let mut state = self.shared.lock();
+        state
+            .others
+            .insert(account.account_id.clone(), (account, limits));
+    }
+
+    /// Replaces the windows of an account added with [`Self::add_account`].
+    pub fn set_account_rate_limits(&self, account_id: &str, limits: RateLimits) {
+        if let Some(entry) = self.shared.lock().others.get_mut(account_id) {
+            entry.1 = limits;
+        }
+    }
+
+    /// Makes the browser or device sign-ins that follow complete as `account_id` (as if another
+    /// person signed in at the issuer's page); `None`: the first account.
+    pub fn sign_in_as(&self, account_id: Option<&str>) {
+        self.shared.lock().signing_in = account_id.map(str::to_owned);
+    }
+
+    /// Revokes an account's sign-in: its refresh tokens get `invalid_grant`, its access tokens
+    /// 401 at the backend. The other accounts are untouched.
+    pub fn revoke_account(&self, account_id: &str) {
+        self.shared.lock().revoked.insert(account_id.to_owned());
+    }
+
+    /// Successful refresh grants so far for one account.
+    pub fn refresh_count_for(&self, account_id: &str) -> usize {
+        let state = self.shared.lock();
+        state
+            .refresh_outcomes
+            .iter()
+            .filter(|o| {
+                o.issued.is_some()
+                    && state.refresh_owner.get(&o.presented).map(String::as_str) == Some(account_id)
+            })
+            .count()
+    }
+
+    /// Seeds credentials for `account_id` (see [`Self::mint_tokens`]).
+    pub fn mint_tokens_for(&self, account_id: &str, expires_in: i64) -> MintedTokens {
+        let mut state = self.shared.lock();
+        let account = state.account_by_id(account_id);
+        issue_tokens_for(&mut state, &account, expires_in)
     }
 
     /// Seeds credentials without the browser flow: a signed access token expiring in
@@ -659,9 +734,14 @@ impl FakeUpstream {
 }
 
 fn issue_tokens(state: &mut FakeState, expires_in: i64) -> MintedTokens {
+    let account = state.account.clone();
+    issue_tokens_for(state, &account, expires_in)
+}
+
+fn issue_tokens_for(state: &mut FakeState, account: &FakeAccount, expires_in: i64) -> MintedTokens {
     let iat = now();
     let exp = iat + expires_in;
-    let account = state.account.clone();
+    let account = account.clone();
     let auth_claim = json!({
         "chatgpt_account_id": account.account_id,
         "chatgpt_plan_type": account.plan_type,
@@ -702,6 +782,9 @@ fn issue_tokens(state: &mut FakeState, expires_in: i64) -> MintedTokens {
     state
         .refresh_tokens
         .insert(refresh_token.clone(), RefreshState::Active);
+    state
+        .refresh_owner
+        .insert(refresh_token.clone(), account.account_id.clone());
     MintedTokens {
         access_token: encode_jwt(&access_claims),
         refresh_token,
@@ -792,26 +875,24 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         (Method::POST, RESPONSES_PATH) => {
             backend::responses(&shared, &parts.headers, &recorded).await
         }
-        (Method::GET, "/backend-api/wham/usage") => {
-            backend::with_auth(&shared, &parts.headers, |state| {
-                match &state.usage_failure {
-                    Some((status, body)) => json_response(*status, body),
-                    None => {
-                        json_response(200, &state.rate_limits.usage_json(&state.account, now()))
-                    }
-                }
-            })
-        }
+        (Method::GET, "/backend-api/wham/usage") => backend::with_auth(
+            &shared,
+            &parts.headers,
+            |state, account, limits| match &state.usage_failure {
+                Some((status, body)) => json_response(*status, body),
+                None => json_response(200, &limits.usage_json(account, now())),
+            },
+        ),
         (Method::GET, "/backend-api/accounts/check/v4-2023-04-27") => {
-            backend::with_auth(&shared, &parts.headers, |state| {
+            backend::with_auth(&shared, &parts.headers, |_, account, _| {
                 json_response(
                     200,
-                    &catalog::accounts_check_json(&state.account, "2026-05-11T15:16:00+00:00"),
+                    &catalog::accounts_check_json(account, "2026-05-11T15:16:00+00:00"),
                 )
             })
         }
         (Method::GET, "/backend-api/codex/models") => {
-            backend::with_auth(&shared, &parts.headers, |state| {
+            backend::with_auth(&shared, &parts.headers, |state, _, _| {
                 let models: Vec<Value> = state
                     .models
                     .iter()

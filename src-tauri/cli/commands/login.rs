@@ -53,7 +53,8 @@ pub(crate) fn settings_with_auth_file(
 /// The credential store for a CLI command; prints the one-line fallback warning.
 pub(crate) async fn open_auth(settings: &Settings) -> anyhow::Result<AuthManager> {
     let spec = StoreSpec::from_settings(settings);
-    let choice = tokio::task::spawn_blocking(move || select_store(&spec))
+    let chosen = spec.clone();
+    let choice = tokio::task::spawn_blocking(move || select_store(&chosen))
         .await
         .context("the credential store check was interrupted")?
         .map_err(|err| match err {
@@ -68,7 +69,7 @@ pub(crate) async fn open_auth(settings: &Settings) -> anyhow::Result<AuthManager
     }
     Ok(AuthManager::with_store(
         choice,
-        &settings.home,
+        spec,
         UpstreamClient::new(settings),
     ))
 }
@@ -76,9 +77,10 @@ pub(crate) async fn open_auth(settings: &Settings) -> anyhow::Result<AuthManager
 /// Turns an auth failure into the CLI's error classes.
 pub(crate) fn auth_error(err: AuthError) -> anyhow::Error {
     match err {
-        AuthError::NotSignedIn | AuthError::SignInAgain { .. } => {
-            UserError::new(err.to_string()).into()
-        }
+        AuthError::NotSignedIn
+        | AuthError::SignInAgain { .. }
+        | AuthError::UnknownAccount(_)
+        | AuthError::BadAccountName(_) => UserError::new(err.to_string()).into(),
         other => anyhow::Error::new(other),
     }
 }
@@ -92,7 +94,9 @@ pub(crate) async fn run(args: &LoginArgs, verbose: u8) -> anyhow::Result<ExitCod
     } else {
         browser_login(&upstream, &auth, !args.no_browser).await?
     };
-    auth.replace(credentials.clone())
+    let known = auth.index().await.map_err(auth_error)?;
+    let entry = auth
+        .replace(credentials.clone())
         .await
         .map_err(auth_error)?;
     let place = auth.store_description().await.map_err(auth_error)?;
@@ -104,6 +108,14 @@ pub(crate) async fn run(args: &LoginArgs, verbose: u8) -> anyhow::Result<ExitCod
         credentials.account_id
     ));
     Printer.out(format!("Credentials stored in {place}."));
+    let others = known.accounts.iter().filter(|a| a.id != entry.id).count();
+    if others > 0 {
+        Printer.out(format!(
+            "Account {:?} is now active ({} signed in; `codexia accounts` lists them).",
+            entry.name,
+            others + 1
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

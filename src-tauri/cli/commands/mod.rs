@@ -1,5 +1,6 @@
 //! One module per command; shared helpers for them.
 
+pub(crate) mod accounts;
 pub(crate) mod claude;
 pub(crate) mod codex;
 pub(crate) mod config;

@@ -1,7 +1,8 @@
 //! Middleware, outermost first: `log_request`, then error rendering (`super::error`),
-//! `host_guard` (Host and Origin), `api_key`, `body_limit` (the body cap and the shared body
-//! budget; it reads the body).
+//! `host_guard` (Host and Origin), `api_key`, `account` (which signed-in account serves),
+//! `body_limit` (the body cap and the shared body budget; it reads the body).
 
+pub(crate) mod account;
 pub(crate) mod api_key;
 pub(crate) mod body_limit;
 pub(crate) mod host_guard;

@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 
 use super::reply::{IdSource as _, StreamContext, render_reply};
 use super::{
-    Failure, FakeState, RecordedRequest, Reply, Shared, StreamEnd, Window, hex, json_response, jwt,
-    now, sse_frame,
+    Failure, FakeAccount, FakeState, RateLimits, RecordedRequest, Reply, Shared, StreamEnd, Window,
+    hex, json_response, jwt, now, sse_frame,
 };
 
 fn unauthorized(reason: &str, error_code: &str) -> Response {
@@ -82,22 +82,35 @@ fn check_auth(headers: &HeaderMap, require_account_header: bool) -> Result<Value
     }
 }
 
+/// The account a token's claims name.
+fn claimed_account(claims: &Value) -> String {
+    claims["https://api.openai.com/auth"]["chatgpt_account_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Answers with the state and the account the token belongs to (its plan and windows).
 pub(super) fn with_auth(
     shared: &Shared,
     headers: &HeaderMap,
-    answer: impl FnOnce(&FakeState) -> Response,
+    answer: impl FnOnce(&FakeState, &FakeAccount, &RateLimits) -> Response,
 ) -> Response {
     match check_auth(headers, false) {
-        Ok(_) => answer(&shared.lock()),
+        Ok(claims) => {
+            let state = shared.lock();
+            let (account, limits) = state.view(&claimed_account(&claims));
+            answer(&state, &account, &limits)
+        }
         Err(response) => response,
     }
 }
 
-fn failure_response(failure: &Failure, state: &FakeState) -> Response {
+fn failure_response(failure: &Failure, account: &FakeAccount, limits: &RateLimits) -> Response {
     let now = now();
     match failure {
         Failure::UsageLimitReached => {
-            let mut limits = state.rate_limits.clone();
+            let mut limits = limits.clone();
             let reached = limits.reached().or(limits.primary).unwrap_or(Window {
                 used_percent: 100.0,
                 length_minutes: 300,
@@ -113,12 +126,12 @@ fn failure_response(failure: &Failure, state: &FakeState) -> Response {
                 &json!({"error": {
                     "type": "usage_limit_reached",
                     "message": "The usage limit has been reached",
-                    "plan_type": state.account.plan_type,
+                    "plan_type": account.plan_type,
                     "resets_at": now + resets_in,
                     "resets_in_seconds": resets_in,
                 }}),
             );
-            limits.write_headers(response.headers_mut(), &state.account.plan_type, now);
+            limits.write_headers(response.headers_mut(), &account.plan_type, now);
             response
         }
         Failure::Unauthorized => unauthorized("missing_authorization_header", "token_expired"),
@@ -197,8 +210,14 @@ pub(super) async fn responses(
     headers: &HeaderMap,
     request: &RecordedRequest,
 ) -> Response {
-    if let Err(response) = check_auth(headers, true) {
-        return response;
+    let claims = match check_auth(headers, true) {
+        Ok(claims) => claims,
+        Err(response) => return response,
+    };
+    let account_id = claimed_account(&claims);
+    if shared.lock().revoked.contains(&account_id) {
+        // A revoked sign-in: its access tokens stop working too.
+        return unauthorized("missing_authorization_header", "token_expired");
     }
     if let Some(Err(rejection)) = &request.validation {
         return json_response(rejection.status, &rejection.body);
@@ -206,14 +225,13 @@ pub(super) async fn responses(
     let body = request.body_json();
     let (reply, events, limits, plan_type) = {
         let mut state = shared.lock();
-        let failure = state.failures.pop_front().or_else(|| {
-            state
-                .rate_limits
-                .reached()
-                .map(|_| Failure::UsageLimitReached)
-        });
+        let (account, limits) = state.view(&account_id);
+        let failure = state
+            .failures
+            .pop_front()
+            .or_else(|| limits.reached().map(|_| Failure::UsageLimitReached));
         if let Some(failure) = failure {
-            return failure_response(&failure, &state);
+            return failure_response(&failure, &account, &limits);
         }
         let reply = state
             .replies
@@ -221,12 +239,7 @@ pub(super) async fn responses(
             .unwrap_or_else(|| state.default_reply.clone());
         let ctx = stream_context(&mut state, body);
         let events = render_reply(&reply, &ctx, &mut *state);
-        (
-            reply,
-            events,
-            state.rate_limits.clone(),
-            state.account.plan_type.clone(),
-        )
+        (reply, events, limits, account.plan_type)
     };
     if let Some(gate) = &reply.header_gate {
         gate.pass().await;

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::reply::IdSource as _;
 use super::{
     AuthCode, CLIENT_ID, DeviceAuth, MintedTokens, REFRESH_TOKEN_REUSED_BODY, REQUIRED_SCOPES,
-    RecordedRequest, RefreshState, Shared, issue_tokens, json_response, now, oauth_error,
+    RecordedRequest, RefreshState, Shared, issue_tokens_for, json_response, now, oauth_error,
     pkce_challenge,
 };
 
@@ -204,12 +204,20 @@ fn grant(shared: &Shared, request: &RecordedRequest) -> Response {
             }
             entry.used = true;
             let lifetime = state.token_lifetime;
-            token_success(&issue_tokens(&mut state, lifetime))
+            let account = match state.signing_in.clone() {
+                Some(id) => state.account_by_id(&id),
+                None => state.account.clone(),
+            };
+            token_success(&issue_tokens_for(&mut state, &account, lifetime))
         }
         Some("refresh_token") => {
             let Some(refresh_token) = param("refresh_token") else {
                 return oauth_error(400, "invalid_request", "refresh_token is required.");
             };
+            let owner = state.refresh_owner.get(&refresh_token).cloned();
+            if owner.as_ref().is_some_and(|id| state.revoked.contains(id)) {
+                return oauth_error(400, "invalid_grant", "The refresh token was revoked.");
+            }
             match state.refresh_tokens.get(&refresh_token) {
                 None => oauth_error(400, "invalid_grant", "Invalid refresh token."),
                 Some(RefreshState::Consumed) => (
@@ -224,7 +232,8 @@ fn grant(shared: &Shared, request: &RecordedRequest) -> Response {
                         .insert(refresh_token, RefreshState::Consumed);
                     state.refresh_count += 1;
                     let lifetime = state.token_lifetime;
-                    token_success(&issue_tokens(&mut state, lifetime))
+                    let account = state.account_by_id(&owner.unwrap_or_default());
+                    token_success(&issue_tokens_for(&mut state, &account, lifetime))
                 }
             }
         }
