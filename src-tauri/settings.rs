@@ -26,6 +26,7 @@ impl EnvVars {
     pub(crate) const AUTH_FILE: &'static str = "CODEXIA_AUTH_FILE";
     pub(crate) const CREDENTIAL_STORE: &'static str = "CODEXIA_CREDENTIAL_STORE";
     pub(crate) const KEYCHAIN_SERVICE: &'static str = "CODEXIA_KEYCHAIN_SERVICE";
+    pub(crate) const SWITCH_WHEN_EXHAUSTED: &'static str = "CODEXIA_SWITCH_WHEN_EXHAUSTED";
     pub(crate) const AUTH_URL: &'static str = "CODEXIA_AUTH_URL";
     pub(crate) const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
     pub(crate) const LOG: &'static str = "CODEXIA_LOG";
@@ -240,6 +241,10 @@ pub(crate) struct ConfigFile {
     /// Seconds to wait for the backend's response headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_first_byte_timeout: Option<u64>,
+    /// With several accounts: move new conversations to the next account with room when the
+    /// active one reaches its usage limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_when_exhausted: Option<bool>,
     /// Named API keys (name → key, or name → `{"key": …, "account": …}` to serve that key
     /// from one signed-in account), accepted besides `api_key`; a request's key name is its
     /// client in the usage ledger.
@@ -403,6 +408,8 @@ pub(crate) struct Settings {
     pub api_keys: Sourced<BTreeMap<String, ApiKey>>,
     /// The account bound to a named key (key name → short name, email or account id).
     pub key_accounts: BTreeMap<String, String>,
+    /// Whether new conversations move to another account when the active one is exhausted.
+    pub switch_when_exhausted: Sourced<bool>,
     /// Days of usage history kept in `usage.db`.
     pub usage_retention_days: Sourced<u32>,
     /// How calls to the backend and the sign-in server reach them.
@@ -864,6 +871,17 @@ impl Settings {
             })
             .collect();
 
+        let switch_when_exhausted = Pick::new(&config_path)
+            .env(env, EnvVars::SWITCH_WHEN_EXHAUSTED, |text| {
+                match text.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => Ok(true),
+                    "0" | "false" | "no" | "off" => Ok(false),
+                    _ => Err(format!("{text:?} is not true or false")),
+                }
+            })
+            .file("switch_when_exhausted", file.switch_when_exhausted, Ok)
+            .or(false)?;
+
         let usage_retention_days = Pick::new(&config_path)
             .file("usage_retention_days", file.usage_retention_days, |days| {
                 if days == 0 {
@@ -933,6 +951,7 @@ impl Settings {
             upstream_first_byte_timeout,
             api_keys,
             key_accounts,
+            switch_when_exhausted,
             usage_retention_days,
             proxy,
             max_body_size,

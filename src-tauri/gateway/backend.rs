@@ -84,9 +84,9 @@ async fn open<E: BackendEvent>(
             upstream
                 .post_responses(fresh.backend_auth(), session_id, body)
                 .await
-                .map_err(|err| failed_answer(state, &err))?
+                .map_err(|err| failed_answer(state, account, &err))?
         }
-        Err(err) => return Err(failed_answer(state, &err)),
+        Err(err) => return Err(failed_answer(state, account, &err)),
     };
     state.observe_upstream_headers(response.headers());
     Ok(until_terminal(sse::response_events(
@@ -95,10 +95,13 @@ async fn open<E: BackendEvent>(
     )))
 }
 
-/// Records the headers of a failed answer and maps it.
-fn failed_answer(state: &AppState, err: &UpstreamError) -> ApiError {
+/// Records the headers of a failed answer (and an account at its usage limit) and maps it.
+fn failed_answer(state: &AppState, account: Option<&str>, err: &UpstreamError) -> ApiError {
     if let UpstreamError::Status { headers, .. } = err {
         state.observe_upstream_headers(headers);
+    }
+    if let (Some(account), Some(seconds)) = (account, failure::usage_limit_resets_in(err)) {
+        state.0.routing.mark_exhausted(account, seconds);
     }
     failure::from_http(err)
 }

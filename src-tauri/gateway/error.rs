@@ -88,10 +88,17 @@ pub(crate) async fn render_in_dialect(request: Request, next: Next) -> Response 
     if dialect == Dialect::OpenAi {
         return response;
     }
-    match response.extensions().get::<ApiError>() {
-        Some(error) => render(error, dialect),
-        None => response,
+    let Some(error) = response.extensions().get::<ApiError>() else {
+        return response;
+    };
+    let mut rendered = render(error, dialect);
+    // What codexia says about the request (`x-codexia-account`) survives the rendering.
+    for (name, value) in response.headers() {
+        if name.as_str().starts_with("x-codexia-") {
+            rendered.headers_mut().insert(name.clone(), value.clone());
+        }
     }
+    rendered
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub(crate) struct App {
     pub catalog: super::catalog::CatalogCache,
     /// The usage ledger (`$CODEXIA_HOME/usage.db`), written off the request path.
     pub ledger: Ledger,
+    /// Exhausted accounts and conversations' accounts (`switch_when_exhausted`).
+    pub routing: super::middleware::account::Routing,
 }
 
 /// The axum state: a handle to [`App`].
@@ -63,6 +65,7 @@ impl AppState {
             responses: super::response_store::ResponseStore::default(),
             catalog: super::catalog::CatalogCache::default(),
             ledger: Ledger::start(&settings_home, retention_days),
+            routing: super::middleware::account::Routing::default(),
         }))
     }
 

@@ -14,6 +14,30 @@ use crate::upstream::sse::SseError;
 /// The phrase Claude Code looks for to compact the conversation.
 const PROMPT_TOO_LONG: &str = "prompt is too long";
 
+/// When a failed HTTP answer says the account's usage limit is reached: seconds until the
+/// window resets (an hour when the answer does not say). Used to move new conversations to
+/// another account (`switch_when_exhausted`).
+pub(crate) fn usage_limit_resets_in(err: &UpstreamError) -> Option<u64> {
+    let UpstreamError::Status {
+        status,
+        message,
+        body,
+        ..
+    } = err
+    else {
+        return None;
+    };
+    let error_body: ErrorBody = body
+        .as_ref()
+        .and_then(|b| b.get("error"))
+        .and_then(|e| serde_json::from_value(e.clone()).ok())
+        .unwrap_or_default();
+    let reached = error_body.kind.as_deref() == Some("usage_limit_reached")
+        || error_body.code.as_deref() == Some("usage_limit_reached")
+        || message.contains("usage_limit_reached");
+    (status.as_u16() == 429 && reached).then(|| error_body.resets_in_seconds.unwrap_or(3600))
+}
+
 /// A failed HTTP answer (before any stream), or an unreachable backend.
 pub(crate) fn from_http(err: &UpstreamError) -> ApiError {
     let (status, message, body, headers) = match err {

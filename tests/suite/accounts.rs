@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::codexia::{Server, TestHome, text};
 use crate::support::fake_backend::{
-    FakeAccount, FakeUpstream, Gate, RESPONSES_PATH, RateLimits, RecordedRequest, Window,
+    FakeAccount, FakeUpstream, Gate, RESPONSES_PATH, RateLimits, RecordedRequest, Reply, Window,
     decode_jwt_claims,
 };
 use crate::support::harness::{closed_port, home_for, seed_credentials};
@@ -398,5 +398,107 @@ async fn each_account_refreshes_once_under_fifty_requests_and_a_revoked_one_fail
         signed_in,
         [("plus".to_owned(), true), ("team".to_owned(), false)]
     );
+    server.terminate().await;
+}
+
+async fn ask_in(server: &Server, session: &str, stream: bool) -> (u16, String, String) {
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/messages"))
+        .header("anthropic-version", "2023-06-01")
+        .header("x-claude-code-session-id", session)
+        .json(&json!({
+            "model": "gpt-5.5",
+            "max_tokens": 16,
+            "stream": stream,
+            "messages": [{"role": "user", "content": "hi"}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let account = response
+        .headers()
+        .get("x-codexia-account")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, account, response.text().await.unwrap())
+}
+
+/// Two signed-in accounts, the personal one active and at its usage limit (its 5h window at
+/// 100 %: the fake answers 429 usage_limit_reached).
+async fn exhausted_personal_account(switch: bool) -> (FakeUpstream, TestHome, Server) {
+    let fake = two_account_fake().await;
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    sign_in(&fake, &home, None).await;
+    sign_in(&fake, &home, Some(&work_account().account_id)).await;
+    cli(&home, &["accounts", "use", "plus"]).await;
+    if switch {
+        home.write_config(&json!({"switch_when_exhausted": true}).to_string());
+    }
+    fake.set_usage(100.0, 50.0);
+    let server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    (fake, home, server)
+}
+
+fn backend_accounts(fake: &FakeUpstream) -> Vec<String> {
+    fake.responses_requests()
+        .iter()
+        .map(|r| r.header("chatgpt-account-id").unwrap().to_owned())
+        .collect()
+}
+
+/// Acceptance 4: with `switch_when_exhausted`, a 429 usage_limit_reached on the active account
+/// reaches its caller (never retried elsewhere) and sends the next *new* conversation to the
+/// other account; a conversation under way stays where it started; a streaming request that
+/// reached the backend is not retried.
+#[tokio::test]
+async fn when_the_active_account_is_exhausted_new_conversations_move_to_the_other_one() {
+    let (fake, _home, server) = exhausted_personal_account(true).await;
+    let personal = fake.account().account_id;
+    let work = work_account().account_id;
+
+    let (status, account, body) = ask_in(&server, "conversation-1", false).await;
+    assert_eq!((status, account.as_str()), (429, "plus"), "{body}");
+    assert!(body.contains("usage limit"), "{body}");
+    assert_eq!(backend_accounts(&fake), [personal.clone()]);
+
+    // A new conversation goes to the account with room.
+    let (status, account, body) = ask_in(&server, "conversation-2", false).await;
+    assert_eq!((status, account.as_str()), (200, "team"), "{body}");
+    // The conversation under way stays on its account (its prompt cache lives there).
+    let (status, account, _) = ask_in(&server, "conversation-1", false).await;
+    assert_eq!((status, account.as_str()), (429, "plus"));
+    assert_eq!(
+        backend_accounts(&fake),
+        [personal.clone(), work.clone(), personal.clone()]
+    );
+
+    // A stream that fails at the backend is answered as it failed, never retried.
+    fake.push_reply(Reply::error_event(
+        "usage_limit_reached",
+        "The usage limit has been reached",
+    ));
+    let before = fake.responses_requests().len();
+    let (status, account, body) = ask_in(&server, "conversation-3", true).await;
+    assert_eq!(account, "team");
+    assert!(
+        status == 429 || body.contains("usage limit"),
+        "{status} {body}"
+    );
+    assert_eq!(fake.responses_requests().len(), before + 1, "not retried");
+    server.terminate().await;
+}
+
+/// Acceptance 4, option off (the default): the 429 reaches the client and the next new
+/// conversation still goes to the active account.
+#[tokio::test]
+async fn without_switch_when_exhausted_every_conversation_stays_on_the_active_account() {
+    let (fake, _home, server) = exhausted_personal_account(false).await;
+    let personal = fake.account().account_id;
+    for session in ["conversation-1", "conversation-2"] {
+        let (status, account, body) = ask_in(&server, session, false).await;
+        assert_eq!((status, account.as_str()), (429, "plus"), "{body}");
+    }
+    assert_eq!(backend_accounts(&fake), [personal.clone(), personal]);
     server.terminate().await;
 }
