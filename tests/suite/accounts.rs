@@ -460,7 +460,7 @@ async fn when_the_active_account_is_exhausted_new_conversations_move_to_the_othe
     let (status, account, body) = ask_in(&server, "conversation-1", false).await;
     assert_eq!((status, account.as_str()), (429, "plus"), "{body}");
     assert!(body.contains("usage limit"), "{body}");
-    assert_eq!(backend_accounts(&fake), [personal.clone()]);
+    assert_eq!(backend_accounts(&fake), std::slice::from_ref(&personal));
 
     // A new conversation goes to the account with room.
     let (status, account, body) = ask_in(&server, "conversation-2", false).await;
