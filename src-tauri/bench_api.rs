@@ -140,6 +140,7 @@ impl LedgerRecorder {
             first_content_ms: Some(800),
             five_hour,
             weekly,
+            account: None,
         });
     }
 
@@ -234,5 +235,6 @@ fn row(i: i64, now_ms: i64) -> Row {
             used_percent: (i % 10_000) as f64 / 100.0,
             reset_at: Some(at_ms / 1000 + 600_000),
         }),
+        account: None,
     }
 }

@@ -108,6 +108,8 @@ pub(crate) struct Row {
     pub five_hour: Option<WindowObservation>,
     /// The weekly window after the answer.
     pub weekly: Option<WindowObservation>,
+    /// The short name of the signed-in account that served (`x-codexia-account`).
+    pub account: Option<String>,
 }
 
 impl Row {}

@@ -71,6 +71,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
                sum(cached_tokens), sum(output_tokens), sum(reasoning_tokens), sum(share_5h),
                sum(share_weekly)
         FROM requests GROUP BY 1, 2, 3, 4;",
+    // 3: which signed-in account served each request (its short name; NULL before several
+    // accounts existed).
+    "ALTER TABLE requests ADD COLUMN account INTEGER REFERENCES names(id);",
 ];
 
 /// The schema version this build writes.

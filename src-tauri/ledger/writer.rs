@@ -240,6 +240,7 @@ impl Store {
             let model_asked = optional(&row.model_asked, &mut name)?;
             let model_served = optional(&row.model_served, &mut name)?;
             let effort = optional(&row.effort, &mut name)?;
+            let account = optional(&row.account, &mut name)?;
             let shares = attributor.push(
                 &None,
                 weight(row.input_tokens, row.cached_tokens, row.output_tokens),
@@ -257,9 +258,9 @@ impl Store {
                 "INSERT INTO requests (at_ms, route, client, client_version, session, model_asked,
                     model_served, effort, input_tokens, cached_tokens, output_tokens,
                     reasoning_tokens, outcome, duration_ms, first_content_ms, used_5h, reset_5h,
-                    used_weekly, reset_weekly, share_5h, share_weekly)
+                    used_weekly, reset_weekly, share_5h, share_weekly, account)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21)",
+                    ?17, ?18, ?19, ?20, ?21, ?22)",
             )?
             .execute(params![
                 row.at_ms,
@@ -283,6 +284,7 @@ impl Store {
                 row.weekly.and_then(|w| w.reset_at),
                 own(WindowKind::FiveHour),
                 own(WindowKind::Weekly),
+                account,
             ])?;
             let id = tx.last_insert_rowid();
             tx.prepare_cached(

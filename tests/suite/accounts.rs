@@ -453,7 +453,7 @@ fn backend_accounts(fake: &FakeUpstream) -> Vec<String> {
 /// reached the backend is not retried.
 #[tokio::test]
 async fn when_the_active_account_is_exhausted_new_conversations_move_to_the_other_one() {
-    let (fake, _home, server) = exhausted_personal_account(true).await;
+    let (fake, home, server) = exhausted_personal_account(true).await;
     let personal = fake.account().account_id;
     let work = work_account().account_id;
 
@@ -487,6 +487,17 @@ async fn when_the_active_account_is_exhausted_new_conversations_move_to_the_othe
     );
     assert_eq!(fake.responses_requests().len(), before + 1, "not retried");
     server.terminate().await;
+
+    // The usage ledger records which account served each request.
+    let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    let accounts: Vec<String> = conn
+        .prepare("SELECT a.text FROM requests r JOIN names a ON a.id = r.account ORDER BY r.id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(accounts, ["plus", "team", "plus", "team"]);
 }
 
 /// Acceptance 4, option off (the default): the 429 reaches the client and the next new

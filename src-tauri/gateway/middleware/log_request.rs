@@ -83,11 +83,19 @@ pub(crate) async fn log_request(
         state: state.clone(),
         started,
         info: info.cloned(),
-        row: caller.row(
-            route,
-            response.extensions().get::<KeyName>(),
-            error.map(outcome_of_error),
-        ),
+        row: Row {
+            // The account that served (gateway/middleware/account.rs names it in the answer).
+            account: response
+                .headers()
+                .get(super::account::ACCOUNT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            ..caller.row(
+                route,
+                response.extensions().get::<KeyName>(),
+                error.map(outcome_of_error),
+            )
+        },
     };
     let streamed = response
         .headers()
