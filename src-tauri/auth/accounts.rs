@@ -465,6 +465,12 @@ impl AuthManager {
         Ok(self.account(None).await?.1)
     }
 
+    /// Whether more than one account was listed at the last read (no I/O).
+    pub(crate) fn several(&self) -> bool {
+        self.cached()
+            .is_some_and(|(_, index)| index.accounts.len() > 1)
+    }
+
     /// The active account's snapshot, as last read (no I/O).
     pub(crate) fn snapshot(&self) -> AuthSnapshot {
         let slot = self

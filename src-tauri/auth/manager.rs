@@ -38,8 +38,12 @@ pub enum AuthError {
     #[error("codexia is not signed in to ChatGPT. Run `codexia login` to sign in.")]
     NotSignedIn,
     /// The refresh token was refused for good.
-    #[error("{}", sign_in_again_message(.code))]
-    SignInAgain { code: String },
+    #[error("{}", sign_in_again_message(.code, .account.as_deref()))]
+    SignInAgain {
+        code: String,
+        /// The account's short name, when several are signed in ([`AuthError::for_account`]).
+        account: Option<String>,
+    },
     /// The sign-in server could not be reached or failed; retrying later may work.
     #[error("Could not refresh the ChatGPT access token: {0}.")]
     Transient(String),
@@ -55,6 +59,18 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The same error naming the account it concerns (for callers that serve several).
+    #[must_use]
+    pub(crate) fn for_account(self, name: &str) -> Self {
+        match self {
+            Self::SignInAgain { code, .. } => Self::SignInAgain {
+                code,
+                account: Some(name.to_owned()),
+            },
+            other => other,
+        }
+    }
+
     /// Whether only a new `codexia login` helps.
     pub fn needs_sign_in(&self) -> bool {
         matches!(self, Self::NotSignedIn | Self::SignInAgain { .. })
@@ -79,7 +95,7 @@ impl From<AuthError> for crate::protocol::error::ApiError {
 }
 
 /// The sentence shown in `status`, API errors and the tray after a permanent refresh failure.
-pub(crate) fn sign_in_again_message(code: &str) -> String {
+pub(crate) fn sign_in_again_message(code: &str, account: Option<&str>) -> String {
     let why = match code {
         "refresh_token_reused" => {
             "its refresh token was already used, perhaps by another program signed in with the same tokens"
@@ -88,7 +104,14 @@ pub(crate) fn sign_in_again_message(code: &str) -> String {
         "refresh_token_invalidated" => "it was signed out or revoked",
         _ => "the sign-in server refused to refresh it",
     };
-    format!("The ChatGPT sign-in is no longer valid ({why}). Run `codexia login` to sign in again.")
+    match account {
+        Some(name) => format!(
+            "The ChatGPT sign-in of account {name:?} is no longer valid ({why}); the other accounts still serve. Run `codexia login` and sign in to that account again."
+        ),
+        None => format!(
+            "The ChatGPT sign-in is no longer valid ({why}). Run `codexia login` to sign in again."
+        ),
+    }
 }
 
 /// What the manager currently knows.
@@ -264,7 +287,10 @@ impl AccountAuth {
         let snapshot = self.adopt(stored);
         match snapshot {
             AuthSnapshot::SignedIn(credentials) => Ok(credentials),
-            AuthSnapshot::SignInAgain { code, .. } => Err(AuthError::SignInAgain { code }),
+            AuthSnapshot::SignInAgain { code, .. } => Err(AuthError::SignInAgain {
+                code,
+                account: None,
+            }),
             AuthSnapshot::SignedOut | AuthSnapshot::Unknown => Err(AuthError::NotSignedIn),
         }
     }
@@ -315,7 +341,10 @@ impl AccountAuth {
                 code: code.clone(),
                 account_id: stored.credentials.account_id,
             });
-            return Err(AuthError::SignInAgain { code });
+            return Err(AuthError::SignInAgain {
+                code,
+                account: None,
+            });
         }
         let mut current = stored.credentials;
         // A set this process refreshed but could not store (see below) is newer than the
@@ -363,7 +392,10 @@ impl AccountAuth {
                     code: code.clone(),
                     account_id,
                 });
-                Err(AuthError::SignInAgain { code })
+                Err(AuthError::SignInAgain {
+                    code,
+                    account: None,
+                })
             }
             Err(OAuthError::Transient(message)) => {
                 tracing::warn!("the access token could not be refreshed: {message}");

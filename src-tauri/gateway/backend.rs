@@ -62,8 +62,14 @@ async fn open<E: BackendEvent>(
     body: &(impl serde::Serialize + Sync),
     session_id: Option<&str>,
 ) -> Result<EventStream<E>, ApiError> {
-    let (_, auth) = state.auth().account(account).await?;
-    let credentials = auth.credentials().await?;
+    let (entry, auth) = state.auth().account(account).await?;
+    // With several accounts, a sign-in that must be renewed names its account.
+    let name = entry.map(|e| e.name).filter(|_| state.auth().several());
+    let label = |err: crate::auth::AuthError| match &name {
+        Some(name) => err.for_account(name),
+        None => err,
+    };
+    let credentials = auth.credentials().await.map_err(label)?;
     let upstream = &state.0.upstream;
     let first = upstream
         .post_responses(credentials.backend_auth(), session_id, body)
@@ -80,7 +86,8 @@ async fn open<E: BackendEvent>(
             tracing::info!("the backend refused the access token; refreshing it once");
             let fresh = auth
                 .refresh_after_unauthorized(&credentials.access_token)
-                .await?;
+                .await
+                .map_err(label)?;
             upstream
                 .post_responses(fresh.backend_auth(), session_id, body)
                 .await

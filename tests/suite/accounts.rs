@@ -1,6 +1,7 @@
 //! Several ChatGPT accounts (issue 18), end to end: the built binary against the fake issuer
 //! and backend with two accounts on different plans and windows.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use pretty_assertions::assert_eq;
@@ -376,10 +377,10 @@ async fn each_account_refreshes_once_under_fifty_requests_and_a_revoked_one_fail
     fake.revoke_account(&work);
     let answer = ask(&server, Some("key-work-0000002")).await;
     assert_eq!(answer.status(), 401);
-    let body = answer.text().await.unwrap();
-    assert!(
-        body.contains("Run `codexia login` to sign in again"),
-        "{body}"
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "The ChatGPT sign-in of account \"team\" is no longer valid (the sign-in server refused to refresh it); the other accounts still serve. Run `codexia login` and sign in to that account again."
     );
     let answer = ask(&server, Some("key-personal-0001")).await;
     assert_eq!(answer.status(), 200);
@@ -512,4 +513,59 @@ async fn without_switch_when_exhausted_every_conversation_stays_on_the_active_ac
     }
     assert_eq!(backend_accounts(&fake), [personal.clone(), personal]);
     server.terminate().await;
+}
+
+fn keychain_entry(service: &str, user: &str) -> Option<Value> {
+    let output = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", user])
+        .output()
+        .unwrap();
+    output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).ok())
+        .flatten()
+}
+
+/// With the keychain, each account has its own entry (the first keeps the single-account
+/// entry `chatgpt`), no token lands in a file, and `logout --all` deletes every entry.
+#[tokio::test]
+async fn with_the_keychain_each_account_has_its_own_entry() {
+    const SERVICE: &str = "codexia-accounts-test";
+    if !crate::support::secret_service_available() {
+        return;
+    }
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("a session bus");
+    let fake = two_account_fake().await;
+    let home = home_for(&fake)
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env("CODEXIA_CREDENTIAL_STORE", "keychain")
+        .env("CODEXIA_KEYCHAIN_SERVICE", SERVICE);
+    let work = work_account().account_id;
+    sign_in(&fake, &home, None).await;
+    sign_in(&fake, &home, Some(&work)).await;
+
+    let first = keychain_entry(SERVICE, "chatgpt").expect("the first account's entry");
+    assert_eq!(first["account_id"], fake.account().account_id.as_str());
+    let second = keychain_entry(SERVICE, &format!("chatgpt-{work}")).expect("its own entry");
+    assert_eq!(second["account_id"], work.as_str());
+    let files: Vec<String> = std::fs::read_dir(home.codexia_home())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            let json = Path::new(n).extension().is_some_and(|e| e == "json");
+            (n.starts_with("auth") && json) || n.contains("recovery")
+        })
+        .collect();
+    assert_eq!(files, Vec::<String>::new(), "no token in a file");
+
+    let server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    let answer = ask(&server, None).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["x-codexia-account"], "team");
+    server.terminate().await;
+
+    cli(&home, &["logout", "--all"]).await;
+    assert_eq!(keychain_entry(SERVICE, "chatgpt"), None);
+    assert_eq!(keychain_entry(SERVICE, &format!("chatgpt-{work}")), None);
 }
