@@ -463,11 +463,13 @@ pub(crate) async fn collect(
     upstream: &UpstreamClient,
     live: Option<&RateLimitSnapshot>,
 ) -> StatusReport {
+    // One call per account: the active account's answers are reused for its summary.
+    let cache = StatusCache::default();
     let mut report = match auth.active().await {
-        Ok(account) => collect_account(&account, upstream, live, None).await,
+        Ok(account) => collect_account(&account, upstream, live, Some(&cache)).await,
         Err(err) => build_unavailable(&auth.snapshot(), &err),
     };
-    report.accounts = collect_accounts(auth, upstream, live, None).await;
+    report.accounts = collect_accounts(auth, upstream, live, Some(&cache)).await;
     report
 }
 

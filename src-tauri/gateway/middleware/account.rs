@@ -153,3 +153,38 @@ pub(crate) async fn route_account(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn new_conversations_leave_an_exhausted_account_and_started_ones_stay() {
+        let routing = Routing::default();
+        let listed = names(&["plus", "team", "pro"]);
+        assert_eq!(routing.choose(Some("s1"), "plus", &listed), "plus");
+        routing.mark_exhausted("plus", 3600);
+        // A conversation under way keeps its account.
+        assert_eq!(routing.choose(Some("s1"), "plus", &listed), "plus");
+        // New ones (with or without a session id) go to the next account with room.
+        assert_eq!(routing.choose(Some("s2"), "plus", &listed), "team");
+        assert_eq!(routing.choose(None, "plus", &listed), "team");
+        routing.mark_exhausted("team", 3600);
+        assert_eq!(routing.choose(Some("s3"), "plus", &listed), "pro");
+        // Every account exhausted: the active one answers (its 429 reaches the caller).
+        routing.mark_exhausted("pro", 3600);
+        assert_eq!(routing.choose(Some("s4"), "plus", &listed), "plus");
+        // A window that has reset counts as room again.
+        routing.mark_exhausted("team", 0);
+        assert_eq!(routing.choose(Some("s5"), "plus", &listed), "team");
+        // A conversation whose account was signed out starts afresh.
+        assert_eq!(
+            routing.choose(Some("s2"), "plus", &names(&["plus", "pro"])),
+            "plus"
+        );
+    }
+}
