@@ -293,7 +293,8 @@ pub(crate) enum RequestsAction {
     /// events and what the client got, with their times.
     Show(RequestIdArgs),
     /// Send a captured request again through the running gateway and show how the backend
-    /// request differs from the captured one (after an upgrade or a configuration change).
+    /// request differs from the captured one (after an upgrade or a configuration change); ID
+    /// may also be a file written by `codexia serve --capture DIR`.
     Replay(RequestIdArgs),
 }
 

@@ -70,7 +70,7 @@ async fn open<E: BackendEvent>(
     capture: Option<Arc<Capture>>,
 ) -> Result<EventStream<E>, ApiError> {
     let credentials = state.auth().credentials().await?;
-    remember_secrets(&credentials);
+    credentials.remember_secrets();
     let Some(capture) = capture else {
         let response = post(state, &credentials, body, session_id, None).await?;
         return Ok(until_terminal(sse::response_events(
@@ -159,7 +159,7 @@ async fn post(
             let fresh = auth
                 .refresh_after_unauthorized(&credentials.access_token)
                 .await?;
-            remember_secrets(&fresh);
+            fresh.remember_secrets();
             let second = upstream
                 .post_responses(fresh.backend_auth(), session_id, body)
                 .await;
@@ -170,26 +170,6 @@ async fn post(
     };
     state.observe_upstream_headers(response.headers());
     Ok(response)
-}
-
-/// Tells the process's redactor the sign-in's secrets (cheap when they are known already), so
-/// that no capture, log line or bundle shows them.
-fn remember_secrets(credentials: &Credentials) {
-    use crate::redact::{self, SecretKind};
-    if redact::current().knows(&credentials.access_token) {
-        return;
-    }
-    let email = credentials.claims().email;
-    redact::remember_all(
-        [
-            (SecretKind::AccessToken, credentials.access_token.as_str()),
-            (SecretKind::RefreshToken, credentials.refresh_token.as_str()),
-            (SecretKind::IdToken, credentials.id_token.as_str()),
-            (SecretKind::AccountId, credentials.account_id.as_str()),
-        ]
-        .into_iter()
-        .chain(email.as_deref().map(|email| (SecretKind::Email, email))),
-    );
 }
 
 /// Records the headers of a failed answer and maps it.

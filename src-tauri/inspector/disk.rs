@@ -14,6 +14,14 @@ use crate::files;
 
 /// Finished captures waiting for the disk.
 const QUEUE: usize = 256;
+/// Longest wait of [`DiskWriter::flush`].
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+enum Job {
+    Write(Arc<Capture>),
+    /// Answered once every job queued before it is done.
+    Flush(std::sync::mpsc::Sender<()>),
+}
 
 /// The handle of the writer thread.
 #[derive(Debug, Clone)]
@@ -22,20 +30,25 @@ pub(crate) struct DiskWriter(Arc<Writer>);
 #[derive(Debug)]
 struct Writer {
     dir: PathBuf,
-    sender: Mutex<Option<SyncSender<Arc<Capture>>>>,
+    sender: Mutex<Option<SyncSender<Job>>>,
     dropped: AtomicU64,
 }
 
 impl DiskWriter {
     /// Starts the writer thread for `dir` (created 0700 on the first write).
     pub(crate) fn start(dir: PathBuf) -> Self {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Arc<Capture>>(QUEUE);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
         let thread_dir = dir.clone();
         let started = std::thread::Builder::new()
             .name("codexia-capture".into())
             .spawn(move || {
-                for capture in receiver {
-                    write(&thread_dir, &capture);
+                for job in receiver {
+                    match job {
+                        Job::Write(capture) => write(&thread_dir, &capture),
+                        Job::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
                 }
             });
         let sender = match started {
@@ -61,9 +74,10 @@ impl DiskWriter {
     pub(crate) fn send(&self, capture: Arc<Capture>) {
         let guard = super::lock(&self.0.sender);
         let Some(sender) = guard.as_ref() else { return };
-        match sender.try_send(capture) {
+        match sender.try_send(Job::Write(capture)) {
             Ok(()) => {}
-            Err(TrySendError::Full(capture)) => {
+            Err(TrySendError::Full(job)) => {
+                let Job::Write(capture) = job else { return };
                 let dropped = self.0.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::warn!(
                     "capture writer behind: {} not written ({dropped} dropped so far)",
@@ -71,6 +85,19 @@ impl DiskWriter {
                 );
             }
             Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+impl DiskWriter {
+    /// Waits (blocking; call it off the async threads) until every capture queued before the
+    /// call is written, so that a caller who saw its answers end finds their files.
+    pub(crate) fn flush(&self) {
+        let (done, finished) = std::sync::mpsc::channel();
+        let sender = super::lock(&self.0.sender).clone();
+        let Some(sender) = sender else { return };
+        if sender.send(Job::Flush(done)).is_ok() {
+            let _ = finished.recv_timeout(FLUSH_WAIT);
         }
     }
 }

@@ -230,6 +230,14 @@ impl Inspector {
         Some(capture)
     }
 
+    /// Waits until the captures finished so far are on disk (blocking; no-op without
+    /// `--capture`).
+    pub(crate) fn flush_disk(&self) {
+        if let Some(disk) = &self.0.disk {
+            disk.flush();
+        }
+    }
+
     /// The `last` most recent captures, newest first, and the memory they use.
     pub(crate) fn list(&self, last: usize) -> RequestList {
         let (captures, memory) = self.snapshot(last);
@@ -448,47 +456,10 @@ impl Capture {
     /// when there is one (a `try_send`: nothing waits for the disk).
     pub(crate) fn finish(self: &Arc<Self>, mut outcome: Outcome) {
         outcome.duration_ms.get_or_insert(self.elapsed_ms());
-        {
-            let mut data = lock(&self.data);
-            if outcome.state == RequestState::Ok || outcome.state == RequestState::Incomplete {
-                if let Some(error) = data.stream_error() {
-                    outcome.state = RequestState::Error;
-                    outcome.error.get_or_insert(error);
-                }
-            }
-            data.outcome = outcome;
-        }
+        lock(&self.data).outcome = outcome;
         if let Some(disk) = self.shared.upgrade().and_then(|s| s.disk.clone()) {
             disk.send(Arc::clone(self));
         }
-    }
-}
-
-impl Data {
-    /// An error the translator wrote into the stream as its last event (`event: error` in the
-    /// Anthropic dialect, `data: {"error": …}` in OpenAI's).
-    fn stream_error(&self) -> Option<ErrorView> {
-        if !self.streamed_response {
-            return None;
-        }
-        let (_, last) = self
-            .client_chunks
-            .iter()
-            .rev()
-            .find(|(_, chunk)| !chunk.starts_with(b":"))?;
-        let frame = render::parse_frame(last)?;
-        let error = frame.data.get("error")?;
-        let is_error = frame.event.as_deref() == Some("error")
-            || frame.event.as_deref() == Some("response.failed")
-            || frame.event.is_none();
-        if !is_error {
-            return None;
-        }
-        let text = |key: &str| error.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        Some(ErrorView {
-            kind: text("type").or_else(|| text("code")).unwrap_or_default(),
-            message: text("message").unwrap_or_default(),
-        })
     }
 }
 

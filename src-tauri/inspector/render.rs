@@ -126,14 +126,14 @@ fn body_value(redactor: &Redactor, bytes: &[u8], cut: bool) -> Value {
 
 /// One parsed server-sent event frame.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Frame {
+struct Frame {
     pub event: Option<String>,
     pub data: Value,
     pub comment: bool,
 }
 
 /// Parses one frame (`event: x\ndata: {…}\n\n`, or `: comment\n\n`); `None` when empty.
-pub(crate) fn parse_frame(bytes: &[u8]) -> Option<Frame> {
+fn parse_frame(bytes: &[u8]) -> Option<Frame> {
     let text = String::from_utf8_lossy(bytes);
     let mut event = None;
     let mut data: Vec<&str> = Vec::new();

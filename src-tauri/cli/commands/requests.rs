@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::cli::UserError;
@@ -143,6 +144,24 @@ async fn fetch(gateway: &LocalGateway, id: &str) -> anyhow::Result<RequestDetail
         .get_json(&format!("/v1/requests/{id}"), READ_TIMEOUT)
         .await
         .map_err(|err| refused(err, Some(&id)))
+}
+
+/// The capture to replay: from the running gateway, or a capture file of `serve --capture`
+/// (which outlives a restart, e.g. after an upgrade or a configuration change).
+async fn original(gateway: &LocalGateway, id: &str) -> anyhow::Result<RequestDetail> {
+    let path = std::path::Path::new(id);
+    if !path.is_file() {
+        return fetch(gateway, id).await;
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the capture file {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|err| {
+        UserError::with_hint(
+            format!("{} is not a capture file: {err}", path.display()),
+            "give an id from `codexia requests`, or a file written by `codexia serve --capture DIR`",
+        )
+        .into()
+    })
 }
 
 /// `12` → `req_12`.
@@ -298,7 +317,7 @@ fn event_lines(lines: &mut Vec<String>, events: &[EventView]) {
 }
 
 async fn replay(gateway: &LocalGateway, args: &RequestIdArgs) -> anyhow::Result<ExitCode> {
-    let original = fetch(gateway, &args.id).await?;
+    let original = original(gateway, &args.id).await?;
     let request = &original.client_request;
     if request.truncated || !request.body.is_object() {
         return Err(UserError::with_hint(

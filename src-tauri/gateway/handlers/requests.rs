@@ -15,7 +15,7 @@
 //!   "object": "list",
 //!   "data": [{
 //!     "id": "req_12", "at": "2026-12-01T13:00:00.123Z",
-//!     "client": "claude-code", "client_version": "2.0.14",
+//!     "client": "Claude Code", "client_version": "2.0.14",
 //!     "route": "POST /v1/messages", "model": "gpt-5.1", "model_asked": "claude-sonnet-4-5",
 //!     "stream": true, "status": 200,
 //!     "state": "ok",                // in_progress | ok | error | incomplete | cancelled
@@ -94,7 +94,16 @@ pub(crate) async fn list_requests(
             )
         })?,
     };
-    Ok(Json(state.0.inspector.list(last)))
+    // Requests that ended before this call are on disk first (like `/v1/usage` and the
+    // ledger): a caller that saw its answers end finds their capture files.
+    let inspector = state.0.inspector.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        inspector.flush_disk();
+        inspector.list(last)
+    })
+    .await
+    .map_err(|err| ApiError::new(ErrorKind::Internal, err.to_string()))?;
+    Ok(Json(list))
 }
 
 /// `GET /v1/requests/{id}`.

@@ -113,6 +113,11 @@ impl Ending {
             info,
             error,
         } = self;
+        // An error written into a committed stream is known only now.
+        let error = error.or_else(|| {
+            let (kind, message) = info.as_ref()?.failure()?.clone();
+            Some(ErrorView { kind, message })
+        });
         let tokens = info.as_ref().and_then(RequestInfo::tokens);
         let state = if status >= 400 || error.is_some() {
             RequestState::Error
