@@ -75,7 +75,8 @@ impl DiskWriter {
         let guard = super::lock(&self.0.sender);
         let Some(sender) = guard.as_ref() else { return };
         match sender.try_send(Job::Write(capture)) {
-            Ok(()) => {}
+            // Sent; or the writer thread is gone (the process is stopping).
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(job)) => {
                 let Job::Write(capture) = job else { return };
                 let dropped = self.0.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -84,7 +85,6 @@ impl DiskWriter {
                     capture.id()
                 );
             }
-            Err(TrySendError::Disconnected(_)) => {}
         }
     }
 }

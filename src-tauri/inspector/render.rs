@@ -100,11 +100,9 @@ fn http_message(redactor: &Redactor, message: &Message) -> HttpMessage {
             Value::Null
         } else {
             let mut body = body_value(redactor, &message.body, truncated);
-            if truncated {
-                if let Value::String(text) = &mut body {
-                    let missing = message.body_len - message.body.len() as u64;
-                    text.push_str(&format!("[truncated: {missing} bytes not kept]"));
-                }
+            if truncated && let Value::String(text) = &mut body {
+                let missing = message.body_len - message.body.len() as u64;
+                text.push_str(&format!("[truncated: {missing} bytes not kept]"));
             }
             body
         },
@@ -115,11 +113,9 @@ fn http_message(redactor: &Redactor, message: &Message) -> HttpMessage {
 
 /// JSON when `bytes` parse (and were not cut), else the text; redacted either way.
 fn body_value(redactor: &Redactor, bytes: &[u8], cut: bool) -> Value {
-    if !cut {
-        if let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
-            redactor.json(&mut value);
-            return value;
-        }
+    if !cut && let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
+        redactor.json(&mut value);
+        return value;
     }
     Value::String(redactor.text(&String::from_utf8_lossy(bytes)).into_owned())
 }

@@ -69,15 +69,15 @@ pub(crate) async fn run(args: &RequestsArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn list(gateway: &LocalGateway, last: usize, json: bool) -> anyhow::Result<ExitCode> {
-    let list: RequestList = gateway
+    let captured: RequestList = gateway
         .get_json(&format!("/v1/requests?last={last}"), READ_TIMEOUT)
         .await
         .map_err(|err| refused(err, None))?;
     if json {
-        Printer.out(serde_json::to_string_pretty(&list)?);
+        Printer.out(serde_json::to_string_pretty(&captured)?);
         return Ok(ExitCode::SUCCESS);
     }
-    if list.data.is_empty() {
+    if captured.data.is_empty() {
         Printer.out("No requests captured yet.");
         return Ok(ExitCode::SUCCESS);
     }
@@ -85,10 +85,10 @@ async fn list(gateway: &LocalGateway, last: usize, json: bool) -> anyhow::Result
         "{:<9} {:<8} {:<16} {:<28} {:<16} {:>6} {:<11} {:>8} {:>14}",
         "ID", "TIME", "CLIENT", "ROUTE", "MODEL", "STATUS", "STATE", "DURATION", "TOKENS IN/OUT"
     ));
-    for request in &list.data {
+    for request in &captured.data {
         Printer.out(list_row(request));
     }
-    let memory = list.memory;
+    let memory = captured.memory;
     Printer.note(format!(
         "{} kept in {} of {} ({} dropped to stay within inspector_memory_mb)",
         memory.kept,

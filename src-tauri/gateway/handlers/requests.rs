@@ -97,13 +97,13 @@ pub(crate) async fn list_requests(
     // Requests that ended before this call are on disk first (like `/v1/usage` and the
     // ledger): a caller that saw its answers end finds their capture files.
     let inspector = state.0.inspector.clone();
-    let list = tokio::task::spawn_blocking(move || {
+    let captured = tokio::task::spawn_blocking(move || {
         inspector.flush_disk();
         inspector.list(last)
     })
     .await
     .map_err(|err| ApiError::new(ErrorKind::Internal, err.to_string()))?;
-    Ok(Json(list))
+    Ok(Json(captured))
 }
 
 /// `GET /v1/requests/{id}`.
