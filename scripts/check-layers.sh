@@ -32,7 +32,7 @@ RULES = {
     },
     "upstream": ({"protocol", "settings", "models", "files"}, None),
     "translate": ({"protocol", "models", "upstream"}, "is pure: it may import only protocol, models and upstream"),
-    "auth": ({"protocol", "settings", "files", "upstream"}, None),
+    "auth": ({"protocol", "settings", "files", "upstream", "redact"}, None),
     "status": (BASE | {"protocol", "upstream", "auth"}, None),
     "daemon": (BASE | {"protocol"}, None),
     "local": (BASE | {"protocol", "upstream", "status"}, None),

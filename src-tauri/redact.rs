@@ -163,11 +163,13 @@ impl std::fmt::Debug for Redactor {
 
 impl Redactor {
     /// A redactor that knows no secrets (the shape rules only).
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The same, also replacing `value` as a secret of `kind`.
+    #[cfg(test)]
     #[must_use]
     pub(crate) fn with_secret(mut self, kind: SecretKind, value: &str) -> Self {
         self.add(kind, value);
@@ -287,13 +289,6 @@ impl Redactor {
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
     }
-
-    /// A redacted copy of `value`.
-    pub(crate) fn json_copy(&self, value: &Value) -> Value {
-        let mut copy = value.clone();
-        self.json(&mut copy);
-        copy
-    }
 }
 
 impl Shape {
@@ -338,13 +333,8 @@ fn is_secret_field(name: &str) -> bool {
 /// The process's known secrets.
 static KNOWN: LazyLock<RwLock<Arc<Redactor>>> = LazyLock::new(RwLock::default);
 
-/// Adds a secret this process now holds to the process-wide redactor (nothing happens when it
-/// is already known, so calling it for every request is cheap).
-pub(crate) fn remember(kind: SecretKind, value: &str) {
-    remember_all([(kind, value)]);
-}
-
-/// Adds several secrets at once (one write at most).
+/// Adds secrets this process now holds to the process-wide redactor, in one write at most
+/// (nothing happens when they are known already, so calling it for every request is cheap).
 pub(crate) fn remember_all<'a>(secrets: impl IntoIterator<Item = (SecretKind, &'a str)>) {
     let secrets: Vec<_> = secrets.into_iter().collect();
     let known = current();
@@ -545,7 +535,7 @@ mod tests {
     fn remembered_secrets_reach_the_process_redactor() {
         let secret = "rememberedsecretvalue-0987654321";
         assert!(!current().text(secret).contains("[redacted"));
-        remember(SecretKind::RefreshToken, secret);
+        remember_all([(SecretKind::RefreshToken, secret)]);
         assert_eq!(current().text(secret), "[redacted:refresh_token]");
     }
 }

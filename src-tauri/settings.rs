@@ -37,6 +37,8 @@ impl EnvVars {
     pub(crate) const HEADER_READ_TIMEOUT: &'static str = "CODEXIA_HEADER_READ_TIMEOUT";
     pub(crate) const IDLE_TIMEOUT: &'static str = "CODEXIA_IDLE_TIMEOUT";
     pub(crate) const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
+    pub(crate) const INSPECTOR_MEMORY_MB: &'static str = "CODEXIA_INSPECTOR_MEMORY_MB";
+    pub(crate) const CAPTURE_DIR: &'static str = "CODEXIA_CAPTURE_DIR";
     pub(crate) const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -73,6 +75,11 @@ pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections: far above what a few Claude Code sessions with subagents
 /// open, far below the usual 1024 file descriptors.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default memory of the request inspector, in MiB: a few hundred ordinary Claude Code turns
+/// (both sides) or a handful of the longest.
+pub(crate) const DEFAULT_INSPECTOR_MEMORY_MB: u64 = 32;
+/// The largest `inspector_memory_mb` accepted.
+pub(crate) const MAX_INSPECTOR_MEMORY_MB: u64 = 4096;
 
 /// A snapshot of environment variables (the process's, or a test's own map).
 #[derive(Debug, Clone, Default)]
@@ -243,7 +250,7 @@ pub(crate) struct ConfigFile {
     /// Named API keys (name → key), accepted besides `api_key`; a request's key name is its
     /// client in the usage ledger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_keys: Option<BTreeMap<String, String>>,
+    pub api_keys: Option<BTreeMap<String, NamedKeyEntry>>,
     /// Days of usage history kept in `usage.db`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_retention_days: Option<u32>,
@@ -265,6 +272,49 @@ pub(crate) struct ConfigFile {
     /// Connections open at once; more wait to be accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u64>,
+    /// MiB of memory for the request inspector's captures (0: no capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspector_memory_mb: Option<u64>,
+    /// Where `serve` writes one capture file per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_dir: Option<PathBuf>,
+}
+
+/// One entry of `api_keys`: the key alone, or `{"key": "…", "admin": true}` for a key that may
+/// also read the request inspector's captures from another machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum NamedKeyEntry {
+    Key(String),
+    Full(NamedKeyObject),
+}
+
+/// The object form of an `api_keys` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NamedKeyObject {
+    pub key: String,
+    /// May read `GET /v1/requests…` from any address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
+}
+
+impl NamedKeyEntry {
+    fn key(&self) -> &str {
+        match self {
+            Self::Key(key) | Self::Full(NamedKeyObject { key, .. }) => key,
+        }
+    }
+
+    fn is_admin(&self) -> bool {
+        matches!(self, Self::Full(NamedKeyObject { admin: true, .. }))
+    }
+}
+
+impl From<&str> for NamedKeyEntry {
+    fn from(key: &str) -> Self {
+        Self::Key(key.to_owned())
+    }
 }
 
 impl ConfigFile {
@@ -313,6 +363,8 @@ pub(crate) struct Overrides {
     pub auth_file: Option<PathBuf>,
     pub log: Option<String>,
     pub proxy: Option<String>,
+    /// `serve --capture DIR`.
+    pub capture_dir: Option<PathBuf>,
 }
 
 /// A setting that could not be resolved. The message names where the bad value came from.
@@ -381,6 +433,12 @@ pub(crate) struct Settings {
     pub idle_timeout: Sourced<Duration>,
     /// Connections open at once.
     pub max_connections: Sourced<usize>,
+    /// Names of the `api_keys` marked admin: they may read the inspector from anywhere.
+    pub admin_keys: Sourced<std::collections::BTreeSet<String>>,
+    /// Bytes of memory for the request inspector's captures (0: off).
+    pub inspector_memory: Sourced<usize>,
+    /// Where each finished request is also written, one file each.
+    pub capture_dir: Sourced<Option<PathBuf>>,
 }
 
 /// The standard proxy variables, in the order they are read (upper case first, as curl and
@@ -817,6 +875,15 @@ impl Settings {
         let api_keys = Pick::new(&config_path)
             .file("api_keys", file.api_keys.as_ref(), parse_named_keys)
             .or(BTreeMap::new())?;
+        let admin_keys = Sourced::new(
+            file.api_keys
+                .iter()
+                .flatten()
+                .filter(|(_, entry)| entry.is_admin())
+                .map(|(name, _)| name.trim().to_owned())
+                .collect(),
+            api_keys.source,
+        );
 
         let usage_retention_days = Pick::new(&config_path)
             .file("usage_retention_days", file.usage_retention_days, |days| {
@@ -868,6 +935,26 @@ impl Settings {
             })
             .file("max_connections", file.max_connections, positive_count)
             .or(DEFAULT_MAX_CONNECTIONS)?;
+        let inspector_memory = Pick::new(&config_path)
+            .env(env, EnvVars::INSPECTOR_MEMORY_MB, |text| {
+                text.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("{text:?} is not a whole number of MiB"))
+                    .and_then(inspector_bytes)
+            })
+            .file(
+                "inspector_memory_mb",
+                file.inspector_memory_mb,
+                inspector_bytes,
+            )
+            .or(inspector_bytes(DEFAULT_INSPECTOR_MEMORY_MB).unwrap_or(0))?;
+        let capture_dir = Pick::new(&config_path)
+            .flag("--capture", flags.capture_dir.clone(), |dir| Ok(Some(dir)))
+            .env(env, EnvVars::CAPTURE_DIR, |dir| {
+                Ok(Some(PathBuf::from(dir)))
+            })
+            .file("capture_dir", file.capture_dir.clone(), |dir| Ok(Some(dir)))
+            .or(None)?;
 
         Ok(Self {
             home,
@@ -893,6 +980,9 @@ impl Settings {
             header_read_timeout,
             idle_timeout,
             max_connections,
+            admin_keys,
+            inspector_memory,
+            capture_dir,
         })
     }
 
@@ -929,6 +1019,16 @@ fn positive_seconds(seconds: u64) -> Result<Duration, String> {
 }
 
 /// A number of connections, at least one.
+/// `inspector_memory_mb` in bytes: 0 (off) up to [`MAX_INSPECTOR_MEMORY_MB`].
+fn inspector_bytes(mb: u64) -> Result<usize, String> {
+    if mb > MAX_INSPECTOR_MEMORY_MB {
+        return Err(format!(
+            "{mb} MiB is more than {MAX_INSPECTOR_MEMORY_MB} MiB"
+        ));
+    }
+    usize::try_from(mb * 1024 * 1024).map_err(|_| format!("{mb} MiB is too large"))
+}
+
 fn positive_count(count: u64) -> Result<usize, String> {
     match usize::try_from(count) {
         Ok(0) => Err("must be at least 1".to_owned()),
@@ -1021,9 +1121,12 @@ fn parse_api_key(text: &str) -> Result<ApiKey, String> {
 }
 
 /// Checks `api_keys`: each name non-empty and printable, each key a valid key, no key twice.
-fn parse_named_keys(keys: &BTreeMap<String, String>) -> Result<BTreeMap<String, ApiKey>, String> {
+fn parse_named_keys(
+    keys: &BTreeMap<String, NamedKeyEntry>,
+) -> Result<BTreeMap<String, ApiKey>, String> {
     let mut parsed = BTreeMap::new();
-    for (name, key) in keys {
+    for (name, entry) in keys {
+        let key = entry.key();
         let name = name.trim();
         if name.is_empty() || name.chars().any(char::is_control) {
             return Err(format!("{name:?} is not a key name"));
@@ -1367,26 +1470,40 @@ mod tests {
         assert_eq!(s.usage_retention_days.value, DEFAULT_USAGE_RETENTION_DAYS);
         assert!(!s.requires_key());
         let file = ConfigFile {
-            api_keys: Some(BTreeMap::from([("laptop".to_owned(), " k-1 ".to_owned())])),
+            api_keys: Some(BTreeMap::from([
+                ("laptop".to_owned(), " k-1 ".into()),
+                (
+                    "me".to_owned(),
+                    NamedKeyEntry::Full(NamedKeyObject {
+                        key: "k-admin".into(),
+                        admin: true,
+                    }),
+                ),
+            ])),
             usage_retention_days: Some(30),
             bind: Some("0.0.0.0:9".into()),
             ..ConfigFile::default()
         };
         let s = resolve(&Overrides::default(), &[], &file).unwrap();
         assert_eq!(s.api_keys.value["laptop"].expose(), "k-1");
+        assert_eq!(s.api_keys.value["me"].expose(), "k-admin");
+        assert_eq!(
+            s.admin_keys.value.iter().collect::<Vec<_>>(),
+            [&"me".to_owned()]
+        );
         assert_eq!(s.usage_retention_days.value, 30);
         // A named key is enough to listen beyond loopback.
         assert!(s.requires_key());
         assert_eq!(s.exposed_without_key(), None);
         for bad in [
             ConfigFile {
-                api_keys: Some(BTreeMap::from([(" ".to_owned(), "k".to_owned())])),
+                api_keys: Some(BTreeMap::from([(" ".to_owned(), "k".into())])),
                 ..ConfigFile::default()
             },
             ConfigFile {
                 api_keys: Some(BTreeMap::from([
-                    ("a".to_owned(), "same".to_owned()),
-                    ("b".to_owned(), "same".to_owned()),
+                    ("a".to_owned(), "same".into()),
+                    ("b".to_owned(), "same".into()),
                 ])),
                 ..ConfigFile::default()
             },

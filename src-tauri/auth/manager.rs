@@ -200,6 +200,16 @@ impl AuthManager {
     }
 
     fn set_snapshot(&self, value: AuthSnapshot) {
+        // Every credential the process holds passes here (or through `load`): from now on no
+        // log line, capture or bundle shows it.
+        match &value {
+            AuthSnapshot::SignedIn(credentials) => credentials.remember_secrets(),
+            AuthSnapshot::SignInAgain { account_id, .. } => crate::redact::remember_all([(
+                crate::redact::SecretKind::AccountId,
+                account_id.as_str(),
+            )]),
+            AuthSnapshot::SignedOut | AuthSnapshot::Unknown => {}
+        }
         let mut guard = match self.snapshot.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -241,7 +251,11 @@ impl AuthManager {
             drop(self.lock_processes().await?);
         }
         let store = self.store().await?;
-        Ok(run_blocking(move || store.load()).await?)
+        let stored = run_blocking(move || store.load()).await?;
+        if let Some(stored) = &stored {
+            stored.credentials.remember_secrets();
+        }
+        Ok(stored)
     }
 
     async fn save(&self, auth: StoredAuth) -> Result<(), AuthError> {

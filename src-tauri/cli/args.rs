@@ -58,6 +58,9 @@ pub(crate) enum Command {
     Usage(UsageArgs),
     /// Print one status line for Claude Code's `statusLine` (reads its JSON on stdin).
     Statusline,
+    /// Show what recent requests sent and got, on both sides of the gateway (from the running
+    /// gateway's request inspector; secrets removed).
+    Requests(RequestsArgs),
     /// A window of the tray app, in its own process (started by the tray app).
     #[command(hide = true)]
     Window(WindowArgs),
@@ -171,6 +174,9 @@ pub(crate) struct GatewayArgs {
     /// Reach the backend and the sign-in server through this proxy (http://, https://, socks5://, socks5h://; `none`: no proxy). [default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY]
     #[arg(long, value_name = "URL", env = EnvVars::PROXY, hide_env_values = true)]
     pub proxy: Option<String>,
+    /// Also write each request the gateway answers to this directory, one private JSON file per request, secrets removed (see `codexia requests`).
+    #[arg(long, value_name = "DIR", env = EnvVars::CAPTURE_DIR, hide_env_values = true)]
+    pub capture: Option<PathBuf>,
 }
 
 impl GatewayArgs {
@@ -181,6 +187,7 @@ impl GatewayArgs {
         forget_env(matches, "model_fallback", &mut self.model_fallback);
         forget_env(matches, "auth_file", &mut self.auth_file);
         forget_env(matches, "proxy", &mut self.proxy);
+        forget_env(matches, "capture", &mut self.capture);
     }
 
     /// The values given on the command line, for `Settings::resolve`.
@@ -193,6 +200,7 @@ impl GatewayArgs {
             auth_file: self.auth_file.clone(),
             log: None,
             proxy: self.proxy.clone(),
+            capture_dir: self.capture.clone(),
         }
     }
 }
@@ -261,6 +269,41 @@ pub(crate) struct UsageArgs {
     #[arg(long, value_name = "KEY", value_parser = ["client", "session", "model", "day", "hour"])]
     pub by: Option<String>,
     /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `codexia requests`.
+#[derive(Debug, Args)]
+pub(crate) struct RequestsArgs {
+    #[command(subcommand)]
+    pub action: Option<RequestsAction>,
+    /// How many of the most recent requests to list. [default: 20]
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Print the list as JSON (the answer of `GET /v1/requests`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `codexia requests show|replay ID`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RequestsAction {
+    /// Both sides of one request: the client's request, the backend request, the backend's
+    /// events and what the client got, with their times.
+    Show(RequestIdArgs),
+    /// Send a captured request again through the running gateway and show how the backend
+    /// request differs from the captured one (after an upgrade or a configuration change); ID
+    /// may also be a file written by `codexia serve --capture DIR`.
+    Replay(RequestIdArgs),
+}
+
+/// A captured request's id.
+#[derive(Debug, Args)]
+pub(crate) struct RequestIdArgs {
+    /// The id from `codexia requests` (`req_12`, or just `12`).
+    pub id: String,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -6,17 +6,25 @@
 //! The call starts at once, in a task of its own ([`Opening`]), so the handler can prepare its
 //! translator meanwhile and the stream pipeline can commit a streaming answer while the backend
 //! has not even sent its headers yet.
+//!
+//! When the request is being captured (the request inspector), the body is serialised once,
+//! kept as the capture's upstream request and sent as those same bytes; the headers are kept
+//! redacted, and each backend event is copied into the capture as it passes.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::auth::Credentials;
+use crate::inspector::{Capture, Message};
 use crate::protocol::responses::BackendEvent;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::events::{EventStream, until_terminal};
 use crate::upstream::{failure, sse};
+use futures_util::StreamExt;
 
 /// Longest silence tolerated from the backend mid-stream. Long reasoning without summaries can
 /// be quiet for minutes; a dead connection must still end.
@@ -48,9 +56,10 @@ pub(crate) fn open_stream<E: BackendEvent>(
     state: AppState,
     body: impl serde::Serialize + Send + Sync + 'static,
     session_id: Option<String>,
+    capture: Option<Arc<Capture>>,
 ) -> Opening<E> {
     Opening(tokio::spawn(async move {
-        open(&state, &body, session_id.as_deref()).await
+        open(&state, &body, session_id.as_deref(), capture).await
     }))
 }
 
@@ -58,14 +67,85 @@ async fn open<E: BackendEvent>(
     state: &AppState,
     body: &(impl serde::Serialize + Sync),
     session_id: Option<&str>,
+    capture: Option<Arc<Capture>>,
 ) -> Result<EventStream<E>, ApiError> {
-    let auth = state.auth();
-    let credentials = auth.credentials().await?;
-    remember_secrets(&credentials);
+    let credentials = state.auth().credentials().await?;
+    credentials.remember_secrets();
+    let Some(capture) = capture else {
+        let response = post(state, &credentials, body, session_id, None).await?;
+        return Ok(until_terminal(sse::response_events(
+            response,
+            UPSTREAM_IDLE_TIMEOUT,
+        )));
+    };
+    let json = serde_json::to_string(body).map_err(|err| {
+        ApiError::internal(format!("The backend request cannot be written: {err}"))
+    })?;
+    capture.upstream_request(upstream_message(state, &credentials, session_id, &json));
+    let raw = serde_json::value::RawValue::from_string(json).map_err(|err| {
+        ApiError::internal(format!("The backend request cannot be written: {err}"))
+    })?;
+    let response = post(state, &credentials, &raw, session_id, Some(&capture)).await?;
+    let events = sse::response_events(response, UPSTREAM_IDLE_TIMEOUT);
+    let tapped = events.inspect(move |event| {
+        if let Ok(event) = event {
+            capture.upstream_event(&event.event, &event.data);
+        }
+    });
+    Ok(until_terminal(Box::pin(tapped)))
+}
+
+/// The backend request as the inspector keeps it: URL, headers redacted, the body as sent.
+fn upstream_message(
+    state: &AppState,
+    credentials: &Credentials,
+    session_id: Option<&str>,
+    json: &str,
+) -> Message {
     let upstream = &state.0.upstream;
+    let mut headers = upstream.backend_headers(credentials.backend_auth(), session_id);
+    headers.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    Message {
+        method: Some("POST".to_owned()),
+        url: Some(upstream.responses_url()),
+        headers: crate::redact::current().headers(&headers),
+        body: bytes::Bytes::from(json.to_owned()),
+        ..Message::default()
+    }
+}
+
+/// The POST, refreshed and sent once more after a 401; the capture learns the backend's
+/// status.
+async fn post(
+    state: &AppState,
+    credentials: &Credentials,
+    body: &(impl serde::Serialize + Sync),
+    session_id: Option<&str>,
+    capture: Option<&Capture>,
+) -> Result<reqwest::Response, ApiError> {
+    let auth = state.auth();
+    let upstream = &state.0.upstream;
+    let note = |answer: &Result<reqwest::Response, UpstreamError>| {
+        let status = match answer {
+            Ok(response) => Some(response.status()),
+            Err(UpstreamError::Status { status, .. }) => Some(*status),
+            Err(_) => None,
+        };
+        if let (Some(capture), Some(status)) = (capture, status) {
+            capture.upstream_status(status.as_u16());
+        }
+    };
     let first = upstream
         .post_responses(credentials.backend_auth(), session_id, body)
         .await;
+    note(&first);
     let response = match first {
         Ok(response) => response,
         Err(UpstreamError::Status {
@@ -79,38 +159,17 @@ async fn open<E: BackendEvent>(
             let fresh = auth
                 .refresh_after_unauthorized(&credentials.access_token)
                 .await?;
-            upstream
+            fresh.remember_secrets();
+            let second = upstream
                 .post_responses(fresh.backend_auth(), session_id, body)
-                .await
-                .map_err(|err| failed_answer(state, &err))?
+                .await;
+            note(&second);
+            second.map_err(|err| failed_answer(state, &err))?
         }
         Err(err) => return Err(failed_answer(state, &err)),
     };
     state.observe_upstream_headers(response.headers());
-    Ok(until_terminal(sse::response_events(
-        response,
-        UPSTREAM_IDLE_TIMEOUT,
-    )))
-}
-
-/// Tells the process's redactor the sign-in's secrets (cheap when they are known already), so
-/// that no capture, log line or bundle shows them.
-fn remember_secrets(credentials: &crate::auth::tokens::Credentials) {
-    use crate::redact::{self, SecretKind};
-    if redact::current().knows(&credentials.access_token) {
-        return;
-    }
-    let email = credentials.claims().email;
-    redact::remember_all(
-        [
-            (SecretKind::AccessToken, credentials.access_token.as_str()),
-            (SecretKind::RefreshToken, credentials.refresh_token.as_str()),
-            (SecretKind::IdToken, credentials.id_token.as_str()),
-            (SecretKind::AccountId, credentials.account_id.as_str()),
-        ]
-        .into_iter()
-        .chain(email.as_deref().map(|email| (SecretKind::Email, email))),
-    );
+    Ok(response)
 }
 
 /// Records the headers of a failed answer and maps it.

@@ -94,6 +94,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(from_fn(error::render_in_dialect))
         .layer(from_fn_with_state(
             state.clone(),
+            middleware::capture::capture_exchange,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
             middleware::log_request::log_request,
         ))
         .with_state(state)

@@ -53,6 +53,8 @@ impl AppState {
         let auth = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
         let settings_home = settings.home.clone();
         let retention_days = settings.usage_retention_days.value;
+        let inspector_memory = settings.inspector_memory.value;
+        let capture_dir = settings.capture_dir.value.clone();
         Self(Arc::new(App {
             settings,
             bound_ip,
@@ -66,7 +68,7 @@ impl AppState {
             responses: super::response_store::ResponseStore::default(),
             catalog: super::catalog::CatalogCache::default(),
             ledger: Ledger::start(&settings_home, retention_days),
-            inspector: crate::inspector::Inspector::new(32 * 1024 * 1024),
+            inspector: crate::inspector::Inspector::new(inspector_memory, capture_dir),
         }))
     }
 

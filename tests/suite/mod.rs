@@ -12,6 +12,7 @@ mod daemon;
 mod fake_backend;
 mod files;
 mod hardening;
+mod inspector;
 mod login;
 mod messages;
 mod models;

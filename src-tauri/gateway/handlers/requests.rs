@@ -15,7 +15,7 @@
 //!   "object": "list",
 //!   "data": [{
 //!     "id": "req_12", "at": "2026-12-01T13:00:00.123Z",
-//!     "client": "claude-code", "client_version": "2.0.14",
+//!     "client": "Claude Code", "client_version": "2.0.14",
 //!     "route": "POST /v1/messages", "model": "gpt-5.1", "model_asked": "claude-sonnet-4-5",
 //!     "stream": true, "status": 200,
 //!     "state": "ok",                // in_progress | ok | error | incomplete | cancelled
@@ -58,12 +58,12 @@
 //! is a string ending in `[truncated: N bytes not kept]`. `ms` counts from the request's
 //! arrival. An unknown id is a 404 (it may have been dropped to stay within the budget).
 
-use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::HeaderMap;
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use crate::gateway::error::{ApiError, ErrorKind};
+use crate::gateway::middleware::api_key::KeyName;
 use crate::gateway::state::AppState;
 use crate::inspector::view::{RequestDetail, RequestList};
 
@@ -81,10 +81,10 @@ pub(crate) struct ListParams {
 pub(crate) async fn list_requests(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    headers: HeaderMap,
+    key: Option<Extension<KeyName>>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<RequestList>, ApiError> {
-    may_inspect(&state, peer, &headers)?;
+    may_inspect(&state, peer, key.as_ref().map(|Extension(key)| key))?;
     let last = match params.last.as_deref() {
         None => DEFAULT_LAST,
         Some(text) => text.trim().parse::<usize>().map_err(|_| {
@@ -94,17 +94,26 @@ pub(crate) async fn list_requests(
             )
         })?,
     };
-    Ok(Json(state.0.inspector.list(last)))
+    // Requests that ended before this call are on disk first (like `/v1/usage` and the
+    // ledger): a caller that saw its answers end finds their capture files.
+    let inspector = state.0.inspector.clone();
+    let captured = tokio::task::spawn_blocking(move || {
+        inspector.flush_disk();
+        inspector.list(last)
+    })
+    .await
+    .map_err(|err| ApiError::new(ErrorKind::Internal, err.to_string()))?;
+    Ok(Json(captured))
 }
 
 /// `GET /v1/requests/{id}`.
 pub(crate) async fn request_detail(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    headers: HeaderMap,
+    key: Option<Extension<KeyName>>,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, ApiError> {
-    may_inspect(&state, peer, &headers)?;
+    may_inspect(&state, peer, key.as_ref().map(|Extension(key)| key))?;
     state.0.inspector.detail(&id).map(Json).ok_or_else(|| {
         ApiError::not_found(format!(
             "There is no captured request {id:?}: it may have been dropped to stay within \
@@ -113,14 +122,19 @@ pub(crate) async fn request_detail(
     })
 }
 
-/// Whether this caller may see captured requests: a loopback client, or an admin key.
+/// Whether this caller may see captured requests: a key marked admin from anywhere; a client
+/// on the loopback interface unless it presented a named key that is not admin (that key was
+/// handed to one client, which must not read the others' prompts).
 fn may_inspect(
     state: &AppState,
     peer: std::net::SocketAddr,
-    headers: &HeaderMap,
+    key: Option<&KeyName>,
 ) -> Result<(), ApiError> {
-    let _ = (state, headers);
-    if peer.ip().is_loopback() {
+    let allowed = match key {
+        Some(KeyName(name)) => state.0.settings.admin_keys.value.contains(name),
+        None => peer.ip().is_loopback(),
+    };
+    if allowed {
         return Ok(());
     }
     Err(ApiError::new(

@@ -88,6 +88,11 @@ pub(crate) async fn require_api_key(
         .into_response();
     };
     let name = presented.map(|name| KeyName(name.to_owned()));
+    let mut request = request;
+    if let Some(name) = &name {
+        // For the routes that depend on the key (the inspector's admin check).
+        request.extensions_mut().insert(name.clone());
+    }
     let mut response = next.run(request).await;
     if let Some(name) = name {
         response.extensions_mut().insert(name);
