@@ -15,7 +15,7 @@ mod windows;
 pub(crate) use ipc::WindowKind;
 pub(crate) use window_app::run as run_window;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,8 +57,8 @@ pub(crate) struct TrayApp {
     home: PathBuf,
     /// The usage lines of the menu (today's tokens, the forecast).
     usage: Mutex<Vec<String>>,
-    /// Window periods whose early run-out was already announced.
-    forecast_notified: Mutex<HashSet<(crate::ledger::WindowKind, i64)>>,
+    /// Per window, the reset of the period whose early run-out was already announced.
+    forecast_notified: Mutex<HashMap<crate::ledger::WindowKind, Option<i64>>>,
 }
 
 impl TrayApp {
@@ -109,7 +109,7 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 refresh: tokio::sync::Notify::new(),
                 home: settings.home.clone(),
                 usage: Mutex::new(vec![usage::NO_REQUESTS.to_owned()]),
-                forecast_notified: Mutex::new(HashSet::new()),
+                forecast_notified: Mutex::new(HashMap::new()),
             });
             app.manage(Arc::clone(&tray_app));
             app.manage(Arc::new(signin::SignIn::default()));
