@@ -18,6 +18,7 @@ mod models;
 mod protocol;
 mod settings;
 mod status;
+mod support;
 mod translate;
 #[cfg(feature = "tray")]
 mod tray;

@@ -147,6 +147,24 @@ impl LocalGateway {
         response.json().await.map_err(LocalError::Unreadable)
     }
 
+    /// `GET PATH` as JSON (the support bundle's reads of `/v1/requests…`).
+    pub(crate) async fn get_json(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, LocalError> {
+        let response = self
+            .get(path, timeout)
+            .send()
+            .await
+            .map_err(LocalError::Unreachable)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(LocalError::Status(status));
+        }
+        response.json().await.map_err(LocalError::Unreadable)
+    }
+
     /// `GET /v1/models`: the ids the gateway serves.
     pub(crate) async fn models(&self) -> Result<Vec<String>, LocalError> {
         let response = self

@@ -36,6 +36,7 @@ impl EnvVars {
     pub(crate) const HEADER_READ_TIMEOUT: &'static str = "CODEXIA_HEADER_READ_TIMEOUT";
     pub(crate) const IDLE_TIMEOUT: &'static str = "CODEXIA_IDLE_TIMEOUT";
     pub(crate) const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
+    pub(crate) const LOG_FILE_SIZE: &'static str = "CODEXIA_LOG_FILE_SIZE";
     pub(crate) const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -43,6 +44,8 @@ impl EnvVars {
 pub(crate) const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 14550);
 /// Default days of usage history kept (`usage_retention_days`).
 pub(crate) const DEFAULT_USAGE_RETENTION_DAYS: u32 = 90;
+/// Default size of one log file in `$CODEXIA_HOME/logs/` before it is rotated (`log_file_size`).
+pub(crate) const DEFAULT_LOG_FILE_SIZE: usize = 5 * 1024 * 1024;
 /// Default OAuth issuer.
 pub(crate) const DEFAULT_AUTH_URL: &str = "https://auth.openai.com";
 /// Default ChatGPT backend base (responses at `/codex/responses`).
@@ -250,6 +253,9 @@ pub(crate) struct ConfigFile {
     /// Largest request body: bytes, or a number with `KiB` / `MiB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_size: Option<String>,
+    /// Size of one log file before it is rotated: bytes, or a number with `KiB` / `MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file_size: Option<String>,
     /// Request bodies read or held at once: bytes, or a number with `KiB` / `MiB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_budget: Option<String>,
@@ -375,6 +381,8 @@ pub(crate) struct Settings {
     pub idle_timeout: Sourced<Duration>,
     /// Connections open at once.
     pub max_connections: Sourced<usize>,
+    /// Bytes of one log file in `$CODEXIA_HOME/logs/` before it is rotated.
+    pub log_file_size: Sourced<usize>,
 }
 
 /// The standard proxy variables, in the order they are read (upper case first, as curl and
@@ -823,6 +831,10 @@ impl Settings {
             .env(env, EnvVars::MAX_BODY_SIZE, parse_size)
             .file("max_body_size", file.max_body_size.as_deref(), parse_size)
             .or(DEFAULT_MAX_BODY_SIZE)?;
+        let log_file_size = Pick::new(&config_path)
+            .env(env, EnvVars::LOG_FILE_SIZE, parse_size)
+            .file("log_file_size", file.log_file_size.as_deref(), parse_size)
+            .or(DEFAULT_LOG_FILE_SIZE)?;
         let body_budget = Pick::new(&config_path)
             .env(env, EnvVars::BODY_BUDGET, parse_size)
             .file("body_budget", file.body_budget.as_deref(), parse_size)
@@ -876,6 +888,7 @@ impl Settings {
             header_read_timeout,
             idle_timeout,
             max_connections,
+            log_file_size,
         })
     }
 

@@ -58,6 +58,10 @@ pub(crate) enum Command {
     Usage(UsageArgs),
     /// Print one status line for Claude Code's `statusLine` (reads its JSON on stdin).
     Statusline,
+    /// Write a support bundle to attach to a bug report: version, OS, settings, status, the
+    /// last log lines and recent requests, without tokens or keys (README.txt inside says what
+    /// it holds).
+    SupportBundle(SupportBundleArgs),
     /// A window of the tray app, in its own process (started by the tray app).
     #[command(hide = true)]
     Window(WindowArgs),
@@ -263,6 +267,18 @@ pub(crate) struct UsageArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `codexia support-bundle`.
+#[derive(Debug, Args)]
+pub(crate) struct SupportBundleArgs {
+    /// Where to write the archive [default: ./codexia-support-DATE-TIME.tar.gz].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also include the contents of recent requests (prompts and answers); without it only
+    /// their metadata goes in.
+    #[arg(long)]
+    pub include_contents: bool,
 }
 
 /// `codexia claude [ARGS…]`.
