@@ -72,12 +72,16 @@ pub(crate) fn default_file_name(now: chrono::DateTime<chrono::Local>) -> String 
     format!("codexia-support-{}.tar.gz", now.format("%Y%m%d-%H%M%S"))
 }
 
-/// Gathers what the bundle holds from the running system: a running gateway's status and
-/// requests, else the status read directly (as `codexia status` does); the credential store's
-/// description; the secrets to keep out.
-pub(crate) async fn gather(settings: &Settings, options: BundleOptions) -> Gathered {
+/// Gathers what the bundle holds from the running system: the status and requests of
+/// `gateway` (the running one), else the status read directly (as `codexia status` does); the
+/// credential store's description; the secrets to keep out.
+pub(crate) async fn gather(
+    settings: &Settings,
+    gateway: Option<LocalGateway>,
+    options: BundleOptions,
+) -> Gathered {
     let mut gathered = Gathered::default();
-    if let Some(gateway) = LocalGateway::find(settings).await {
+    if let Some(gateway) = gateway {
         gathered.gateway = Some(gateway.url().to_owned());
         match gateway.status::<Value>(GATEWAY_TIMEOUT).await {
             Ok(status) => gathered.status = Some(status),
@@ -119,7 +123,7 @@ pub(crate) async fn gather(settings: &Settings, options: BundleOptions) -> Gathe
             }
         }
         Ok(Err(err)) => gathered.credentials = format!("unknown: {err}"),
-        Err(_) => gathered.credentials = "unknown".to_owned(),
+        Err(_) => "unknown".clone_into(&mut gathered.credentials),
     }
     if let Some(key) = &settings.api_key.value {
         gathered.secrets.push(key.expose().to_owned());
@@ -268,6 +272,21 @@ pub(crate) fn archive(entries: &[(String, String)], mtime: u64) -> std::io::Resu
     let mut gzip = tar.into_inner()?;
     gzip.flush()?;
     gzip.finish()
+}
+
+/// Gathers, scrubs and writes the bundle to `out`; answers how many files it holds.
+pub(crate) async fn make(
+    settings: &Settings,
+    gateway: Option<LocalGateway>,
+    options: BundleOptions,
+    out: &Path,
+    now: chrono::DateTime<chrono::Local>,
+) -> std::io::Result<usize> {
+    let gathered = gather(settings, gateway, options).await;
+    let entries = entries(settings, &gathered, options, now);
+    let mtime = u64::try_from(now.timestamp()).unwrap_or(0);
+    write(out, &entries, mtime)?;
+    Ok(entries.len())
 }
 
 /// Writes the archive to `out` (0600, never through a symbolic link).

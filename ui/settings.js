@@ -66,6 +66,23 @@ async function loadRequests() {
   }
 }
 
+$("support-bundle").addEventListener("click", async () => {
+  const message = $("bundle-message");
+  $("support-bundle").disabled = true;
+  message.className = "muted small";
+  message.textContent = "Creating the support bundle…";
+  try {
+    const written = await invoke("create_support_bundle", { include_contents: $("bundle-contents").checked });
+    message.className = "ok small";
+    message.textContent = `Saved ${written.path} (${written.files} files; README.txt inside lists them).`;
+  } catch (err) {
+    message.className = "danger small";
+    message.textContent = err && err.message ? err.message : String(err);
+  } finally {
+    $("support-bundle").disabled = false;
+  }
+});
+
 $("form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const port = Number.parseInt($("port").value, 10);

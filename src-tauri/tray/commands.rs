@@ -276,6 +276,41 @@ async fn recent_requests(tray: &TrayApp) -> CommandResult<Vec<RequestRow>> {
         .collect())
 }
 
+/// Where the Settings button's bundle went.
+#[derive(Debug, Serialize)]
+pub(crate) struct BundleWritten {
+    path: String,
+    files: usize,
+}
+
+/// "Create support bundle": the same bundle as `codexia support-bundle`, from this tray's
+/// gateway (in-process or the daemon's), into the Downloads folder (else the home folder).
+async fn create_support_bundle(
+    tray: &TrayApp,
+    include_contents: bool,
+) -> CommandResult<BundleWritten> {
+    let (settings, _, _) = load()?;
+    let gateway = tray
+        .gateway
+        .endpoint()
+        .await
+        .map(|(url, key)| crate::local::LocalGateway::new(url, key));
+    let now = chrono::Local::now();
+    let dir = dirs::download_dir()
+        .filter(|d| d.is_dir())
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(|| settings.home.clone());
+    let path = dir.join(crate::support::default_file_name(now));
+    let options = crate::support::BundleOptions { include_contents };
+    let files = crate::support::make(&settings, gateway, options, &path, now)
+        .await
+        .map_err(|e| TrayError::new(format!("The support bundle could not be written: {e}")))?;
+    Ok(BundleWritten {
+        path: path.display().to_string(),
+        files,
+    })
+}
+
 /// Deletes the stored credentials.
 pub(crate) async fn sign_out(tray: &TrayApp) {
     match super::signin::AuthHandle::for_tray(tray).await {
@@ -385,6 +420,9 @@ pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
         PageCommand::CopyText { text } => answer(copy_text(app, text)),
         PageCommand::RecentRequests => answer(recent_requests(&tray).await),
         PageCommand::Usage { by } => answer(usage_page(&tray, &by).await),
+        PageCommand::CreateSupportBundle { include_contents } => {
+            answer(Box::pin(create_support_bundle(&tray, include_contents)).await)
+        }
         PageCommand::SignInHere => answer(sign_in_here(app, &tray, &signin).await),
         PageCommand::SignInWithBrowser => answer(sign_in_with_browser(app, &tray, &signin).await),
         PageCommand::SubmitRedirectUrl { url } => {

@@ -31,6 +31,11 @@ pub(crate) enum PageCommand {
     Usage {
         by: String,
     },
+    /// "Create support bundle": writes it to the Downloads (or home) folder and answers where.
+    CreateSupportBundle {
+        #[serde(default)]
+        include_contents: bool,
+    },
     /// "Continue with ChatGPT": answers the authorize URL, which the Sign in window loads.
     SignInHere,
     /// "Use my browser instead".

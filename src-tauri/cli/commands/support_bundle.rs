@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use crate::cli::args::SupportBundleArgs;
 use crate::cli::output::Printer;
+use crate::local::LocalGateway;
 use crate::logging::{self, Loudness};
 use crate::settings::{Env, Overrides, Settings};
 use crate::support::{self, BundleOptions};
@@ -22,15 +23,14 @@ pub(crate) async fn run(args: &SupportBundleArgs, verbose: u8) -> anyhow::Result
         .out
         .clone()
         .unwrap_or_else(|| support::default_file_name(now).into());
-    let gathered = support::gather(&settings, options).await;
-    let entries = support::entries(&settings, &gathered, options, now);
-    let mtime = u64::try_from(now.timestamp()).unwrap_or(0);
-    support::write(&out, &entries, mtime)
+    let gateway = LocalGateway::find(&settings).await;
+    let files = support::make(&settings, gateway, options, &out, now)
+        .await
         .with_context(|| format!("cannot write the support bundle to {}", out.display()))?;
     Printer.out(format!(
         "wrote {} ({} files; README.txt inside says what they are)",
         out.display(),
-        entries.len()
+        files
     ));
     if !args.include_contents {
         Printer.out("request contents are not included; add --include-contents to include them");
