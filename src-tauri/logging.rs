@@ -3,9 +3,10 @@
 //! that run unattended (`codexia serve`, which the daemon runs, and the tray app) also keep
 //! their log in `$CODEXIA_HOME/logs/NAME.log`.
 //!
+//! Every line, to stderr or a file, passes through the one redactor (`redact.rs`) on its way out
+//! ([`Redacting`]), so a token that reached a log message by mistake is still not written.
+//!
 //! Log files, because they are handed over in support bundles and may sit for months:
-//! - Every line goes through [`redact_line`] before it reaches the file: no token, key or
-//!   account id is written even if a log statement names one by mistake.
 //! - Files are created 0600 through [`files::open_private_append`]: a symbolic link at a log
 //!   path (or at `logs/`) is refused, never written through; the program then logs to stderr
 //!   only and says so once.
@@ -15,9 +16,8 @@
 //!   queue; when the queue is full the line is dropped and counted, and the count is written
 //!   when there is room again.
 
-use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, Write as _};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,10 +25,11 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::files;
+use crate::{files, redact};
 use crate::settings::{Settings, Source};
 
 /// The directory of log files in `$CODEXIA_HOME`.
@@ -91,10 +92,11 @@ pub(crate) fn log_path(home: &Path, name: &str) -> PathBuf {
 }
 
 fn install(settings: &Settings, loudness: Loudness, verbose: u8, file: Option<FileWriter>) {
+    remember_configured_keys(settings);
     let filter = EnvFilter::try_new(directive(settings, loudness, verbose))
         .unwrap_or_else(|_| EnvFilter::new("warn,codexia=info"));
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(Redacting(std::io::stderr))
         // Colours only for a person at a terminal; logs in files and pipes stay plain.
         .with_ansi(
             std::io::IsTerminal::is_terminal(&std::io::stderr())
@@ -103,7 +105,7 @@ fn install(settings: &Settings, loudness: Loudness, verbose: u8, file: Option<Fi
         .with_target(false);
     let file = file.map(|writer| {
         tracing_subscriber::fmt::layer()
-            .with_writer(writer)
+            .with_writer(Redacting(writer))
             .with_ansi(false)
             .with_target(false)
     });
@@ -114,9 +116,63 @@ fn install(settings: &Settings, loudness: Loudness, verbose: u8, file: Option<Fi
         .try_init();
 }
 
-/// Removes secrets from a log line before it is written to a file.
-pub(crate) fn redact_line(line: &str) -> Cow<'_, str> {
-    Cow::Borrowed(line)
+/// Tells the process's redactor the configured API keys, so that no log line, capture or
+/// bundle shows them.
+pub(crate) fn remember_configured_keys(settings: &Settings) {
+    let single = settings.api_key.value.iter();
+    let named = settings.api_keys.value.values();
+    redact::remember_all(
+        single
+            .chain(named)
+            .map(|key| (redact::SecretKind::ApiKey, key.expose())),
+    );
+}
+
+/// A log writer whose every event is redacted before it reaches the inner writer: the event
+/// is collected (one `make_writer` per event) and written, redacted, when the writer drops.
+/// Wraps stderr and the log file alike.
+#[derive(Debug, Clone)]
+pub(crate) struct Redacting<M>(pub M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
+    type Writer = RedactedEvent<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactedEvent {
+            line: Vec::new(),
+            inner: self.0.make_writer(),
+        }
+    }
+}
+
+/// One log event on its way through [`Redacting`].
+pub(crate) struct RedactedEvent<W: Write> {
+    line: Vec<u8>,
+    inner: W,
+}
+
+impl<W: Write> Write for RedactedEvent<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for RedactedEvent<W> {
+    fn drop(&mut self) {
+        if self.line.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.line);
+        let redacted = redact::current().text(&text).into_owned();
+        // A log line that cannot be written has nowhere else to go.
+        let _ = self.inner.write_all(redacted.as_bytes());
+        let _ = self.inner.flush();
+    }
 }
 
 /// A log file rotated by size: `NAME.log`, `NAME.log.1` (the newest rotated), … up to
@@ -188,7 +244,8 @@ enum Message {
     Flush(SyncSender<()>),
 }
 
-/// The `MakeWriter` of the file layer: hands redacted lines to the writer thread.
+/// The `MakeWriter` of the file layer (inside [`Redacting`]): hands each line to the writer
+/// thread.
 #[derive(Clone)]
 struct FileWriter {
     queue: SyncSender<Message>,
@@ -234,10 +291,8 @@ fn write_lines(mut file: RotatingFile, lines: &Receiver<Message>, dropped: &Atom
 
 impl io::Write for FileWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // The fmt layer writes one whole event per call.
-        let text = String::from_utf8_lossy(buf);
-        let line = redact_line(&text).into_owned().into_bytes();
-        if let Err(TrySendError::Full(_)) = self.queue.try_send(Message::Line(line)) {
+        // [`RedactedEvent`] writes one whole, redacted event per call.
+        if let Err(TrySendError::Full(_)) = self.queue.try_send(Message::Line(buf.to_vec())) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         Ok(buf.len())
@@ -248,7 +303,7 @@ impl io::Write for FileWriter {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for FileWriter {
+impl<'a> MakeWriter<'a> for FileWriter {
     type Writer = FileWriter;
 
     fn make_writer(&'a self) -> Self::Writer {
@@ -359,6 +414,39 @@ mod tests {
             &ConfigFile::default(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn log_events_are_redacted_on_their_way_out() {
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = Redacting({
+            let sink = sink.clone();
+            move || sink.clone()
+        });
+        {
+            let mut event = writer.make_writer();
+            event
+                .write_all(b"refreshed: Authorization: Bearer ")
+                .unwrap();
+            event
+                .write_all(b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln\n")
+                .unwrap();
+        }
+        let written = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(written, "refreshed: Authorization: [redacted]\n");
     }
 
     #[test]

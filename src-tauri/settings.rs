@@ -25,6 +25,7 @@ impl EnvVars {
     pub(crate) const MODEL_FALLBACK: &'static str = "CODEXIA_MODEL_FALLBACK";
     pub(crate) const AUTH_FILE: &'static str = "CODEXIA_AUTH_FILE";
     pub(crate) const CREDENTIAL_STORE: &'static str = "CODEXIA_CREDENTIAL_STORE";
+    pub(crate) const KEYCHAIN_SERVICE: &'static str = "CODEXIA_KEYCHAIN_SERVICE";
     pub(crate) const AUTH_URL: &'static str = "CODEXIA_AUTH_URL";
     pub(crate) const BACKEND_URL: &'static str = "CODEXIA_BACKEND_URL";
     pub(crate) const LOG: &'static str = "CODEXIA_LOG";
@@ -46,6 +47,8 @@ pub(crate) const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr:
 pub(crate) const DEFAULT_USAGE_RETENTION_DAYS: u32 = 90;
 /// Default size of one log file in `$CODEXIA_HOME/logs/` before it is rotated (`log_file_size`).
 pub(crate) const DEFAULT_LOG_FILE_SIZE: usize = 5 * 1024 * 1024;
+/// Default keychain service name.
+pub(crate) const DEFAULT_KEYCHAIN_SERVICE: &str = "codexia";
 /// Default OAuth issuer.
 pub(crate) const DEFAULT_AUTH_URL: &str = "https://auth.openai.com";
 /// Default ChatGPT backend base (responses at `/codex/responses`).
@@ -359,6 +362,9 @@ pub(crate) struct Settings {
     pub allowed_origins: Sourced<Vec<String>>,
     pub auth_file: Sourced<Option<PathBuf>>,
     pub credential_store: Sourced<CredentialStoreKind>,
+    /// The keychain service the credentials are kept under (two setups sharing one keychain
+    /// keep apart by giving one of them another name).
+    pub keychain_service: Sourced<String>,
     pub auth_url: Sourced<String>,
     pub backend_url: Sourced<String>,
     pub log: Sourced<String>,
@@ -780,6 +786,16 @@ impl Settings {
             })
             .file("credential_store", file.credential_store, Ok)
             .or(CredentialStoreKind::Auto)?;
+        let keychain_service = Pick::new(&config_path)
+            .env(env, EnvVars::KEYCHAIN_SERVICE, |text| {
+                let text = text.trim();
+                if text.is_empty() || text.chars().any(char::is_control) {
+                    Err("must be a non-empty name without control characters".to_owned())
+                } else {
+                    Ok(text.to_owned())
+                }
+            })
+            .or(DEFAULT_KEYCHAIN_SERVICE.to_owned())?;
 
         let auth_url = Pick::new(&config_path)
             .env(env, EnvVars::AUTH_URL, parse_url)
@@ -876,6 +892,7 @@ impl Settings {
             allowed_origins,
             auth_file,
             credential_store,
+            keychain_service,
             auth_url,
             backend_url,
             log,

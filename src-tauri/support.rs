@@ -26,6 +26,7 @@ use crate::local::LocalGateway;
 use crate::logging;
 use crate::settings::Settings;
 use crate::upstream::UpstreamClient;
+use crate::redact::{self, REDACTED, SecretKind};
 use crate::{files, status};
 
 /// Lines of each log taken from its end.
@@ -34,8 +35,6 @@ pub(crate) const LOG_TAIL_LINES: usize = 1000;
 const LOG_NAMES: [&str; 2] = ["serve", "tray"];
 /// How long a running gateway may take to answer.
 const GATEWAY_TIMEOUT: Duration = Duration::from_secs(20);
-/// What replaces a secret.
-pub(crate) const REDACTED: &str = "[redacted]";
 /// Known secrets shorter than this are not searched for (they would match ordinary text).
 const MIN_SECRET_LEN: usize = 6;
 
@@ -58,7 +57,7 @@ pub(crate) struct Gathered {
     /// Whether credentials are stored.
     pub signed_in: Option<bool>,
     /// Every secret the bundle must not contain.
-    pub secrets: Vec<String>,
+    pub secrets: Vec<(SecretKind, String)>,
     /// `GET /v1/requests` of the running gateway (metadata).
     pub requests: Option<Value>,
     /// `GET /v1/requests/ID` for each request, when contents were asked for.
@@ -125,15 +124,16 @@ pub(crate) async fn gather(
         Ok(Err(err)) => gathered.credentials = format!("unknown: {err}"),
         Err(_) => "unknown".clone_into(&mut gathered.credentials),
     }
-    if let Some(key) = &settings.api_key.value {
-        gathered.secrets.push(key.expose().to_owned());
-    }
-    gathered.secrets.extend(
-        settings
-            .api_keys
-            .value
-            .values()
-            .map(|key| key.expose().to_owned()),
+    let keys = settings.api_key.value.iter().chain(settings.api_keys.value.values());
+    gathered
+        .secrets
+        .extend(keys.map(|key| (SecretKind::ApiKey, key.expose().to_owned())));
+    // The process's redactor learns them too (its shapes catch what nobody told us about).
+    redact::remember_all(
+        gathered
+            .secrets
+            .iter()
+            .map(|(kind, value)| (*kind, value.as_str())),
     );
     gathered
 }
@@ -188,12 +188,12 @@ fn request_ids(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn secrets_of(credentials: &Credentials) -> Vec<String> {
+fn secrets_of(credentials: &Credentials) -> Vec<(SecretKind, String)> {
     vec![
-        credentials.access_token.clone(),
-        credentials.refresh_token.clone(),
-        credentials.id_token.clone(),
-        credentials.account_id.clone(),
+        (SecretKind::AccessToken, credentials.access_token.clone()),
+        (SecretKind::RefreshToken, credentials.refresh_token.clone()),
+        (SecretKind::IdToken, credentials.id_token.clone()),
+        (SecretKind::AccountId, credentials.account_id.clone()),
     ]
 }
 
@@ -242,12 +242,13 @@ pub(crate) fn entries(
         .collect()
 }
 
-/// The last line of defence: the log redactor, then every known secret replaced.
-pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut text = logging::redact_line(text).into_owned();
-    for secret in secrets {
+/// The last line of defence: the process's redactor (known secrets and secret shapes), then
+/// every secret of `secrets` replaced once more wherever it still occurs.
+pub(crate) fn scrub(text: &str, secrets: &[(SecretKind, String)]) -> String {
+    let mut text = redact::current().text(text).into_owned();
+    for (kind, secret) in secrets {
         if secret.len() >= MIN_SECRET_LEN && text.contains(secret.as_str()) {
-            text = text.replace(secret.as_str(), REDACTED);
+            text = text.replace(secret.as_str(), kind.marker());
         }
     }
     text
@@ -308,7 +309,7 @@ fn readme(names: &[String], gathered: &Gathered, options: BundleOptions) -> Stri
          refresh token, id token, API key or account id: the configuration's keys are replaced\n\
          with [redacted], the credentials themselves are not included (only where they live),\n\
          and every file was searched for the stored tokens, the account id and the API keys,\n\
-         each replaced with [redacted], after the log redactor ran over it.\n\n\
+         each replaced with [redacted:KIND], after the log redactor ran over it.\n\n\
          Files:\n",
     );
     for name in names {
@@ -619,10 +620,13 @@ mod tests {
 
     #[test]
     fn scrub_replaces_every_known_secret_wherever_it_occurs() {
-        let secrets = vec!["tok-abcdef".to_owned(), "short".to_owned()];
+        let secrets = vec![
+            (SecretKind::AccountId, "acct-abcdef-0001".to_owned()),
+            (SecretKind::ApiKey, "short".to_owned()),
+        ];
         assert_eq!(
-            scrub("a tok-abcdef b tok-abcdefgh short", &secrets),
-            "a [redacted] b [redacted]gh short"
+            scrub("a acct-abcdef-0001 b acct-abcdef-0001x short", &secrets),
+            "a [redacted:account_id] b [redacted:account_id]x short"
         );
     }
 

@@ -336,7 +336,15 @@ impl AuthManager {
             });
             return Err(AuthError::SignInAgain { code });
         }
-        let current = stored.credentials;
+        let mut current = stored.credentials;
+        // A set this process refreshed but could not store (see below) is newer than the
+        // stored one, whose refresh token is spent: refresh from the newer one.
+        if let AuthSnapshot::SignedIn(mine) = self.snapshot()
+            && mine.account_id == current.account_id
+            && mine.expires_at > current.expires_at
+        {
+            current = mine;
+        }
         if !need.requires_refresh(&current, now()) {
             self.set_snapshot(AuthSnapshot::SignedIn(current.clone()));
             return Ok(current);
@@ -345,7 +353,15 @@ impl AuthManager {
         tracing::info!("refreshing the ChatGPT access token");
         match oauth::refresh(&self.upstream, &current).await {
             Ok(fresh) => {
-                self.save(StoredAuth::new(fresh.clone())).await?;
+                // Stored at once, before anything uses it: the issuer has already spent the
+                // old refresh token, so this set is the only one that works. Each store makes
+                // the save durable before returning (auth/store.rs). If even that fails, the
+                // set still serves this process rather than being dropped.
+                if let Err(err) = self.save(StoredAuth::new(fresh.clone())).await {
+                    tracing::error!(
+                        "the refreshed credentials could not be stored ({err}); they serve this process only"
+                    );
+                }
                 self.set_snapshot(AuthSnapshot::SignedIn(fresh.clone()));
                 tracing::info!(
                     expires_at = fresh.expires_at,

@@ -7,6 +7,13 @@
 //! `$CODEXIA_HOME/auth.json`; `keychain` → the keychain or a clear error; `auto` → the keychain
 //! when it answers, else the file with a one-line warning.
 //!
+//! A refreshed token set is the only usable one the moment it arrives (refresh tokens are
+//! single-use), so every store makes a save durable before it returns and never leaves a
+//! half-written set: the file store writes a temporary file, syncs it and renames it over the
+//! old one (a complete leftover of a crash is adopted at start-up, [`FileStore::recover`]); the
+//! keychain store first writes the set to a private recovery file in `$CODEXIA_HOME`, then to
+//! the keychain, then deletes the file (see [`KeychainStore`]).
+//!
 //! Store operations are blocking (D-Bus, file system); async callers use `spawn_blocking`.
 //! Each keychain call runs on a thread of its own (see [`on_own_thread`]), so the keychain
 //! store can be used from any thread, inside a tokio runtime or not.
@@ -19,8 +26,9 @@ use std::sync::Mutex;
 use super::tokens::StoredAuth;
 use crate::settings::{CredentialStoreKind, Settings, Source};
 
-/// The keychain service name.
-pub(crate) const KEYCHAIN_SERVICE: &str = "codexia";
+/// The default keychain service name (`CODEXIA_KEYCHAIN_SERVICE` changes it).
+#[cfg(test)]
+pub(crate) const KEYCHAIN_SERVICE: &str = crate::settings::DEFAULT_KEYCHAIN_SERVICE;
 /// The keychain account (user) name of the one ChatGPT sign-in.
 pub(crate) const KEYCHAIN_USER: &str = "chatgpt";
 /// File name of the default credentials file in `$CODEXIA_HOME`.
@@ -56,9 +64,30 @@ pub(crate) trait CredentialStore: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The OS keychain.
+/// The OS keychain, with a recovery file for the moments the keychain cannot be trusted with
+/// the only copy of a token set.
+///
+/// A keychain write is a D-Bus conversation of several round trips (session, key exchange,
+/// search, create-or-replace). The Secret Service applies an item as a whole — it never holds
+/// half a secret — but a process killed during the conversation, or a keychain that refuses or
+/// is locked, would lose a set whose refresh token the issuer has already rotated. So a save:
+///
+/// 1. writes the set to `$CODEXIA_HOME/keychain-SERVICE-USER.recovery.json` through
+///    [`crate::files::write_private`] (0600, temporary file, fsync, rename, fsync of the
+///    directory): from here on the set survives `kill -9`;
+/// 2. writes it to the keychain;
+/// 3. deletes the recovery file.
+///
+/// When the keychain write fails, the recovery file stays and the save still succeeds (with a
+/// warning): the set is on disk, private, and [`KeychainStore::load`] serves it. While a
+/// recovery file exists it is the newest set (saves run one at a time under the process lock
+/// and each writes the file first), so `load` prefers it; [`KeychainStore::recover`], run once
+/// per process at start-up, moves it into the keychain and deletes it.
 pub(crate) struct KeychainStore {
     entry: keyring::Entry,
+    service: String,
+    /// The recovery file; `None` only for a bare entry (the keychain probe, unit tests).
+    recovery: Option<FileStore>,
 }
 
 impl std::fmt::Debug for KeychainStore {
@@ -106,20 +135,31 @@ impl KeychainStore {
         #[cfg(not(target_os = "linux"))]
         let entry = keyring::Entry::new(service, user)
             .map_err(|e| StoreError::KeychainUnavailable(keychain_message(&e)))?;
-        Ok(Self { entry })
-    }
-
-    /// Whether the keychain answers (an empty keychain answers too).
-    pub(crate) fn probe(&self) -> Result<(), StoreError> {
-        on_own_thread(|| match self.entry.get_password() {
-            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(err) => Err(StoreError::KeychainUnavailable(keychain_message(&err))),
+        Ok(Self {
+            entry,
+            service: service.to_owned(),
+            recovery: None,
         })
     }
-}
 
-impl CredentialStore for KeychainStore {
-    fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
+    /// The same entry, with its recovery file in `home` (codexia's own directory, kept 0700).
+    pub(crate) fn with_recovery_in(mut self, home: &Path, service: &str, user: &str) -> Self {
+        self.recovery = Some(FileStore::in_home_named(
+            home,
+            &recovery_file_name(service, user),
+        ));
+        self
+    }
+
+    fn set(&self, text: &str) -> Result<(), StoreError> {
+        on_own_thread(|| {
+            self.entry
+                .set_password(text)
+                .map_err(|err| StoreError::Keychain(keychain_message(&err)))
+        })
+    }
+
+    fn load_entry(&self) -> Result<Option<StoredAuth>, StoreError> {
         let text = on_own_thread(|| match self.entry.get_password() {
             Ok(text) => Ok(Some(text)),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -134,25 +174,119 @@ impl CredentialStore for KeychainStore {
         .transpose()
     }
 
+    /// The set in the recovery file; a damaged one (it cannot be: it is renamed into place
+    /// whole) is deleted rather than trusted.
+    fn load_recovery(&self) -> Option<StoredAuth> {
+        let recovery = self.recovery.as_ref()?;
+        match recovery.load() {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::warn!("ignoring a damaged keychain recovery file: {err}");
+                let _ = recovery.delete();
+                None
+            }
+        }
+    }
+
+    /// Whether the keychain answers (an empty keychain answers too).
+    pub(crate) fn probe(&self) -> Result<(), StoreError> {
+        on_own_thread(|| match self.entry.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(err) => Err(StoreError::KeychainUnavailable(keychain_message(&err))),
+        })
+    }
+}
+
+/// `keychain-SERVICE-USER.recovery.json`, with anything but `[A-Za-z0-9_-]` replaced.
+fn recovery_file_name(service: &str, user: &str) -> String {
+    let clean = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("keychain-{}-{}.recovery.json", clean(service), clean(user))
+}
+
+impl CredentialStore for KeychainStore {
+    fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
+        if let Some(pending) = self.load_recovery() {
+            return Ok(Some(pending));
+        }
+        self.load_entry()
+    }
+
     fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
         let text = auth.to_json();
-        on_own_thread(|| {
-            self.entry
-                .set_password(&text)
-                .map_err(|err| StoreError::Keychain(keychain_message(&err)))
-        })
+        let Some(recovery) = &self.recovery else {
+            return self.set(&text);
+        };
+        // 1. Durable on disk first: from here on a crash cannot lose the set.
+        let on_disk = recovery.save(auth);
+        if let Err(err) = &on_disk {
+            tracing::warn!("cannot write the keychain recovery file: {err}");
+        }
+        // 2. The keychain.
+        match (self.set(&text), on_disk) {
+            // 3. The keychain has it: the recovery file has done its job.
+            (Ok(()), _) => {
+                if let Err(err) = recovery.delete() {
+                    tracing::warn!("cannot delete the keychain recovery file: {err}");
+                }
+                Ok(())
+            }
+            (Err(err), Ok(())) => {
+                tracing::warn!(
+                    "the OS keychain did not take the credentials ({err}); they are kept in {} (mode 0600) until it does",
+                    recovery.describe()
+                );
+                Ok(())
+            }
+            (Err(err), Err(_)) => Err(err),
+        }
     }
 
     fn delete(&self) -> Result<bool, StoreError> {
-        on_own_thread(|| match self.entry.delete_credential() {
+        let pending = match &self.recovery {
+            Some(recovery) => recovery.delete()?,
+            None => false,
+        };
+        let entry = on_own_thread(|| match self.entry.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(err) => Err(StoreError::Keychain(keychain_message(&err))),
-        })
+        })?;
+        Ok(pending || entry)
+    }
+
+    /// Finishes a save that a crash (or a failing keychain) interrupted: a complete leftover
+    /// of the recovery file's own write is adopted first, then the recovery file, if any, is
+    /// written to the keychain and deleted. If the keychain still refuses, the file stays and
+    /// `load` keeps serving it.
+    fn recover(&self) -> Result<(), StoreError> {
+        let Some(recovery) = &self.recovery else {
+            return Ok(());
+        };
+        recovery.recover()?;
+        let Some(pending) = self.load_recovery() else {
+            return Ok(());
+        };
+        self.set(&pending.to_json())?;
+        recovery.delete()?;
+        tracing::warn!(
+            "moved credentials saved by an interrupted run from {} into the OS keychain",
+            recovery.describe()
+        );
+        Ok(())
     }
 
     fn describe(&self) -> String {
-        format!("the OS keychain (service \"{KEYCHAIN_SERVICE}\")")
+        format!("the OS keychain (service \"{}\")", self.service)
     }
 }
 
@@ -234,8 +368,13 @@ impl FileStore {
 
     /// `$CODEXIA_HOME/auth.json`; the home directory is kept at 0700.
     pub(crate) fn in_home(home: &Path) -> Self {
+        Self::in_home_named(home, AUTH_FILE_NAME)
+    }
+
+    /// `$CODEXIA_HOME/NAME`; the home directory is kept at 0700.
+    pub(crate) fn in_home_named(home: &Path, name: &str) -> Self {
         Self {
-            path: home.join(AUTH_FILE_NAME),
+            path: home.join(name),
             own_dir: true,
         }
     }
@@ -294,8 +433,14 @@ impl CredentialStore for FileStore {
 
     /// A process killed between writing its temporary file and renaming it leaves a complete
     /// `.auth.json.RANDOM.tmp`: with single-use refresh tokens that file may hold the only
-    /// usable set. The newest complete set that is newer than the stored one (later expiry,
-    /// no sign-in-again mark) takes its place; every other leftover is deleted.
+    /// usable set. The newest complete set that is not older than the stored one (expiry at
+    /// least as late, no sign-in-again mark) takes its place; every other leftover is deleted.
+    ///
+    /// A tie goes to the leftover: saves and this recovery all run under the cross-process
+    /// lock, and recovery runs before a process's first save, so a leftover always comes from
+    /// a save later than the stored file. Expiries have one-second resolution, and two
+    /// refreshes within a second (a refresh, then one after a 401) are ordinary: the rule used
+    /// to be "strictly later" and lost exactly those sets (found by `tests/suite/crash.rs`).
     fn recover(&self) -> Result<(), StoreError> {
         let dir = match parent(&self.path) {
             dir if dir.as_os_str().is_empty() => Path::new("."),
@@ -320,22 +465,30 @@ impl CredentialStore for FileStore {
             .ok()
             .flatten()
             .map(|auth| auth.credentials.expires_at);
-        let mut best: Option<(i64, &PathBuf)> = None;
+        // Ranked by expiry, then by modification time.
+        let mut best: Option<((i64, std::time::SystemTime), &PathBuf)> = None;
         for path in &leftovers {
-            let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
-            let Some(auth) = is_file
-                .then(|| std::fs::read_to_string(path).ok())
-                .flatten()
+            let Some(meta) = std::fs::symlink_metadata(path)
+                .ok()
+                .filter(|m| m.file_type().is_file())
+            else {
+                continue;
+            };
+            let Some(auth) = std::fs::read_to_string(path)
+                .ok()
                 .and_then(|text| StoredAuth::from_json(&text).ok())
             else {
                 continue;
             };
-            let expiry = auth.credentials.expires_at;
+            let rank = (
+                auth.credentials.expires_at,
+                meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            );
             if auth.sign_in_again.is_none()
-                && stored_expiry.is_none_or(|stored| expiry > stored)
-                && best.is_none_or(|(best, _)| expiry > best)
+                && stored_expiry.is_none_or(|stored| rank.0 >= stored)
+                && best.is_none_or(|(best, _)| rank > best)
             {
-                best = Some((expiry, path));
+                best = Some((rank, path));
             }
         }
         if let Some((_, path)) = best {
@@ -405,6 +558,8 @@ pub(crate) struct StoreSpec {
     pub kind: CredentialStoreKind,
     /// Where `kind` came from (for the error message of a forced keychain).
     pub kind_source: Source,
+    /// The keychain service name ([`KEYCHAIN_SERVICE`] unless `CODEXIA_KEYCHAIN_SERVICE`).
+    pub keychain_service: String,
 }
 
 impl StoreSpec {
@@ -414,6 +569,7 @@ impl StoreSpec {
             auth_file: settings.auth_file.value.clone(),
             kind: settings.credential_store.value,
             kind_source: settings.credential_store.source,
+            keychain_service: settings.keychain_service.value.clone(),
         }
     }
 }
@@ -434,36 +590,38 @@ pub(crate) fn select_store(spec: &StoreSpec) -> Result<StoreChoice, StoreError> 
         });
     }
     let file = || Arc::new(FileStore::in_home(&spec.home));
+    let keychain = || {
+        let service = &spec.keychain_service;
+        KeychainStore::new(service, KEYCHAIN_USER)
+            .and_then(|k| k.probe().map(|()| k))
+            .map(|k| k.with_recovery_in(&spec.home, service, KEYCHAIN_USER))
+    };
     match spec.kind {
         CredentialStoreKind::File => Ok(StoreChoice {
             store: file(),
             fallback_warning: None,
         }),
         CredentialStoreKind::Keychain => {
-            let keychain = KeychainStore::new(KEYCHAIN_SERVICE, KEYCHAIN_USER)
-                .and_then(|k| k.probe().map(|()| k))
-                .map_err(|err| {
-                    let from = match spec.kind_source {
-                        Source::File => "credential_store in config.json",
-                        _ => "CODEXIA_CREDENTIAL_STORE",
-                    };
-                    let reason = match err {
-                        StoreError::KeychainUnavailable(reason) => reason,
-                        other => other.to_string(),
-                    };
-                    StoreError::KeychainUnavailable(format!(
-                        "{from} asks for the keychain, but no OS keychain answers ({reason})"
-                    ))
-                })?;
+            let keychain = keychain().map_err(|err| {
+                let from = match spec.kind_source {
+                    Source::File => "credential_store in config.json",
+                    _ => "CODEXIA_CREDENTIAL_STORE",
+                };
+                let reason = match err {
+                    StoreError::KeychainUnavailable(reason) => reason,
+                    other => other.to_string(),
+                };
+                StoreError::KeychainUnavailable(format!(
+                    "{from} asks for the keychain, but no OS keychain answers ({reason})"
+                ))
+            })?;
             Ok(StoreChoice {
                 store: Arc::new(keychain),
                 fallback_warning: None,
             })
         }
         CredentialStoreKind::Auto => {
-            if let Ok(keychain) = KeychainStore::new(KEYCHAIN_SERVICE, KEYCHAIN_USER)
-                .and_then(|k| k.probe().map(|()| k))
-            {
+            if let Ok(keychain) = keychain() {
                 return Ok(StoreChoice {
                     store: Arc::new(keychain),
                     fallback_warning: None,
@@ -567,6 +725,12 @@ mod tests {
         store.recover().unwrap();
         assert_eq!(store.load().unwrap(), Some(at(30, "newest")));
         assert!(!dir.path().join(".auth.json.stale.tmp").exists());
+
+        // Two refreshes within one second expire in the same second: the leftover is the
+        // later save (saves and recovery run under the process lock) and wins the tie.
+        leftover("same-second", at(30, "same-second").to_json());
+        store.recover().unwrap();
+        assert_eq!(store.load().unwrap(), Some(at(30, "same-second")));
     }
 
     #[test]
@@ -585,6 +749,7 @@ mod tests {
             auth_file: Some("/x/creds.json".into()),
             kind: CredentialStoreKind::Keychain,
             kind_source: Source::Env,
+            keychain_service: KEYCHAIN_SERVICE.to_owned(),
         };
         let choice = select_store(&spec).unwrap();
         assert_eq!(choice.store.describe(), "/x/creds.json");

@@ -61,6 +61,7 @@ async fn open<E: BackendEvent>(
 ) -> Result<EventStream<E>, ApiError> {
     let auth = state.auth();
     let credentials = auth.credentials().await?;
+    remember_secrets(&credentials);
     let upstream = &state.0.upstream;
     let first = upstream
         .post_responses(credentials.backend_auth(), session_id, body)
@@ -90,6 +91,26 @@ async fn open<E: BackendEvent>(
         response,
         UPSTREAM_IDLE_TIMEOUT,
     )))
+}
+
+/// Tells the process's redactor the sign-in's secrets (cheap when they are known already), so
+/// that no capture, log line or bundle shows them.
+fn remember_secrets(credentials: &crate::auth::tokens::Credentials) {
+    use crate::redact::{self, SecretKind};
+    if redact::current().knows(&credentials.access_token) {
+        return;
+    }
+    let email = credentials.claims().email;
+    redact::remember_all(
+        [
+            (SecretKind::AccessToken, credentials.access_token.as_str()),
+            (SecretKind::RefreshToken, credentials.refresh_token.as_str()),
+            (SecretKind::IdToken, credentials.id_token.as_str()),
+            (SecretKind::AccountId, credentials.account_id.as_str()),
+        ]
+        .into_iter()
+        .chain(email.as_deref().map(|email| (SecretKind::Email, email))),
+    );
 }
 
 /// Records the headers of a failed answer and maps it.

@@ -37,6 +37,8 @@ pub(crate) struct App {
     pub catalog: super::catalog::CatalogCache,
     /// The usage ledger (`$CODEXIA_HOME/usage.db`), written off the request path.
     pub ledger: Ledger,
+    /// Both sides of recent requests, within `inspector_memory_mb`.
+    pub inspector: crate::inspector::Inspector,
 }
 
 /// The axum state: a handle to [`App`].
@@ -47,6 +49,7 @@ impl AppState {
     /// State for a gateway bound at `bound_ip`.
     pub(crate) fn new(settings: Settings, bound_ip: IpAddr, upstream: UpstreamClient) -> Self {
         let models = ModelMap::from_settings(&settings, None);
+        crate::logging::remember_configured_keys(&settings);
         let auth = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
         let settings_home = settings.home.clone();
         let retention_days = settings.usage_retention_days.value;
@@ -63,6 +66,7 @@ impl AppState {
             responses: super::response_store::ResponseStore::default(),
             catalog: super::catalog::CatalogCache::default(),
             ledger: Ledger::start(&settings_home, retention_days),
+            inspector: crate::inspector::Inspector::new(32 * 1024 * 1024),
         }))
     }
 

@@ -591,7 +591,7 @@ async fn a_login_that_gets_no_answer_times_out_with_a_clear_message() {
 }
 
 /// Signs in through the paste flow; answers (success, stdout, stderr).
-async fn paste_login(home: &TestHome) -> (bool, String, String) {
+pub(super) async fn paste_login(home: &TestHome) -> (bool, String, String) {
     let mut login = Login::start(home, &["login", "--no-browser"]);
     let url = login.stdout_line().await;
     let location = authorize(&url).await;

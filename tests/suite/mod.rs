@@ -7,6 +7,7 @@ mod cli;
 mod client_errors;
 mod codex;
 mod config;
+mod crash;
 mod daemon;
 mod fake_backend;
 mod files;

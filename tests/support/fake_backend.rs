@@ -175,6 +175,21 @@ impl RecordedRequest {
     }
 }
 
+/// One refresh-token grant the token endpoint processed, as the fake saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshOutcome {
+    /// The refresh token the client presented.
+    pub presented: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// The new refresh token, when the grant succeeded (the presented one is then spent).
+    pub issued: Option<String>,
+    /// The new access token, when the grant succeeded.
+    pub issued_access: Option<String>,
+    /// Whether the whole response was handed to the connection (the body's last byte taken).
+    pub delivered: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum RefreshState {
     Active,
@@ -207,6 +222,9 @@ struct FakeState {
     failures: VecDeque<Failure>,
     token_failures: VecDeque<(u16, Value)>,
     token_gates: VecDeque<Gate>,
+    token_response_gates: VecDeque<Gate>,
+    refresh_outcomes: Vec<RefreshOutcome>,
+    abandoned_token_requests: usize,
     authorize_denials: usize,
     auth_codes: HashMap<String, AuthCode>,
     refresh_tokens: HashMap<String, RefreshState>,
@@ -300,6 +318,9 @@ impl FakeUpstream {
                 failures: VecDeque::new(),
                 token_failures: VecDeque::new(),
                 token_gates: VecDeque::new(),
+                token_response_gates: VecDeque::new(),
+                refresh_outcomes: Vec::new(),
+                abandoned_token_requests: 0,
                 authorize_denials: 0,
                 auth_codes: HashMap::new(),
                 refresh_tokens: HashMap::new(),
@@ -446,6 +467,52 @@ impl FakeUpstream {
     /// Holds the next token-endpoint request until `gate` opens (before it is processed).
     pub fn gate_next_token(&self, gate: Gate) {
         self.shared.lock().token_gates.push_back(gate);
+    }
+
+    /// Holds the response of the next token-endpoint request until `gate` opens: the grant is
+    /// processed first (a refresh token is spent and the new set issued), then the answer
+    /// waits — the moment a crashed client loses a set for good.
+    pub fn gate_next_token_response(&self, gate: Gate) {
+        self.shared.lock().token_response_gates.push_back(gate);
+    }
+
+    /// Every refresh-token grant processed so far, oldest first.
+    pub fn refresh_outcomes(&self) -> Vec<RefreshOutcome> {
+        self.shared.lock().refresh_outcomes.clone()
+    }
+
+    /// Resolves once `check` holds for the refresh grants processed so far.
+    pub async fn wait_for_refresh_outcomes(&self, check: impl Fn(&[RefreshOutcome]) -> bool) {
+        loop {
+            let notified = self.shared.recorded.notified();
+            if check(&self.shared.lock().refresh_outcomes) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Resolves once `count` token requests held by a gate (see [`Self::gate_next_token`])
+    /// have been dropped unanswered because their client went away.
+    pub async fn wait_for_abandoned_token_requests(&self, count: usize) {
+        loop {
+            let notified = self.shared.recorded.notified();
+            if self.shared.lock().abandoned_token_requests >= count {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Resolves once `check` holds for the requests recorded so far.
+    pub async fn wait_for(&self, check: impl Fn(&[RecordedRequest]) -> bool) {
+        loop {
+            let notified = self.shared.recorded.notified();
+            if check(&self.shared.lock().requests) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Makes the next authorize request redirect with `error=access_denied`.

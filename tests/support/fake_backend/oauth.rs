@@ -1,6 +1,8 @@
 //! The fake OAuth issuer (docs/protocol.md §3): authorize, token (authorization code with
 //! PKCE, rotating single-use refresh tokens) and the device-code flow of the official Codex CLI.
 
+use std::sync::Arc;
+
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -78,11 +80,81 @@ pub(super) fn authorize(shared: &Shared, request: &RecordedRequest) -> Response 
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-pub(super) async fn token(shared: &Shared, request: &RecordedRequest) -> Response {
+/// Counts a token request whose handler was dropped before it answered (its client went away
+/// while the issuer held it).
+struct Abandoned<'a>(&'a Shared, bool);
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.lock().abandoned_token_requests += 1;
+            self.0.recorded.notify_waiters();
+        }
+    }
+}
+
+pub(super) async fn token(shared: &Arc<Shared>, request: &RecordedRequest) -> Response {
+    let mut abandoned = Abandoned(shared, true);
     let gate = shared.lock().token_gates.pop_front();
     if let Some(gate) = gate {
         gate.pass().await;
     }
+    abandoned.1 = false;
+    let response = grant(shared, request);
+    let outcome = (request.param("grant_type").as_deref() == Some("refresh_token")).then(|| {
+        let mut state = shared.lock();
+        state.refresh_outcomes.push(super::RefreshOutcome {
+            presented: request.param("refresh_token").unwrap_or_default(),
+            status: response.status().as_u16(),
+            issued: None,
+            issued_access: None,
+            delivered: false,
+        });
+        state.refresh_outcomes.len() - 1
+    });
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    if let Some(index) = outcome {
+        let issued: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+        let mut state = shared.lock();
+        let entry = &mut state.refresh_outcomes[index];
+        let field = |name: &str| {
+            issued
+                .as_ref()
+                .and_then(|v| v.get(name))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        entry.issued = field("refresh_token");
+        entry.issued_access = field("access_token");
+    }
+    shared.recorded.notify_waiters();
+    let gate = shared.lock().token_response_gates.pop_front();
+    if let Some(gate) = gate {
+        gate.pass().await;
+    }
+    // The body reports when its last byte has been taken by the connection.
+    let shared = Arc::clone(shared);
+    let chunks = futures_util::stream::unfold(Some(bytes), move |next| {
+        let shared = Arc::clone(&shared);
+        async move {
+            if let Some(bytes) = next {
+                return Some((Ok::<_, std::convert::Infallible>(bytes), None));
+            }
+            if let Some(index) = outcome {
+                shared.lock().refresh_outcomes[index].delivered = true;
+                shared.recorded.notify_waiters();
+            }
+            None
+        }
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(chunks))
+}
+
+/// Processes one token request (after any gate).
+fn grant(shared: &Shared, request: &RecordedRequest) -> Response {
     let injected = shared.lock().token_failures.pop_front();
     if let Some((status, body)) = injected {
         return json_response(status, &body);
