@@ -222,11 +222,20 @@ pub(crate) fn entries(
             entries.push((format!("logs/{name}.log"), tail));
         }
     }
+    // Captures are redacted by the gateway already; the JSON rules run once more here (a member
+    // named like a secret loses its value), the text rules below on everything.
+    let redactor = redact::current();
     if let Some(requests) = &gathered.requests {
-        entries.push(("requests.json".to_owned(), pretty(requests)));
+        entries.push((
+            "requests.json".to_owned(),
+            pretty(&redactor.json_copy(requests)),
+        ));
     }
     for (id, detail) in &gathered.request_details {
-        entries.push((format!("requests/{id}.json"), pretty(detail)));
+        entries.push((
+            format!("requests/{id}.json"),
+            pretty(&redactor.json_copy(detail)),
+        ));
     }
     let names: Vec<String> = entries.iter().map(|(name, _)| name.clone()).collect();
     entries.insert(
