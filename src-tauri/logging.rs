@@ -29,8 +29,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::{files, redact};
 use crate::settings::{Settings, Source};
+use crate::{files, redact};
 
 /// The directory of log files in `$CODEXIA_HOME`.
 pub(crate) const LOG_DIR: &str = "logs";

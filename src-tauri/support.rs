@@ -24,9 +24,9 @@ use crate::auth::store::{StoreSpec, select_store};
 use crate::auth::{AuthManager, Credentials};
 use crate::local::LocalGateway;
 use crate::logging;
+use crate::redact::{self, REDACTED, SecretKind};
 use crate::settings::Settings;
 use crate::upstream::UpstreamClient;
-use crate::redact::{self, REDACTED, SecretKind};
 use crate::{files, status};
 
 /// Lines of each log taken from its end.
@@ -124,7 +124,11 @@ pub(crate) async fn gather(
         Ok(Err(err)) => gathered.credentials = format!("unknown: {err}"),
         Err(_) => "unknown".clone_into(&mut gathered.credentials),
     }
-    let keys = settings.api_key.value.iter().chain(settings.api_keys.value.values());
+    let keys = settings
+        .api_key
+        .value
+        .iter()
+        .chain(settings.api_keys.value.values());
     gathered
         .secrets
         .extend(keys.map(|key| (SecretKind::ApiKey, key.expose().to_owned())));

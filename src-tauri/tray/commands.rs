@@ -276,6 +276,39 @@ async fn recent_requests(tray: &TrayApp) -> CommandResult<Vec<RequestRow>> {
         .collect())
 }
 
+/// How long the gateway may take to list its captures.
+const INSPECTOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `GET PATH` of the gateway this tray uses (its own or the daemon's): the inspector's JSON,
+/// passed to the page as it is (the contract is docs/inspector.md).
+async fn inspector_get(tray: &TrayApp, path: &str) -> CommandResult<Value> {
+    let Some((url, key)) = tray.gateway.endpoint().await else {
+        return Err(TrayError::new(
+            "The gateway is not running, so there are no requests to show.",
+        ));
+    };
+    crate::local::LocalGateway::new(url, key)
+        .get_json(path, INSPECTOR_TIMEOUT)
+        .await
+        .map_err(|e| {
+            TrayError::new(format!(
+                "The gateway did not answer with its requests ({e})."
+            ))
+        })
+}
+
+async fn inspector_requests(tray: &TrayApp, last: Option<u32>) -> CommandResult<Value> {
+    inspector_get(tray, &format!("/v1/requests?last={}", last.unwrap_or(50))).await
+}
+
+async fn inspector_request(tray: &TrayApp, id: &str) -> CommandResult<Value> {
+    // The id goes into a URL path: only the ids the list gives (`req_12`).
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(TrayError::new(format!("{id:?} is not a request id.")));
+    }
+    inspector_get(tray, &format!("/v1/requests/{id}")).await
+}
+
 /// Where the Settings button's bundle went.
 #[derive(Debug, Serialize)]
 pub(crate) struct BundleWritten {
@@ -419,6 +452,8 @@ pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
         PageCommand::GenerateApiKey => answer(generate_api_key()),
         PageCommand::CopyText { text } => answer(copy_text(app, text)),
         PageCommand::RecentRequests => answer(recent_requests(&tray).await),
+        PageCommand::Requests { last } => answer(inspector_requests(&tray, last).await),
+        PageCommand::RequestDetail { id } => answer(inspector_request(&tray, &id).await),
         PageCommand::Usage { by } => answer(usage_page(&tray, &by).await),
         PageCommand::CreateSupportBundle { include_contents } => {
             answer(Box::pin(create_support_bundle(&tray, include_contents)).await)

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::support::codexia::{TestHome, binary};
-use crate::support::fake_backend::FakeUpstream;
+use crate::support::fake_backend::{FakeUpstream, Reply};
 use crate::support::harness::{home_for, seed_credentials};
 use crate::support::tray::{TrayMenu, WebDriver, gui_session_available};
 
@@ -947,6 +947,195 @@ async fn the_settings_usage_page_draws_a_populated_ledger() {
         session.screenshot().await,
     )
     .unwrap();
+
+    session.close().await;
+    if let Some(pid) = tray_pid_of(&home.codexia_home()) {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_requests_page_shows_both_sides_and_the_timeline_and_its_curl_runs() {
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    let home = tray_home(&fake)
+        .without("CODEXIA_BIND")
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "settings");
+    home.write_config(&json!({"bind": format!("127.0.0.1:{}", free_port())}).to_string());
+    let tokens = fake.mint_tokens(3600);
+    seed_credentials(&home, &tokens);
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    let pill = session
+        .wait_text("#gateway-text", |t| t.contains("running"))
+        .await;
+    let url = pill.trim_end_matches(" · running").to_owned();
+
+    // A streamed chat completion, as an OpenAI client sends it.
+    fake.push_reply(Reply::text_deltas(&["Hello ", "from the ", "backend"]));
+    let response = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .header("user-agent", "OpenAI/Python 1.109.1")
+        .json(&json!({
+            "model": "gpt-5.5",
+            "stream": true,
+            "messages": [{"role": "user", "content": "hello inspector"}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let streamed = response.text().await.unwrap();
+    assert!(streamed.contains("from the "), "{streamed}");
+
+    // The list, then the request: both sides next to each other, and the timeline.
+    session.click("#reload-requests").await;
+    let list = session
+        .wait_text("#requests", |t| t.contains("/v1/chat/completions"))
+        .await;
+    assert!(list.contains("OpenAI"), "{list}");
+    session.click("#requests tr[data-id]").await;
+    let client = session
+        .wait_text("#client-side", |t| t.contains("hello inspector"))
+        .await;
+    assert!(client.contains("POST /v1/chat/completions"), "{client}");
+    let upstream = session.text("#upstream-side").await;
+    assert!(
+        upstream.contains("/codex/responses") && upstream.contains("hello inspector"),
+        "{upstream}"
+    );
+    assert!(
+        upstream.contains("authorization: Bearer [redacted]"),
+        "{upstream}"
+    );
+    assert!(!upstream.contains(&tokens.access_token), "{upstream}");
+    let timeline = session.text("#timeline").await;
+    assert!(
+        timeline.contains("response.created") && timeline.contains("response.completed"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("chat.completion.chunk") && timeline.contains("[DONE]"),
+        "{timeline}"
+    );
+    // A click scrolls its element into view: the detail shows from its top.
+    session.click("#detail-summary").await;
+    std::fs::write(
+        screenshot_dir().join("settings-requests.png"),
+        session.screenshot().await,
+    )
+    .unwrap();
+
+    // "Copy as curl" shows the command it copied; run it: the gateway answers it again.
+    fake.push_reply(Reply::text_deltas(&["Again"]));
+    session.click("#copy-curl").await;
+    let curl = session
+        .wait_text("#curl", |t| t.starts_with("curl -X POST"))
+        .await;
+    assert!(
+        curl.contains(&format!("{url}/v1/chat/completions")),
+        "{curl}"
+    );
+    let rerun = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&curl)
+        .output()
+        .await
+        .expect("curl");
+    let rerun_text = String::from_utf8_lossy(&rerun.stdout);
+    assert!(
+        rerun.status.success() && rerun_text.contains("Again"),
+        "{curl}\n{rerun_text}"
+    );
+
+    session.close().await;
+    if let Some(pid) = tray_pid_of(&home.codexia_home()) {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_button_writes_a_support_bundle_without_secrets() {
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    let home = tray_home(&fake)
+        .without("CODEXIA_BIND")
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "settings");
+    home.write_config(&json!({"bind": format!("127.0.0.1:{}", free_port())}).to_string());
+    let tokens = fake.mint_tokens(3600);
+    seed_credentials(&home, &tokens);
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    let pill = session
+        .wait_text("#gateway-text", |t| t.contains("running"))
+        .await;
+    let url = pill.trim_end_matches(" · running").to_owned();
+    one_request(&url).await;
+
+    session.click("#bundle-contents").await;
+    session.click("#support-bundle").await;
+    let message = session
+        .wait_text("#bundle-message", |t| {
+            t.starts_with("Saved ") || t.contains("could not")
+        })
+        .await;
+    let path = message
+        .strip_prefix("Saved ")
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("{message}"))
+        .to_owned();
+    // No Downloads folder in the test home: the bundle goes to the home folder.
+    assert!(
+        path.starts_with(&home.home().display().to_string()),
+        "{path}"
+    );
+
+    let unpacked = tempfile::tempdir().unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&path)
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let root = unpacked.path().join("codexia-support");
+    let readme = std::fs::read_to_string(root.join("README.txt")).unwrap();
+    assert!(readme.contains("Request contents ARE included"), "{readme}");
+    assert!(root.join("logs/tray.log").exists(), "{readme}");
+    let account_id = fake.account().account_id;
+    let secrets = [
+        tokens.access_token.as_str(),
+        tokens.refresh_token.as_str(),
+        tokens.id_token.as_str(),
+        account_id.as_str(),
+    ];
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for secret in secrets {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds a secret",
+                    path.display()
+                );
+            }
+        }
+    }
 
     session.close().await;
     if let Some(pid) = tray_pid_of(&home.codexia_home()) {
