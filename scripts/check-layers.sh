@@ -45,6 +45,9 @@ RULES = {
     # The request inspector's store and views: the gateway feeds it; it knows no HTTP routes.
     "inspector": ({"protocol", "settings", "files", "logging", "redact"}, None),
     "gateway": ((ALL, {"cli", "tray"}), "may import anything except cli and tray"),
+    # The support bundle: reads settings, logs, the credential store's description and a
+    # running gateway's answers; the CLI and the tray call it.
+    "support": ((ALL, {"cli", "tray", "gateway"}), "may import anything except cli, tray and gateway"),
     "tray": ((ALL, {"cli"}), "may import anything except cli (the tray is a shell)"),
     "cli": ((ALL, set()), "may import anything"),
 }

@@ -20,6 +20,7 @@ mod protocol;
 mod redact;
 mod settings;
 mod status;
+mod support;
 mod translate;
 #[cfg(feature = "tray")]
 mod tray;

@@ -289,6 +289,13 @@ impl Redactor {
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
     }
+
+    /// A redacted copy of `value` (for JSON that is only borrowed).
+    pub(crate) fn json_copy(&self, value: &Value) -> Value {
+        let mut copy = value.clone();
+        self.json(&mut copy);
+        copy
+    }
 }
 
 impl Shape {

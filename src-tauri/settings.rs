@@ -39,6 +39,7 @@ impl EnvVars {
     pub(crate) const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
     pub(crate) const INSPECTOR_MEMORY_MB: &'static str = "CODEXIA_INSPECTOR_MEMORY_MB";
     pub(crate) const CAPTURE_DIR: &'static str = "CODEXIA_CAPTURE_DIR";
+    pub(crate) const LOG_FILE_SIZE: &'static str = "CODEXIA_LOG_FILE_SIZE";
     pub(crate) const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -46,6 +47,8 @@ impl EnvVars {
 pub(crate) const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 14550);
 /// Default days of usage history kept (`usage_retention_days`).
 pub(crate) const DEFAULT_USAGE_RETENTION_DAYS: u32 = 90;
+/// Default size of one log file in `$CODEXIA_HOME/logs/` before it is rotated (`log_file_size`).
+pub(crate) const DEFAULT_LOG_FILE_SIZE: usize = 5 * 1024 * 1024;
 /// Default keychain service name.
 pub(crate) const DEFAULT_KEYCHAIN_SERVICE: &str = "codexia";
 /// Default OAuth issuer.
@@ -260,6 +263,9 @@ pub(crate) struct ConfigFile {
     /// Largest request body: bytes, or a number with `KiB` / `MiB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_size: Option<String>,
+    /// Size of one log file before it is rotated: bytes, or a number with `KiB` / `MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file_size: Option<String>,
     /// Request bodies read or held at once: bytes, or a number with `KiB` / `MiB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_budget: Option<String>,
@@ -439,6 +445,8 @@ pub(crate) struct Settings {
     pub inspector_memory: Sourced<usize>,
     /// Where each finished request is also written, one file each.
     pub capture_dir: Sourced<Option<PathBuf>>,
+    /// Bytes of one log file in `$CODEXIA_HOME/logs/` before it is rotated.
+    pub log_file_size: Sourced<usize>,
 }
 
 /// The standard proxy variables, in the order they are read (upper case first, as curl and
@@ -906,6 +914,10 @@ impl Settings {
             .env(env, EnvVars::MAX_BODY_SIZE, parse_size)
             .file("max_body_size", file.max_body_size.as_deref(), parse_size)
             .or(DEFAULT_MAX_BODY_SIZE)?;
+        let log_file_size = Pick::new(&config_path)
+            .env(env, EnvVars::LOG_FILE_SIZE, parse_size)
+            .file("log_file_size", file.log_file_size.as_deref(), parse_size)
+            .or(DEFAULT_LOG_FILE_SIZE)?;
         let body_budget = Pick::new(&config_path)
             .env(env, EnvVars::BODY_BUDGET, parse_size)
             .file("body_budget", file.body_budget.as_deref(), parse_size)
@@ -983,6 +995,7 @@ impl Settings {
             admin_keys,
             inspector_memory,
             capture_dir,
+            log_file_size,
         })
     }
 

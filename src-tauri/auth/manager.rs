@@ -363,7 +363,8 @@ impl AuthManager {
             self.set_snapshot(AuthSnapshot::SignedIn(current.clone()));
             return Ok(current);
         }
-        tracing::info!(account_id = %current.account_id, "refreshing the ChatGPT access token");
+        // No account id in the log: logs go into support bundles (see logging.rs).
+        tracing::info!("refreshing the ChatGPT access token");
         match oauth::refresh(&self.upstream, &current).await {
             Ok(fresh) => {
                 // Stored at once, before anything uses it: the issuer has already spent the

@@ -61,6 +61,10 @@ pub(crate) enum Command {
     /// Show what recent requests sent and got, on both sides of the gateway (from the running
     /// gateway's request inspector; secrets removed).
     Requests(RequestsArgs),
+    /// Write a support bundle to attach to a bug report: version, OS, settings, status, the
+    /// last log lines and recent requests, without tokens or keys (README.txt inside says what
+    /// it holds).
+    SupportBundle(SupportBundleArgs),
     /// A window of the tray app, in its own process (started by the tray app).
     #[command(hide = true)]
     Window(WindowArgs),
@@ -306,6 +310,18 @@ pub(crate) struct RequestIdArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `codexia support-bundle`.
+#[derive(Debug, Args)]
+pub(crate) struct SupportBundleArgs {
+    /// Where to write the archive [default: ./codexia-support-DATE-TIME.tar.gz].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also include the contents of recent requests (prompts and answers); without it only
+    /// their metadata goes in.
+    #[arg(long)]
+    pub include_contents: bool,
 }
 
 /// `codexia claude [ARGS…]`.

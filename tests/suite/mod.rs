@@ -23,6 +23,7 @@ mod serve;
 mod sse_replay;
 mod status;
 mod stop_sequences;
+mod support_bundle;
 #[cfg(feature = "tray")]
 mod tray;
 mod usage;

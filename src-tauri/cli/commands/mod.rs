@@ -11,6 +11,7 @@ pub(crate) mod requests;
 pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod statusline;
+pub(crate) mod support_bundle;
 pub(crate) mod usage;
 
 use std::process::ExitCode;

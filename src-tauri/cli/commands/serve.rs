@@ -18,7 +18,8 @@ use crate::settings::{Env, Settings};
 
 pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&args.overrides(), &Env::from_process())?;
-    logging::init(&settings, Loudness::Configured, verbose);
+    // Kept to the end: its drop writes the last lines to `logs/serve.log`.
+    let _log = logging::init_with_file(&settings, Loudness::Configured, verbose, "serve");
     let shutdown = shutdown_signal().context("cannot install the signal handlers")?;
     let gateway = Gateway::bind(settings).await?;
     let addr = gateway.local_addr();
@@ -42,9 +43,8 @@ pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitC
 /// Says who is signed in, or how to sign in. Reads the store, never refreshes.
 async fn report_sign_in(auth: &AuthManager) {
     match auth.current().await {
-        Ok(credentials) => {
-            tracing::info!("signed in to ChatGPT (account {})", credentials.account_id);
-        }
+        // Facts, not identifiers: logs go into support bundles (see logging.rs).
+        Ok(_) => tracing::info!("signed in to ChatGPT"),
         Err(AuthError::NotSignedIn) => Printer.warn(
             "not signed in to ChatGPT: run `codexia login` to sign in (API requests get 401 until then)",
         ),
