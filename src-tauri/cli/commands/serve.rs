@@ -42,9 +42,11 @@ pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitC
 /// Says who is signed in, or how to sign in. Reads the store, never refreshes.
 async fn report_sign_in(auth: &AuthManager) {
     match auth.current().await {
-        Ok(credentials) => {
-            tracing::info!("signed in to ChatGPT (account {})", credentials.account_id);
-        }
+        // The account id is a secret of the log (the redactor would hide it): name the plan.
+        Ok(credentials) => match credentials.claims().plan {
+            Some(plan) => tracing::info!("signed in to ChatGPT ({plan} plan)"),
+            None => tracing::info!("signed in to ChatGPT"),
+        },
         Err(AuthError::NotSignedIn) => Printer.warn(
             "not signed in to ChatGPT: run `codexia login` to sign in (API requests get 401 until then)",
         ),
