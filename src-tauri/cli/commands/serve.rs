@@ -43,10 +43,11 @@ pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitC
 async fn report_sign_in(auth: &AuthManager) {
     match auth.current().await {
         // The account id is a secret of the log (the redactor would hide it): name the plan.
-        Ok(credentials) => match credentials.claims().plan {
-            Some(plan) => tracing::info!("signed in to ChatGPT ({plan} plan)"),
-            None => tracing::info!("signed in to ChatGPT"),
-        },
+        Ok(credentials) => {
+            let plan = credentials.claims().plan;
+            let plan = plan.map(|plan| format!(" ({plan} plan)")).unwrap_or_default();
+            tracing::info!("signed in to ChatGPT{plan}");
+        }
         Err(AuthError::NotSignedIn) => Printer.warn(
             "not signed in to ChatGPT: run `codexia login` to sign in (API requests get 401 until then)",
         ),
