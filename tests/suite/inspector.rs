@@ -807,3 +807,32 @@ async fn resident_memory_with_and_without_capture_after_200_large_requests() {
         );
     }
 }
+
+/// A measurement, not a check: the time to stream a long answer (5 000 text deltas) with
+/// capture off and on, best of 5 each. Run with `--ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement; prints figures"]
+async fn streaming_time_with_and_without_capture() {
+    let deltas: Vec<String> = (0..5_000).map(|i| format!("word{i} ")).collect();
+    let deltas: Vec<&str> = deltas.iter().map(String::as_str).collect();
+    let (turn, session) = claude_code_fixture("01_basic_turn.json");
+    for mb in [0, 32] {
+        let fake = FakeUpstream::start().await;
+        let tokens = fake.mint_tokens(3600);
+        let home = home(&fake, Some(&tokens), &json!({"inspector_memory_mb": mb}));
+        let server = home.serve(&[]).await;
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            fake.push_reply(Reply::text_deltas(&deltas));
+            let started = std::time::Instant::now();
+            let answer = claude_code(&server, &turn, session.as_deref()).await;
+            best = best.min(started.elapsed());
+            assert_eq!(answer.status, 200);
+            assert!(answer.body.contains("word4999"));
+        }
+        eprintln!(
+            "inspector_memory_mb={mb}: 5000-delta Claude Code answer streamed in {} ms (best of 5)",
+            best.as_millis()
+        );
+    }
+}
