@@ -446,7 +446,7 @@ mod tests {
                 .unwrap();
         }
         let written = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-        assert_eq!(written, "refreshed: Authorization: [redacted]\n");
+        assert_eq!(written, "refreshed: Authorization: Bearer [redacted:jwt]\n");
     }
 
     #[test]

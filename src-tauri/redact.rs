@@ -8,9 +8,11 @@
 //!    and `api_keys`. Each is replaced by `[redacted:KIND]` wherever it appears.
 //! 2. **Shapes** — secrets nobody told us about: JWTs (`eyJ….….…`, which also hides the
 //!    emails inside their claims), `Bearer …` values, `sk-…` / `cdx-…` API keys, `rt_…`
-//!    refresh tokens, and `name: value` / `"name":"value"` pairs whose name is a sensitive
-//!    header (`authorization`, `proxy-authorization`, `x-api-key`, `cookie`, `set-cookie`,
-//!    `chatgpt-account-id`) or a token field (`access_token`, `refresh_token`, `id_token`).
+//!    refresh tokens, header lines (`Authorization: …` at the start of a line) and quoted
+//!    members (`"refresh_token": "…"`) whose name is a sensitive header (`authorization`,
+//!    `proxy-authorization`, `x-api-key`, `cookie`, `set-cookie`, `chatgpt-account-id`) or a
+//!    token field (`access_token`, `refresh_token`, `id_token`), and `name=value` pairs of the
+//!    token fields and `account_id` (query strings, log fields).
 //!
 //! Headers with a sensitive name lose their whole value ([`Redactor::header`]); JSON values are
 //! redacted string by string, and a member whose key is a secret's name loses its value
@@ -105,11 +107,22 @@ enum Rewrite {
 
 /// The shape rules, compiled once.
 static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
-    let rules: [(&str, Rewrite); 6] = [
-        // `name: value`, `name=value`, `"name": "value"` for a sensitive header or token field:
-        // the value runs to the end of the quoted string, line or JSON member.
+    let rules: [(&str, Rewrite); 8] = [
+        // A header line (`Authorization: …`, as in a dump of request headers): the value runs
+        // to the end of the line. Only at the start of a line, so that prose such as "OAuth
+        // authorization: how it works" in a prompt is left alone.
         (
-            r#"(?i)((?:proxy-authorization|authorization|x-api-key|set-cookie|cookie|chatgpt-account-id|access_token|refresh_token|id_token)"?\s*[:=]\s*"?)(?:[^"\r\n,}]+)"#,
+            r"(?im)^([ \t]*(?:proxy-authorization|authorization|x-api-key|api-key|set-cookie|cookie|chatgpt-account-id)[ \t]*:[ \t]*)[^\r\n]+",
+            Rewrite::KeepPrefix,
+        ),
+        // A quoted member (`"refresh_token": "…"`, JSON or a debug print): the quoted value.
+        (
+            r#"(?i)("(?:proxy-authorization|authorization|x-api-key|api-key|api_key|set-cookie|cookie|chatgpt-account-id|access_token|refresh_token|id_token)"\s*:\s*")[^"]*"#,
+            Rewrite::KeepPrefix,
+        ),
+        // `name=value` (a query string, a log field): up to a separator.
+        (
+            r#"(?i)\b((?:access_token|refresh_token|id_token|api_key|chatgpt_account_id|account_id)=)[^&\s"',;]+"#,
             Rewrite::KeepPrefix,
         ),
         // A JWT: three base64url segments, the first a JSON header (`{"` → `eyJ`).
@@ -447,6 +460,14 @@ mod tests {
                 r#"{"chatgpt-account-id":"[redacted]","refresh_token":"[redacted]","model":"gpt-5.1"}"#.to_owned(),
             ),
             ("sent bearer 0123456789abcdef".to_owned(), "sent bearer [redacted]".to_owned()),
+            (
+                "GET /cb?code=1&refresh_token=opaque-1&x=2 account_id=acc-9 ok".to_owned(),
+                "GET /cb?code=1&refresh_token=[redacted]&x=2 account_id=[redacted] ok".to_owned(),
+            ),
+            (
+                "Explain OAuth authorization: how does it work? Cookie: text, not a header".to_owned(),
+                "Explain OAuth authorization: how does it work? Cookie: text, not a header".to_owned(),
+            ),
             ("nothing secret here: sk-short rt_x".to_owned(), "nothing secret here: sk-short rt_x".to_owned()),
         ];
         for (input, expected) in cases {

@@ -113,7 +113,7 @@ mod tests {
                 r#"input[1].text: "b" → "c""#,
                 r#"input[2]: (absent) → {"text":"d"}"#,
                 r#"model: "gpt-5.1" → "gpt-5.2""#,
-                r#"reasoning.effort: (absent) → "high""#,
+                r#"reasoning: (absent) → {"effort":"high"}"#,
                 "store: false → (absent)",
             ]
         );

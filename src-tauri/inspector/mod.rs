@@ -457,9 +457,18 @@ impl Capture {
     pub(crate) fn finish(self: &Arc<Self>, mut outcome: Outcome) {
         outcome.duration_ms.get_or_insert(self.elapsed_ms());
         lock(&self.data).outcome = outcome;
-        if let Some(disk) = self.shared.upgrade().and_then(|s| s.disk.clone()) {
-            disk.send(Arc::clone(self));
+        let Some(disk) = self.shared.upgrade().and_then(|s| s.disk.clone()) else {
+            return;
+        };
+        if self.evicted.load(Ordering::Relaxed) {
+            // Dropped while it ran: nothing is left to write.
+            tracing::warn!(
+                "{} was dropped from memory before it ended (raise inspector_memory_mb); no capture file",
+                self.id()
+            );
+            return;
         }
+        disk.send(Arc::clone(self));
     }
 }
 

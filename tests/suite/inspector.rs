@@ -21,9 +21,11 @@ const CLAUDE_UA: &str = "claude-cli/2.0.14 (external, cli)";
 
 /// A signed-in home (credentials in a file) on a fixed free port, so the CLI finds the
 /// gateway, with the main key and `config` merged into `config.json`.
-fn home(fake: &FakeUpstream, tokens: &MintedTokens, config: &Value) -> TestHome {
+fn home(fake: &FakeUpstream, tokens: Option<&MintedTokens>, config: &Value) -> TestHome {
     let home = TestHome::new();
-    seed_credentials(&home, tokens);
+    if let Some(tokens) = tokens {
+        seed_credentials(&home, tokens);
+    }
     let auth_file = home.codexia_home().join("auth.json");
     let home = home
         .env("CODEXIA_BACKEND_URL", fake.backend_url())
@@ -148,7 +150,7 @@ fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
 async fn both_sides_of_claude_code_turns_a_tool_round_trip_and_failures_are_captured() {
     let fake = FakeUpstream::start().await;
     let tokens = fake.mint_tokens(3600);
-    let home = home(&fake, &tokens, &json!({}));
+    let home = home(&fake, Some(&tokens), &json!({}));
     let capture_dir = tempfile::tempdir().expect("temp dir");
     let dir = capture_dir.path().join("captures");
     let server = serve(&home, &dir).await;
@@ -397,7 +399,7 @@ fn capture_file(dir: &Path, id: &str) -> std::path::PathBuf {
 async fn replay_is_identical_until_a_config_change_and_then_names_the_changed_field() {
     let fake = FakeUpstream::start().await;
     let tokens = fake.mint_tokens(3600);
-    let home = home(&fake, &tokens, &json!({}));
+    let home = home(&fake, Some(&tokens), &json!({}));
     let capture_dir = tempfile::tempdir().expect("temp dir");
     let server = serve(&home, capture_dir.path()).await;
     let (mut turn, session) = claude_code_fixture("01_basic_turn.json");
@@ -453,19 +455,29 @@ async fn replay_is_identical_until_a_config_change_and_then_names_the_changed_fi
     );
 }
 
-/// Every secret of the session: the tokens the fake minted (the seeded ones, the ones each
-/// refresh returned as seen on the backend requests and in the token requests, the final
-/// stored ones), the account id, the email of the claims and both API keys.
-fn session_secrets(fake: &FakeUpstream, tokens: &MintedTokens, home: &TestHome) -> Vec<String> {
-    let mut secrets = vec![
-        tokens.access_token.clone(),
-        tokens.refresh_token.clone(),
-        tokens.id_token.clone(),
-        tokens.account_id.clone(),
+/// The tokens `auth.json` holds now.
+fn stored_tokens(home: &TestHome) -> Vec<String> {
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.codexia_home().join("auth.json")).expect("auth.json"),
+    )
+    .expect("auth.json is JSON");
+    ["access_token", "refresh_token", "id_token"]
+        .iter()
+        .map(|field| stored[*field].as_str().expect(field).to_owned())
+        .collect()
+}
+
+/// Every secret of the session: the tokens of the sign-in (`signed_in`), the ones each refresh
+/// returned as seen on the backend requests and in the token requests, the final stored ones,
+/// the account id, the email of the claims and both API keys.
+fn session_secrets(fake: &FakeUpstream, signed_in: &[String], home: &TestHome) -> Vec<String> {
+    let mut secrets = signed_in.to_vec();
+    secrets.extend([
+        fake.account().account_id,
         fake.account().email,
         MAIN_KEY.to_owned(),
         CI_KEY.to_owned(),
-    ];
+    ]);
     for request in fake.requests() {
         if let Some(bearer) = request
             .header("authorization")
@@ -477,25 +489,33 @@ fn session_secrets(fake: &FakeUpstream, tokens: &MintedTokens, home: &TestHome) 
             secrets.push(refresh);
         }
     }
-    let stored: Value = serde_json::from_str(
-        &std::fs::read_to_string(home.codexia_home().join("auth.json")).expect("auth.json"),
-    )
-    .expect("auth.json is JSON");
-    for field in ["access_token", "refresh_token", "id_token"] {
-        secrets.push(stored[field].as_str().expect(field).to_owned());
-    }
+    secrets.extend(stored_tokens(home));
     secrets.sort();
     secrets.dedup();
     secrets
 }
 
 #[tokio::test]
-async fn no_secret_of_a_session_that_refreshed_and_served_reaches_a_capture_file_or_the_log() {
+async fn no_secret_of_a_session_that_signed_in_refreshed_and_served_reaches_a_capture_or_log() {
     let fake = FakeUpstream::start().await;
-    // Expiring within the refresh margin: the first request refreshes first.
-    let tokens = fake.mint_tokens(30);
+    // Signed in with the device flow; the tokens expire within the refresh margin, so the
+    // first request refreshes first.
+    fake.set_token_lifetime(30);
+    fake.set_device_poll_interval(1);
+    fake.auto_approve_device_codes(true);
     let home =
-        home(&fake, &tokens, &json!({"api_keys": {"ci-box": CI_KEY}})).env("CODEXIA_LOG", "trace");
+        home(&fake, None, &json!({"api_keys": {"ci-box": CI_KEY}})).env("CODEXIA_LOG", "trace");
+    let login = home.run(&["login", "--device"]).await;
+    assert!(login.status.success(), "{}", text(&login.stderr));
+    let signed_in = stored_tokens(&home);
+    let tokens = MintedTokens {
+        access_token: signed_in[0].clone(),
+        refresh_token: signed_in[1].clone(),
+        id_token: signed_in[2].clone(),
+        expires_in: 30,
+        expires_at: 0,
+        account_id: fake.account().account_id,
+    };
     let capture_dir = tempfile::tempdir().expect("temp dir");
     let server = serve(&home, capture_dir.path()).await;
 
@@ -534,8 +554,8 @@ async fn no_secret_of_a_session_that_refreshed_and_served_reaches_a_capture_file
     assert_eq!(list["data"][0]["client"], "ci-box");
 
     let output = server.terminate().await;
-    let secrets = session_secrets(&fake, &tokens, &home);
-    assert!(secrets.len() >= 12, "{} secrets", secrets.len());
+    let secrets = session_secrets(&fake, &signed_in, &home);
+    assert!(secrets.len() >= 13, "{} secrets", secrets.len());
     let mut searched = vec![
         ("serve stdout".to_owned(), output.stdout.clone()),
         ("serve stderr (log)".to_owned(), output.stderr.clone()),
@@ -544,6 +564,8 @@ async fn no_secret_of_a_session_that_refreshed_and_served_reaches_a_capture_file
         searched.push((file.display().to_string(), std::fs::read(&file).unwrap()));
     }
     assert_eq!(searched.len(), 5);
+    // `login`'s log (its stdout is the answer to the user, who may see their own account).
+    searched.push(("login stderr".to_owned(), login.stderr.clone()));
     assert!(
         text(&output.stderr).contains("refreshing the ChatGPT access token"),
         "the log covers the refresh"
@@ -607,7 +629,7 @@ async fn inspector_routes_refuse_non_admin_keys_and_clients_on_other_machines() 
     let port = closed_port().rsplit(':').next().unwrap().to_owned();
     let home = home(
         &fake,
-        &tokens,
+        Some(&tokens),
         &json!({"api_keys": {"ci-box": CI_KEY, "me": {"key": ADMIN_KEY, "admin": true}}}),
     )
     .env("CODEXIA_BIND", format!("0.0.0.0:{port}"));
@@ -705,7 +727,7 @@ async fn send_large_turns(server: &Server, n: usize, mut each: impl FnMut(usize)
 async fn the_store_stays_within_its_byte_budget_under_200_large_requests() {
     let fake = FakeUpstream::start().await;
     let tokens = fake.mint_tokens(3600);
-    let home = home(&fake, &tokens, &json!({"inspector_memory_mb": 2}));
+    let home = home(&fake, Some(&tokens), &json!({"inspector_memory_mb": 2}));
     let server = home.serve(&[]).await;
     let budget = 2 * 1024 * 1024;
     let mut checkpoints = Vec::new();
@@ -769,7 +791,7 @@ async fn resident_memory_with_and_without_capture_after_200_large_requests() {
     for mb in [0, 32] {
         let fake = FakeUpstream::start().await;
         let tokens = fake.mint_tokens(3600);
-        let home = home(&fake, &tokens, &json!({"inspector_memory_mb": mb}));
+        let home = home(&fake, Some(&tokens), &json!({"inspector_memory_mb": mb}));
         let server = home.serve(&[]).await;
         let (before, after) = send_large_turns(&server, 200, |_| {}).await;
         let held = if mb == 0 {
@@ -782,6 +804,35 @@ async fn resident_memory_with_and_without_capture_after_200_large_requests() {
         };
         eprintln!(
             "inspector_memory_mb={mb}: serve RSS {before} KiB before, {after} KiB after 200 turns; captures hold {held} KiB"
+        );
+    }
+}
+
+/// A measurement, not a check: the time to stream a long answer (5 000 text deltas) with
+/// capture off and on, best of 5 each. Run with `--ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement; prints figures"]
+async fn streaming_time_with_and_without_capture() {
+    let deltas: Vec<String> = (0..5_000).map(|i| format!("word{i} ")).collect();
+    let deltas: Vec<&str> = deltas.iter().map(String::as_str).collect();
+    let (turn, session) = claude_code_fixture("01_basic_turn.json");
+    for mb in [0, 32] {
+        let fake = FakeUpstream::start().await;
+        let tokens = fake.mint_tokens(3600);
+        let home = home(&fake, Some(&tokens), &json!({"inspector_memory_mb": mb}));
+        let server = home.serve(&[]).await;
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            fake.push_reply(Reply::text_deltas(&deltas));
+            let started = std::time::Instant::now();
+            let answer = claude_code(&server, &turn, session.as_deref()).await;
+            best = best.min(started.elapsed());
+            assert_eq!(answer.status, 200);
+            assert!(answer.body.contains("word4999"));
+        }
+        eprintln!(
+            "inspector_memory_mb={mb}: 5000-delta Claude Code answer streamed in {} ms (best of 5)",
+            best.as_millis()
         );
     }
 }

@@ -249,7 +249,7 @@ async fn serve_without_credentials_says_once_to_run_login_and_still_serves_healt
 }
 
 #[tokio::test]
-async fn serve_with_credentials_says_it_is_signed_in_without_naming_the_account() {
+async fn serve_with_credentials_names_the_account_and_does_not_ask_to_log_in() {
     let fake = FakeUpstream::start().await;
     let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
     let tokens = fake.mint_tokens(3600);
@@ -258,8 +258,9 @@ async fn serve_with_credentials_says_it_is_signed_in_without_naming_the_account(
     let mut stderr = BufReader::new(server.child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     let line = stderr_line_with(&mut stderr, "signed in to ChatGPT", &mut seen).await;
-    // The log goes into log files and support bundles: no account id in it.
-    assert!(line.ends_with("signed in to ChatGPT"), "{line}");
+    // The account id is a secret of the log: the line names the plan instead.
+    assert!(line.ends_with("signed in to ChatGPT (plus plan)"), "{line}");
+    assert!(!line.contains(&tokens.account_id), "{line}");
     assert!(
         !seen.iter().any(|l| l.contains("codexia login")),
         "{seen:#?}"

@@ -31,7 +31,8 @@ const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
 /// The response header naming the capture of a request (gateway/middleware/capture.rs).
 const CAPTURE_HEADER: &str = "x-codexia-request";
 /// Headers not sent again: connection handling, lengths, and anything redacted.
-const NOT_REPLAYED: [&str; 8] = [
+const NOT_REPLAYED: [&str; 9] = [
+    "content-type",
     "host",
     "content-length",
     "connection",

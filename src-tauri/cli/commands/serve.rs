@@ -43,8 +43,12 @@ pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitC
 /// Says who is signed in, or how to sign in. Reads the store, never refreshes.
 async fn report_sign_in(auth: &AuthManager) {
     match auth.current().await {
-        // Facts, not identifiers: logs go into support bundles (see logging.rs).
-        Ok(_) => tracing::info!("signed in to ChatGPT"),
+        // The account id is a secret of the log (the redactor would hide it): name the plan.
+        Ok(credentials) => {
+            let plan = credentials.claims().plan;
+            let plan = plan.map(|plan| format!(" ({plan} plan)")).unwrap_or_default();
+            tracing::info!("signed in to ChatGPT{plan}");
+        }
         Err(AuthError::NotSignedIn) => Printer.warn(
             "not signed in to ChatGPT: run `codexia login` to sign in (API requests get 401 until then)",
         ),

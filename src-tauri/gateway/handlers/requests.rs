@@ -8,7 +8,8 @@
 //!
 //! ## `GET /v1/requests?last=N`
 //!
-//! The `N` most recent captures (default 50), **newest first**, and the store's memory:
+//! The `N` most recent captures (default 50), **newest first**, and the store's memory. With
+//! `serve --capture DIR`, the files of the requests finished before the call are written first.
 //!
 //! ```json
 //! {
