@@ -24,13 +24,15 @@ BASE = {"settings", "models", "files", "logging"}  # "the base four"
 ALL = None  # (ALL, except): anything but the modules in `except`
 RULES = {
     "protocol": (set(), "imports nothing else of the crate"),
+    # The one redactor (known secrets + shapes): used by logging, the inspector, the bundle.
+    "redact": (set(), "imports nothing else of the crate"),
     **{
-        base: ((BASE - {base}) | {"protocol"}, "may import only the base four and protocol")
+        base: ((BASE - {base}) | {"protocol", "redact"}, "may import only the base four, protocol and redact")
         for base in BASE
     },
     "upstream": ({"protocol", "settings", "models", "files"}, None),
     "translate": ({"protocol", "models", "upstream"}, "is pure: it may import only protocol, models and upstream"),
-    "auth": ({"protocol", "settings", "files", "upstream"}, None),
+    "auth": ({"protocol", "settings", "files", "upstream", "redact"}, None),
     "status": (BASE | {"protocol", "upstream", "auth"}, None),
     "daemon": (BASE | {"protocol"}, None),
     "local": (BASE | {"protocol", "upstream", "status"}, None),
@@ -40,7 +42,12 @@ RULES = {
     "claude_env": ({"protocol", "models"}, "is pure: it may import only protocol and models"),
     # The benchmarks' narrow door: anything below the CLI and the tray.
     "bench_api": ((ALL, {"cli", "tray"}), "may import anything except cli and tray"),
+    # The request inspector's store and views: the gateway feeds it; it knows no HTTP routes.
+    "inspector": ({"protocol", "settings", "files", "logging", "redact"}, None),
     "gateway": ((ALL, {"cli", "tray"}), "may import anything except cli and tray"),
+    # The support bundle: reads settings, logs, the credential store's description and a
+    # running gateway's answers; the CLI and the tray call it.
+    "support": ((ALL, {"cli", "tray", "gateway"}), "may import anything except cli, tray and gateway"),
     "tray": ((ALL, {"cli"}), "may import anything except cli (the tray is a shell)"),
     "cli": ((ALL, set()), "may import anything"),
 }

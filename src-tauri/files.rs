@@ -203,6 +203,40 @@ pub(crate) fn open_lock(path: &Path) -> io::Result<File> {
     }
 }
 
+/// Opens `path` for appending, creating it 0600 when missing (a log file): a symbolic link at
+/// `path` is refused with [`SYMLINK_REFUSED`] (`O_NOFOLLOW`), never written through; an
+/// existing file is made 0600 before anything is written to it.
+pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{Mode, OFlags};
+        let flags =
+            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = match rustix::fs::open(path, flags, Mode::from_raw_mode(0o600)) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::LOOP) => return Err(symlink_error()),
+            Err(errno) => return Err(errno.into()),
+        };
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o600))?;
+        Ok(File::from(fd))
+    }
+    #[cfg(not(unix))]
+    {
+        refuse_symlink(path)?;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+    }
+}
+
+/// Creates `dir` (0700) like [`create_private_dir`], refusing a symbolic link at `dir`: files
+/// created inside it then land where codexia means them to.
+pub(crate) fn create_private_subdir(dir: &Path) -> io::Result<()> {
+    refuse_symlink(dir)?;
+    create_private_dir(dir)
+}
+
 /// The temporary names [`write_private`] uses for `path`: `.NAME.` + random + `.tmp`.
 pub(crate) fn is_temp_of(path: &Path, candidate: &Path) -> bool {
     let (Some(name), Some(other)) = (path.file_name(), candidate.file_name()) else {

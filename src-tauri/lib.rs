@@ -11,13 +11,16 @@ mod cli;
 mod daemon;
 mod files;
 mod gateway;
+mod inspector;
 mod ledger;
 mod local;
 mod logging;
 mod models;
 mod protocol;
+mod redact;
 mod settings;
 mod status;
+mod support;
 mod translate;
 #[cfg(feature = "tray")]
 mod tray;

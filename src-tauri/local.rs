@@ -67,6 +67,12 @@ pub(crate) enum LocalError {
     Unauthorized { body: String },
     #[error("the gateway answered {0}")]
     Status(reqwest::StatusCode),
+    /// A 4xx/5xx with the gateway's error body (which names the problem).
+    #[error("the gateway answered {status}: {body}")]
+    Refused {
+        status: reqwest::StatusCode,
+        body: String,
+    },
     #[error("cannot reach the gateway: {0}")]
     Unreachable(#[source] reqwest::Error),
     #[error("unreadable answer from the gateway: {0}")]
@@ -123,6 +129,52 @@ impl LocalGateway {
             Some(key) => request.bearer_auth(key),
             None => request,
         }
+    }
+
+    /// `GET path`, read as `T`; a 4xx answer's body is the error.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<T, LocalError> {
+        let response = self
+            .get(path, timeout)
+            .send()
+            .await
+            .map_err(LocalError::Unreachable)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(LocalError::Refused { status, body });
+        }
+        response.json().await.map_err(LocalError::Unreadable)
+    }
+
+    /// `POST path` with `headers` and the JSON `body` (and the configured key), read to the
+    /// end: the status, the headers and the body as text.
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), LocalError> {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .timeout(timeout)
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(LocalError::Unreachable)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(LocalError::Unreadable)?;
+        Ok((status, headers, text))
     }
 
     /// `GET /v1/status`, read as `T` (the whole `StatusReport`, or the part a caller uses).

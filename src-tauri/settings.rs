@@ -38,6 +38,9 @@ impl EnvVars {
     pub(crate) const HEADER_READ_TIMEOUT: &'static str = "CODEXIA_HEADER_READ_TIMEOUT";
     pub(crate) const IDLE_TIMEOUT: &'static str = "CODEXIA_IDLE_TIMEOUT";
     pub(crate) const MAX_CONNECTIONS: &'static str = "CODEXIA_MAX_CONNECTIONS";
+    pub(crate) const INSPECTOR_MEMORY_MB: &'static str = "CODEXIA_INSPECTOR_MEMORY_MB";
+    pub(crate) const CAPTURE_DIR: &'static str = "CODEXIA_CAPTURE_DIR";
+    pub(crate) const LOG_FILE_SIZE: &'static str = "CODEXIA_LOG_FILE_SIZE";
     pub(crate) const RUST_LOG: &'static str = "RUST_LOG";
 }
 
@@ -45,6 +48,8 @@ impl EnvVars {
 pub(crate) const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 14550);
 /// Default days of usage history kept (`usage_retention_days`).
 pub(crate) const DEFAULT_USAGE_RETENTION_DAYS: u32 = 90;
+/// Default size of one log file in `$CODEXIA_HOME/logs/` before it is rotated (`log_file_size`).
+pub(crate) const DEFAULT_LOG_FILE_SIZE: usize = 5 * 1024 * 1024;
 /// Default keychain service name.
 pub(crate) const DEFAULT_KEYCHAIN_SERVICE: &str = "codexia";
 /// Default OAuth issuer.
@@ -74,6 +79,11 @@ pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections: far above what a few Claude Code sessions with subagents
 /// open, far below the usual 1024 file descriptors.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default memory of the request inspector, in MiB: a few hundred ordinary Claude Code turns
+/// (both sides) or a handful of the longest.
+pub(crate) const DEFAULT_INSPECTOR_MEMORY_MB: u64 = 32;
+/// The largest `inspector_memory_mb` accepted.
+pub(crate) const MAX_INSPECTOR_MEMORY_MB: u64 = 4096;
 
 /// A snapshot of environment variables (the process's, or a test's own map).
 #[derive(Debug, Clone, Default)]
@@ -245,11 +255,10 @@ pub(crate) struct ConfigFile {
     /// active one reaches its usage limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_when_exhausted: Option<bool>,
-    /// Named API keys (name → key, or name → `{"key": …, "account": …}` to serve that key
-    /// from one signed-in account), accepted besides `api_key`; a request's key name is its
-    /// client in the usage ledger.
+    /// Named API keys (name → key, or name → `{"key": …, "account": …, "admin": true}`),
+    /// accepted besides `api_key`; a request's key name is its client in the usage ledger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_keys: Option<BTreeMap<String, NamedKeyConfig>>,
+    pub api_keys: Option<BTreeMap<String, NamedKeyEntry>>,
     /// Days of usage history kept in `usage.db`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_retention_days: Option<u32>,
@@ -259,6 +268,9 @@ pub(crate) struct ConfigFile {
     /// Largest request body: bytes, or a number with `KiB` / `MiB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_size: Option<String>,
+    /// Size of one log file before it is rotated: bytes, or a number with `KiB` / `MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file_size: Option<String>,
     /// Request bodies read or held at once: bytes, or a number with `KiB` / `MiB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_budget: Option<String>,
@@ -271,6 +283,60 @@ pub(crate) struct ConfigFile {
     /// Connections open at once; more wait to be accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u64>,
+    /// MiB of memory for the request inspector's captures (0: no capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspector_memory_mb: Option<u64>,
+    /// Where `serve` writes one capture file per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_dir: Option<PathBuf>,
+}
+
+/// One entry of `api_keys`: the key alone, or `{"key": "…", "account": "…", "admin": true}`
+/// where `account` (short name, email or account id) serves that key's requests and `admin`
+/// lets the key read the request inspector's captures from another machine; both optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum NamedKeyEntry {
+    Key(String),
+    Full(NamedKeyObject),
+}
+
+/// The object form of an `api_keys` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NamedKeyObject {
+    pub key: String,
+    /// The signed-in account that serves this key's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// May read `GET /v1/requests…` from any address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
+}
+
+impl NamedKeyEntry {
+    fn key(&self) -> &str {
+        match self {
+            Self::Key(key) | Self::Full(NamedKeyObject { key, .. }) => key,
+        }
+    }
+
+    fn is_admin(&self) -> bool {
+        matches!(self, Self::Full(NamedKeyObject { admin: true, .. }))
+    }
+
+    fn account(&self) -> Option<&str> {
+        match self {
+            Self::Key(_) => None,
+            Self::Full(NamedKeyObject { account, .. }) => account.as_deref(),
+        }
+    }
+}
+
+impl From<&str> for NamedKeyEntry {
+    fn from(key: &str) -> Self {
+        Self::Key(key.to_owned())
+    }
 }
 
 impl ConfigFile {
@@ -319,6 +385,8 @@ pub(crate) struct Overrides {
     pub auth_file: Option<PathBuf>,
     pub log: Option<String>,
     pub proxy: Option<String>,
+    /// `serve --capture DIR`.
+    pub capture_dir: Option<PathBuf>,
 }
 
 /// A setting that could not be resolved. The message names where the bad value came from.
@@ -346,40 +414,6 @@ pub(crate) enum SettingsError {
     NoHome { var: &'static str },
     #[error(transparent)]
     UnsafeHome(#[from] crate::files::UnsafeHome),
-}
-
-/// One entry of `api_keys` in `config.json`: the key alone, or the key and the account
-/// (short name, email or account id) that serves its requests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum NamedKeyConfig {
-    Key(String),
-    Bound {
-        key: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        account: Option<String>,
-    },
-}
-
-impl NamedKeyConfig {
-    fn key(&self) -> &str {
-        match self {
-            Self::Key(key) | Self::Bound { key, .. } => key,
-        }
-    }
-
-    fn account(&self) -> Option<&str> {
-        match self {
-            Self::Key(_) => None,
-            Self::Bound { account, .. } => account.as_deref(),
-        }
-    }
-}
-
-impl From<&str> for NamedKeyConfig {
-    fn from(key: &str) -> Self {
-        Self::Key(key.to_owned())
-    }
 }
 
 /// Every setting, resolved.
@@ -425,6 +459,14 @@ pub(crate) struct Settings {
     pub idle_timeout: Sourced<Duration>,
     /// Connections open at once.
     pub max_connections: Sourced<usize>,
+    /// Names of the `api_keys` marked admin: they may read the inspector from anywhere.
+    pub admin_keys: Sourced<std::collections::BTreeSet<String>>,
+    /// Bytes of memory for the request inspector's captures (0: off).
+    pub inspector_memory: Sourced<usize>,
+    /// Where each finished request is also written, one file each.
+    pub capture_dir: Sourced<Option<PathBuf>>,
+    /// Bytes of one log file in `$CODEXIA_HOME/logs/` before it is rotated.
+    pub log_file_size: Sourced<usize>,
 }
 
 /// The standard proxy variables, in the order they are read (upper case first, as curl and
@@ -881,6 +923,15 @@ impl Settings {
             })
             .file("switch_when_exhausted", file.switch_when_exhausted, Ok)
             .or(false)?;
+        let admin_keys = Sourced::new(
+            file.api_keys
+                .iter()
+                .flatten()
+                .filter(|(_, entry)| entry.is_admin())
+                .map(|(name, _)| name.trim().to_owned())
+                .collect(),
+            api_keys.source,
+        );
 
         let usage_retention_days = Pick::new(&config_path)
             .file("usage_retention_days", file.usage_retention_days, |days| {
@@ -903,6 +954,10 @@ impl Settings {
             .env(env, EnvVars::MAX_BODY_SIZE, parse_size)
             .file("max_body_size", file.max_body_size.as_deref(), parse_size)
             .or(DEFAULT_MAX_BODY_SIZE)?;
+        let log_file_size = Pick::new(&config_path)
+            .env(env, EnvVars::LOG_FILE_SIZE, parse_size)
+            .file("log_file_size", file.log_file_size.as_deref(), parse_size)
+            .or(DEFAULT_LOG_FILE_SIZE)?;
         let body_budget = Pick::new(&config_path)
             .env(env, EnvVars::BODY_BUDGET, parse_size)
             .file("body_budget", file.body_budget.as_deref(), parse_size)
@@ -932,6 +987,26 @@ impl Settings {
             })
             .file("max_connections", file.max_connections, positive_count)
             .or(DEFAULT_MAX_CONNECTIONS)?;
+        let inspector_memory = Pick::new(&config_path)
+            .env(env, EnvVars::INSPECTOR_MEMORY_MB, |text| {
+                text.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("{text:?} is not a whole number of MiB"))
+                    .and_then(inspector_bytes)
+            })
+            .file(
+                "inspector_memory_mb",
+                file.inspector_memory_mb,
+                inspector_bytes,
+            )
+            .or(inspector_bytes(DEFAULT_INSPECTOR_MEMORY_MB).unwrap_or(0))?;
+        let capture_dir = Pick::new(&config_path)
+            .flag("--capture", flags.capture_dir.clone(), |dir| Ok(Some(dir)))
+            .env(env, EnvVars::CAPTURE_DIR, |dir| {
+                Ok(Some(PathBuf::from(dir)))
+            })
+            .file("capture_dir", file.capture_dir.clone(), |dir| Ok(Some(dir)))
+            .or(None)?;
 
         Ok(Self {
             home,
@@ -959,6 +1034,10 @@ impl Settings {
             header_read_timeout,
             idle_timeout,
             max_connections,
+            admin_keys,
+            inspector_memory,
+            capture_dir,
+            log_file_size,
         })
     }
 
@@ -995,6 +1074,16 @@ fn positive_seconds(seconds: u64) -> Result<Duration, String> {
 }
 
 /// A number of connections, at least one.
+/// `inspector_memory_mb` in bytes: 0 (off) up to [`MAX_INSPECTOR_MEMORY_MB`].
+fn inspector_bytes(mb: u64) -> Result<usize, String> {
+    if mb > MAX_INSPECTOR_MEMORY_MB {
+        return Err(format!(
+            "{mb} MiB is more than {MAX_INSPECTOR_MEMORY_MB} MiB"
+        ));
+    }
+    usize::try_from(mb * 1024 * 1024).map_err(|_| format!("{mb} MiB is too large"))
+}
+
 fn positive_count(count: u64) -> Result<usize, String> {
     match usize::try_from(count) {
         Ok(0) => Err("must be at least 1".to_owned()),
@@ -1088,7 +1177,7 @@ fn parse_api_key(text: &str) -> Result<ApiKey, String> {
 
 /// Checks `api_keys`: each name non-empty and printable, each key a valid key, no key twice.
 fn parse_named_keys(
-    keys: &BTreeMap<String, NamedKeyConfig>,
+    keys: &BTreeMap<String, NamedKeyEntry>,
 ) -> Result<BTreeMap<String, ApiKey>, String> {
     let mut parsed = BTreeMap::new();
     for (name, entry) in keys {
@@ -1440,10 +1529,19 @@ mod tests {
                 ("laptop".to_owned(), " k-1 ".into()),
                 (
                     "lan".to_owned(),
-                    NamedKeyConfig::Bound {
+                    NamedKeyEntry::Full(NamedKeyObject {
                         key: "k-2".to_owned(),
                         account: Some(" work ".to_owned()),
-                    },
+                        admin: false,
+                    }),
+                ),
+                (
+                    "me".to_owned(),
+                    NamedKeyEntry::Full(NamedKeyObject {
+                        key: "k-admin".into(),
+                        account: None,
+                        admin: true,
+                    }),
                 ),
             ])),
             usage_retention_days: Some(30),
@@ -1456,6 +1554,11 @@ mod tests {
         assert_eq!(
             s.key_accounts,
             BTreeMap::from([("lan".to_owned(), "work".to_owned())])
+        );
+        assert_eq!(s.api_keys.value["me"].expose(), "k-admin");
+        assert_eq!(
+            s.admin_keys.value.iter().collect::<Vec<_>>(),
+            [&"me".to_owned()]
         );
         assert_eq!(s.usage_retention_days.value, 30);
         // A named key is enough to listen beyond loopback.

@@ -38,33 +38,231 @@ async function load() {
   $("config-file").textContent = s.config_file;
   $("version").textContent = s.version;
   setGateway(s.gateway_url, s.attached);
+  gatewayUrl = s.gateway_url;
+}
+
+// --- Requests page: the gateway's captures (docs/inspector.md) -------------------------------
+
+let gatewayUrl = null;
+let shownRequest = null;
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  if (className) td.className = className;
+  return td;
+}
+
+function emptyRow(text, columns) {
+  const tr = document.createElement("tr");
+  const td = cell(text, "muted");
+  td.colSpan = columns;
+  tr.append(td);
+  return tr;
+}
+
+function tokensText(t) {
+  if (!t) return "";
+  return `${shortTokens(t.input)} in (${shortTokens(t.cached)} cached) · ${shortTokens(t.output)} out`;
+}
+
+function timeOf(at) {
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? at : date.toLocaleTimeString();
 }
 
 async function loadRequests() {
-  const rows = await invoke("recent_requests");
   const body = $("requests");
-  body.replaceChildren();
-  if (rows.length === 0) {
-    const tr = document.createElement("tr");
-    const td = document.createElement("td");
-    td.colSpan = 6;
-    td.className = "muted";
-    td.textContent = "No requests yet.";
-    tr.append(td);
-    body.append(tr);
+  let list;
+  try {
+    list = await invoke("requests", { last: 100 });
+  } catch (err) {
+    body.replaceChildren(emptyRow(err && err.message ? err.message : String(err), 7));
     return;
   }
-  for (const r of rows) {
+  const memory = list.memory || {};
+  $("requests-memory").textContent = memory.budget_bytes
+    ? `${shortTokens(memory.bytes)}B of ${shortTokens(memory.budget_bytes)}B kept${memory.dropped ? `, ${memory.dropped} dropped` : ""}`
+    : "Capture is off (inspector_memory_mb = 0)";
+  body.replaceChildren();
+  if (list.data.length === 0) {
+    body.append(emptyRow("No requests yet.", 7));
+    return;
+  }
+  for (const r of list.data) {
     const tr = document.createElement("tr");
-    for (const value of [r.time, r.route, r.model, r.status, `${r.duration_ms} ms`, r.tokens]) {
-      const td = document.createElement("td");
-      td.textContent = String(value);
-      tr.append(td);
-    }
-    if (r.status >= 400) tr.className = "danger";
+    tr.dataset.id = r.id;
+    tr.tabIndex = 0;
+    tr.append(
+      cell(timeOf(r.at)),
+      cell(r.client_version ? `${r.client} ${r.client_version}` : r.client),
+      cell(r.route),
+      cell(r.model || r.model_asked || ""),
+      cell(r.status === null ? r.state.replaceAll("_", " ") : r.status),
+      cell(r.duration_ms === null ? "" : `${r.duration_ms} ms`),
+      cell(tokensText(r.tokens)),
+    );
+    if (r.state === "error" || (r.status !== null && r.status >= 400)) tr.classList.add("danger");
+    tr.addEventListener("click", () => openRequest(r.id));
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") openRequest(r.id); });
     body.append(tr);
   }
 }
+
+function showList() {
+  $("request-detail").hidden = true;
+  $("requests-list").hidden = false;
+  $("curl").hidden = true;
+}
+
+function pre(text, className) {
+  const el = document.createElement("pre");
+  el.textContent = text;
+  if (className) el.className = className;
+  return el;
+}
+
+function bodyText(body) {
+  if (body === null || body === undefined) return "";
+  return typeof body === "string" ? body : JSON.stringify(body, null, 2);
+}
+
+// One side: the request line, its headers, its body.
+function side(message, title) {
+  const box = document.createElement("div");
+  box.className = "stack";
+  if (!message) {
+    box.append(pre("Not sent: the request was answered before it reached ChatGPT.", "muted"));
+    return box;
+  }
+  const line = document.createElement("div");
+  line.className = "request-line";
+  line.textContent = `${message.method || ""} ${message.url || ""}`.trim() || title;
+  box.append(line);
+  box.append(pre(message.headers.map(([n, v]) => `${n}: ${v}`).join("\n"), "headers"));
+  const body = bodyText(message.body);
+  box.append(pre(body || "(no body)", "body"));
+  if (message.truncated) box.append(pre(`Cut to fit the capture budget (${message.body_bytes} bytes in all).`, "muted"));
+  return box;
+}
+
+function eventText(e) {
+  if (e.comment) return `: ${bodyText(e.data)}`;
+  const data = e.data === null || e.data === undefined ? "" : typeof e.data === "string" ? e.data : JSON.stringify(e.data);
+  const short = data.length > 160 ? `${data.slice(0, 160)}…` : data;
+  return e.event ? `${e.event}  ${short}` : short;
+}
+
+async function openRequest(id) {
+  let detail;
+  try {
+    detail = await invoke("request_detail", { id });
+  } catch (err) {
+    $("requests-memory").textContent = err && err.message ? err.message : String(err);
+    return;
+  }
+  shownRequest = detail;
+  $("requests-list").hidden = true;
+  $("request-detail").hidden = false;
+  $("curl").hidden = true;
+  const parts = [
+    `${detail.id} · ${timeOf(detail.at)} · ${detail.client}${detail.client_version ? ` ${detail.client_version}` : ""}`,
+    `${detail.route} · ${detail.model_asked || ""}${detail.model && detail.model !== detail.model_asked ? ` → ${detail.model}` : ""}`,
+    `status ${detail.status === null ? "—" : detail.status} (${detail.state.replaceAll("_", " ")})`,
+    detail.duration_ms === null ? "" : `${detail.duration_ms} ms`,
+    detail.first_content_ms === null ? "" : `first content ${detail.first_content_ms} ms`,
+    tokensText(detail.tokens),
+  ].filter(Boolean);
+  const summary = $("detail-summary");
+  summary.replaceChildren(document.createTextNode(parts.join(" · ")));
+  if (detail.error) {
+    const error = document.createElement("div");
+    error.className = "danger";
+    error.textContent = `${detail.error.kind}: ${detail.error.message}`;
+    summary.append(error);
+  }
+  const client = side(detail.client_request, "client request");
+  const answer = detail.client_response;
+  if (answer && answer.body !== null && answer.body !== undefined) {
+    client.append(pre(`Answer ${answer.status || ""}\n${bodyText(answer.body)}`, "body"));
+  }
+  $("client-side").replaceChildren(client);
+  const upstream = side(detail.upstream_request, "backend request");
+  if (detail.upstream_status !== null) {
+    upstream.append(pre(`ChatGPT answered ${detail.upstream_status}`, "muted"));
+  }
+  $("upstream-side").replaceChildren(upstream);
+
+  // Both streams on one clock: a row per arrival, in the column of its side.
+  const events = [
+    ...detail.upstream_events.map((e) => ({ ...e, lane: 0 })),
+    ...detail.client_events.map((e) => ({ ...e, lane: 1 })),
+  ].sort((a, b) => a.ms - b.ms || a.lane - b.lane);
+  const timeline = $("timeline");
+  timeline.replaceChildren();
+  if (events.length === 0) timeline.append(emptyRow("No events (the answer was not streamed).", 3));
+  for (const e of events) {
+    const tr = document.createElement("tr");
+    tr.className = e.lane === 0 ? "from-upstream" : "to-client";
+    tr.append(cell(e.ms), cell(e.lane === 0 ? eventText(e) : ""), cell(e.lane === 1 ? eventText(e) : ""));
+    timeline.append(tr);
+  }
+}
+
+// A shell-quoted curl of the client's request against this gateway. Secret headers were
+// redacted when captured: the key comes from $CODEXIA_API_KEY instead.
+function curlOf(request, base) {
+  const quote = (s) => `'${String(s).replaceAll("'", `'\\''`)}'`;
+  const skip = new Set(["host", "content-length", "connection", "accept-encoding", "transfer-encoding"]);
+  const lines = [`curl -X ${request.method || "POST"} ${quote(`${base || "http://127.0.0.1:14550"}${request.url || ""}`)}`];
+  for (const [name, value] of request.headers) {
+    const lower = name.toLowerCase();
+    if (skip.has(lower)) continue;
+    if (value.includes("[redacted")) {
+      if (lower === "authorization") lines.push(`-H "authorization: Bearer $CODEXIA_API_KEY"`);
+      else if (lower === "x-api-key") lines.push(`-H "x-api-key: $CODEXIA_API_KEY"`);
+      continue;
+    }
+    lines.push(`-H ${quote(`${name}: ${value}`)}`);
+  }
+  const body = bodyText(request.body);
+  if (body) lines.push(`--data-raw ${quote(typeof request.body === "string" ? request.body : JSON.stringify(request.body))}`);
+  return lines.join(" \\\n  ");
+}
+
+$("back-to-requests").addEventListener("click", showList);
+
+$("copy-curl").addEventListener("click", async () => {
+  if (!shownRequest) return;
+  const text = curlOf(shownRequest.client_request, gatewayUrl);
+  const shown = $("curl");
+  shown.textContent = text;
+  shown.hidden = false;
+  try {
+    await invoke("copy_text", { text });
+    $("copy-curl").textContent = "Copied";
+  } catch (err) {
+    $("copy-curl").textContent = "Copy failed";
+  }
+  setTimeout(() => { $("copy-curl").textContent = "Copy as curl"; }, 1500);
+});
+
+$("support-bundle").addEventListener("click", async () => {
+  const message = $("bundle-message");
+  $("support-bundle").disabled = true;
+  message.className = "muted small";
+  message.textContent = "Creating the support bundle…";
+  try {
+    const written = await invoke("create_support_bundle", { include_contents: $("bundle-contents").checked });
+    message.className = "ok small";
+    message.textContent = `Saved ${written.path} (${written.files} files; README.txt inside lists them).`;
+  } catch (err) {
+    message.className = "danger small";
+    message.textContent = err && err.message ? err.message : String(err);
+  } finally {
+    $("support-bundle").disabled = false;
+  }
+});
 
 $("form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -117,7 +315,10 @@ $("copy-key").addEventListener("click", async () => {
   showMessage("Key copied.", "ok");
 });
 
-$("reload-requests").addEventListener("click", loadRequests);
+$("reload-requests").addEventListener("click", () => {
+  showList();
+  loadRequests();
+});
 
 // --- Usage page: plain SVG, no library (the page works offline) ---------------------------
 
@@ -265,4 +466,7 @@ loadUsage().catch(() => {});
 
 load().catch((err) => showMessage(String(err && err.message ? err.message : err), "error"));
 loadRequests().catch(() => {});
-setInterval(() => loadRequests().catch(() => {}), 5000);
+// The list follows new requests; an open request stays as it is.
+setInterval(() => {
+  if (!$("requests-list").hidden) loadRequests().catch(() => {});
+}, 5000);

@@ -243,6 +243,20 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// Tells the redactor (`redact.rs`) every listed account's id and email, so that no log line,
+/// capture or bundle shows them, whichever account is in use.
+fn remember_secrets(index: &AccountIndex) {
+    use crate::redact::{self, SecretKind};
+    redact::remember_all(index.accounts.iter().flat_map(|account| {
+        std::iter::once((SecretKind::AccountId, account.id.as_str())).chain(
+            account
+                .email
+                .as_deref()
+                .map(|email| (SecretKind::Email, email)),
+        )
+    }));
+}
+
 fn read_index(path: &Path) -> Result<AccountIndex, StoreError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -435,6 +449,7 @@ impl AuthManager {
             return Ok(index);
         }
         let index = self.load_index().await?;
+        remember_secrets(&index);
         self.set_cache(modified(&self.index_path), index.clone());
         Ok(index)
     }

@@ -204,6 +204,16 @@ impl AccountAuth {
     }
 
     fn set_snapshot(&self, value: AuthSnapshot) {
+        // Every credential the process holds passes here (or through `load`): from now on no
+        // log line, capture or bundle shows it.
+        match &value {
+            AuthSnapshot::SignedIn(credentials) => credentials.remember_secrets(),
+            AuthSnapshot::SignInAgain { account_id, .. } => crate::redact::remember_all([(
+                crate::redact::SecretKind::AccountId,
+                account_id.as_str(),
+            )]),
+            AuthSnapshot::SignedOut | AuthSnapshot::Unknown => {}
+        }
         let mut guard = match self.snapshot.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -245,7 +255,11 @@ impl AccountAuth {
             drop(self.lock_processes().await?);
         }
         let store = self.store();
-        Ok(run_blocking(move || store.load()).await?)
+        let stored = run_blocking(move || store.load()).await?;
+        if let Some(stored) = &stored {
+            stored.credentials.remember_secrets();
+        }
+        Ok(stored)
     }
 
     async fn save(&self, auth: StoredAuth) -> Result<(), AuthError> {
@@ -359,7 +373,8 @@ impl AccountAuth {
             self.set_snapshot(AuthSnapshot::SignedIn(current.clone()));
             return Ok(current);
         }
-        tracing::info!(account_id = %current.account_id, "refreshing the ChatGPT access token");
+        // No account id in the log: logs go into support bundles (see logging.rs).
+        tracing::info!("refreshing the ChatGPT access token");
         match oauth::refresh(&self.upstream, &current).await {
             Ok(fresh) => {
                 // Stored at once, before anything uses it: the issuer has already spent the

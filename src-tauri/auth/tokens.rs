@@ -33,6 +33,26 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     /// What the backend needs for one call.
+    /// Tells the process's redactor (`redact.rs`) these secrets: the tokens, the account id
+    /// and the email of the claims. Cheap when they are known already.
+    pub(crate) fn remember_secrets(&self) {
+        use crate::redact::{self, SecretKind};
+        if redact::current().knows(&self.access_token) {
+            return;
+        }
+        let email = self.claims().email;
+        redact::remember_all(
+            [
+                (SecretKind::AccessToken, self.access_token.as_str()),
+                (SecretKind::RefreshToken, self.refresh_token.as_str()),
+                (SecretKind::IdToken, self.id_token.as_str()),
+                (SecretKind::AccountId, self.account_id.as_str()),
+            ]
+            .into_iter()
+            .chain(email.as_deref().map(|email| (SecretKind::Email, email))),
+        );
+    }
+
     pub(crate) fn backend_auth(&self) -> BackendAuth<'_> {
         BackendAuth {
             access_token: &self.access_token,

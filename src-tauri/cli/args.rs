@@ -61,6 +61,13 @@ pub(crate) enum Command {
     Usage(UsageArgs),
     /// Print one status line for Claude Code's `statusLine` (reads its JSON on stdin).
     Statusline,
+    /// Show what recent requests sent and got, on both sides of the gateway (from the running
+    /// gateway's request inspector; secrets removed).
+    Requests(RequestsArgs),
+    /// Write a support bundle to attach to a bug report: version, OS, settings, status, the
+    /// last log lines and recent requests, without tokens or keys (README.txt inside says what
+    /// it holds).
+    SupportBundle(SupportBundleArgs),
     /// A window of the tray app, in its own process (started by the tray app).
     #[command(hide = true)]
     Window(WindowArgs),
@@ -219,6 +226,9 @@ pub(crate) struct GatewayArgs {
     /// Reach the backend and the sign-in server through this proxy (http://, https://, socks5://, socks5h://; `none`: no proxy). [default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY]
     #[arg(long, value_name = "URL", env = EnvVars::PROXY, hide_env_values = true)]
     pub proxy: Option<String>,
+    /// Also write each request the gateway answers to this directory, one private JSON file per request, secrets removed (see `codexia requests`).
+    #[arg(long, value_name = "DIR", env = EnvVars::CAPTURE_DIR, hide_env_values = true)]
+    pub capture: Option<PathBuf>,
 }
 
 impl GatewayArgs {
@@ -229,6 +239,7 @@ impl GatewayArgs {
         forget_env(matches, "model_fallback", &mut self.model_fallback);
         forget_env(matches, "auth_file", &mut self.auth_file);
         forget_env(matches, "proxy", &mut self.proxy);
+        forget_env(matches, "capture", &mut self.capture);
     }
 
     /// The values given on the command line, for `Settings::resolve`.
@@ -241,6 +252,7 @@ impl GatewayArgs {
             auth_file: self.auth_file.clone(),
             log: None,
             proxy: self.proxy.clone(),
+            capture_dir: self.capture.clone(),
         }
     }
 }
@@ -311,6 +323,53 @@ pub(crate) struct UsageArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `codexia requests`.
+#[derive(Debug, Args)]
+pub(crate) struct RequestsArgs {
+    #[command(subcommand)]
+    pub action: Option<RequestsAction>,
+    /// How many of the most recent requests to list. [default: 20]
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Print the list as JSON (the answer of `GET /v1/requests`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `codexia requests show|replay ID`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RequestsAction {
+    /// Both sides of one request: the client's request, the backend request, the backend's
+    /// events and what the client got, with their times.
+    Show(RequestIdArgs),
+    /// Send a captured request again through the running gateway and show how the backend
+    /// request differs from the captured one (after an upgrade or a configuration change); ID
+    /// may also be a file written by `codexia serve --capture DIR`.
+    Replay(RequestIdArgs),
+}
+
+/// A captured request's id.
+#[derive(Debug, Args)]
+pub(crate) struct RequestIdArgs {
+    /// The id from `codexia requests` (`req_12`, or just `12`).
+    pub id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `codexia support-bundle`.
+#[derive(Debug, Args)]
+pub(crate) struct SupportBundleArgs {
+    /// Where to write the archive [default: ./codexia-support-DATE-TIME.tar.gz].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also include the contents of recent requests (prompts and answers); without it only
+    /// their metadata goes in.
+    #[arg(long)]
+    pub include_contents: bool,
 }
 
 /// `codexia claude [ARGS…]`.

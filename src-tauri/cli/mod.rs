@@ -86,6 +86,10 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitC
         Some(Command::Codex(args)) => runtime.block_on(commands::codex::run(&args.args, verbose)),
         Some(Command::Usage(args)) => commands::usage::run(&args),
         Some(Command::Statusline) => commands::statusline::run(),
+        Some(Command::Requests(args)) => runtime.block_on(commands::requests::run(&args)),
+        Some(Command::SupportBundle(args)) => {
+            runtime.block_on(commands::support_bundle::run(&args, verbose))
+        }
     }
 }
 

@@ -6,17 +6,25 @@
 //! The call starts at once, in a task of its own ([`Opening`]), so the handler can prepare its
 //! translator meanwhile and the stream pipeline can commit a streaming answer while the backend
 //! has not even sent its headers yet.
+//!
+//! When the request is being captured (the request inspector), the body is serialised once,
+//! kept as the capture's upstream request and sent as those same bytes; the headers are kept
+//! redacted, and each backend event is copied into the capture as it passes.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::auth::Credentials;
+use crate::inspector::{Capture, Message};
 use crate::protocol::responses::BackendEvent;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::events::{EventStream, until_terminal};
 use crate::upstream::{failure, sse};
+use futures_util::StreamExt;
 
 /// Longest silence tolerated from the backend mid-stream. Long reasoning without summaries can
 /// be quiet for minutes; a dead connection must still end.
@@ -48,11 +56,19 @@ pub(crate) fn open_stream<E: BackendEvent>(
     state: AppState,
     body: impl serde::Serialize + Send + Sync + 'static,
     session_id: Option<String>,
+    capture: Option<Arc<Capture>>,
 ) -> Opening<E> {
     // The account chosen for this request lives in the handler's task; take it along.
     let account = super::middleware::account::routed_account();
     Opening(tokio::spawn(async move {
-        open(&state, account.as_deref(), &body, session_id.as_deref()).await
+        open(
+            &state,
+            account.as_deref(),
+            &body,
+            session_id.as_deref(),
+            capture,
+        )
+        .await
     }))
 }
 
@@ -61,6 +77,7 @@ async fn open<E: BackendEvent>(
     account: Option<&str>,
     body: &(impl serde::Serialize + Sync),
     session_id: Option<&str>,
+    capture: Option<Arc<Capture>>,
 ) -> Result<EventStream<E>, ApiError> {
     let (entry, auth) = state.auth().account(account).await?;
     // With several accounts, a sign-in that must be renewed names its account.
@@ -70,36 +87,141 @@ async fn open<E: BackendEvent>(
         None => err,
     };
     let credentials = auth.credentials().await.map_err(label)?;
-    let upstream = &state.0.upstream;
-    let first = upstream
-        .post_responses(credentials.backend_auth(), session_id, body)
-        .await;
-    let response = match first {
-        Ok(response) => response,
-        Err(UpstreamError::Status {
-            status: reqwest::StatusCode::UNAUTHORIZED,
-            headers,
-            ..
-        }) => {
-            // The token was refused although it looked valid: refresh once and retry once.
-            state.observe_upstream_headers(&headers);
-            tracing::info!("the backend refused the access token; refreshing it once");
-            let fresh = auth
-                .refresh_after_unauthorized(&credentials.access_token)
-                .await
-                .map_err(label)?;
-            upstream
-                .post_responses(fresh.backend_auth(), session_id, body)
-                .await
-                .map_err(|err| failed_answer(state, account, &err))?
-        }
-        Err(err) => return Err(failed_answer(state, account, &err)),
+    // Each account's secrets enter here: the capture and the logs show none of them.
+    credentials.remember_secrets();
+    let call = Call {
+        state,
+        auth: &auth,
+        account,
+        name: name.as_deref(),
+        session_id,
     };
-    state.observe_upstream_headers(response.headers());
-    Ok(until_terminal(sse::response_events(
-        response,
-        UPSTREAM_IDLE_TIMEOUT,
-    )))
+    let Some(capture) = capture else {
+        let response = call.post(&credentials, body, None).await?;
+        return Ok(until_terminal(sse::response_events(
+            response,
+            UPSTREAM_IDLE_TIMEOUT,
+        )));
+    };
+    let json = serde_json::to_string(body).map_err(|err| {
+        ApiError::internal(format!("The backend request cannot be written: {err}"))
+    })?;
+    // The headers of the account that serves (`chatgpt-account-id`), redacted.
+    capture.upstream_request(upstream_message(state, &credentials, session_id, &json));
+    let raw = serde_json::value::RawValue::from_string(json).map_err(|err| {
+        ApiError::internal(format!("The backend request cannot be written: {err}"))
+    })?;
+    let response = call.post(&credentials, &raw, Some(&capture)).await?;
+    let events = sse::response_events(response, UPSTREAM_IDLE_TIMEOUT);
+    let tapped = events.inspect(move |event| {
+        if let Ok(event) = event {
+            capture.upstream_event(&event.event, &event.data);
+        }
+    });
+    Ok(until_terminal(Box::pin(tapped)))
+}
+
+/// The backend request as the inspector keeps it: URL, headers redacted, the body as sent.
+fn upstream_message(
+    state: &AppState,
+    credentials: &Credentials,
+    session_id: Option<&str>,
+    json: &str,
+) -> Message {
+    let upstream = &state.0.upstream;
+    let mut headers = upstream.backend_headers(credentials.backend_auth(), session_id);
+    headers.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    Message {
+        method: Some("POST".to_owned()),
+        url: Some(upstream.responses_url()),
+        headers: crate::redact::current().headers(&headers),
+        body: bytes::Bytes::from(json.to_owned()),
+        ..Message::default()
+    }
+}
+
+/// One backend call's account: who serves it and how its errors are named.
+struct Call<'a> {
+    state: &'a AppState,
+    auth: &'a crate::auth::manager::AccountAuth,
+    /// The account the router chose (`None`: the active one).
+    account: Option<&'a str>,
+    /// The account's short name when several are signed in (errors name it).
+    name: Option<&'a str>,
+    session_id: Option<&'a str>,
+}
+
+impl Call<'_> {
+    fn label(&self, err: crate::auth::AuthError) -> crate::auth::AuthError {
+        match self.name {
+            Some(name) => err.for_account(name),
+            None => err,
+        }
+    }
+
+    /// The POST, refreshed and sent once more after a 401; the capture learns the backend's
+    /// status.
+    async fn post(
+        &self,
+        credentials: &Credentials,
+        body: &(impl serde::Serialize + Sync),
+        capture: Option<&Capture>,
+    ) -> Result<reqwest::Response, ApiError> {
+        let Self {
+            state,
+            auth,
+            account,
+            session_id,
+            ..
+        } = *self;
+        let upstream = &state.0.upstream;
+        let note = |answer: &Result<reqwest::Response, UpstreamError>| {
+            let status = match answer {
+                Ok(response) => Some(response.status()),
+                Err(UpstreamError::Status { status, .. }) => Some(*status),
+                Err(_) => None,
+            };
+            if let (Some(capture), Some(status)) = (capture, status) {
+                capture.upstream_status(status.as_u16());
+            }
+        };
+        let first = upstream
+            .post_responses(credentials.backend_auth(), session_id, body)
+            .await;
+        note(&first);
+        let response = match first {
+            Ok(response) => response,
+            Err(UpstreamError::Status {
+                status: reqwest::StatusCode::UNAUTHORIZED,
+                headers,
+                ..
+            }) => {
+                // The token was refused although it looked valid: refresh once and retry once.
+                state.observe_upstream_headers(&headers);
+                tracing::info!("the backend refused the access token; refreshing it once");
+                let fresh = auth
+                    .refresh_after_unauthorized(&credentials.access_token)
+                    .await
+                    .map_err(|err| self.label(err))?;
+                fresh.remember_secrets();
+                let second = upstream
+                    .post_responses(fresh.backend_auth(), session_id, body)
+                    .await;
+                note(&second);
+                second.map_err(|err| failed_answer(state, account, &err))?
+            }
+            Err(err) => return Err(failed_answer(state, account, &err)),
+        };
+        state.observe_upstream_headers(response.headers());
+        Ok(response)
+    }
 }
 
 /// Records the headers of a failed answer (and an account at its usage limit) and maps it.

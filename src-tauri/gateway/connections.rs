@@ -93,8 +93,8 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
-        let tcp = match accepted {
-            Ok((tcp, _peer)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok((tcp, peer)) => (tcp, peer),
             Err(err) if is_connection_error(&err) => continue,
             Err(err) => {
                 // Out of file descriptors and the like: wait before trying again rather than
@@ -111,6 +111,7 @@ pub(crate) async fn serve(
         }
         tokio::spawn(serve_connection(
             tcp,
+            peer,
             app.clone(),
             limits,
             stopped.clone(),
@@ -144,6 +145,7 @@ enum Expiry {
 /// One connection served until it ends, breaks a timeout, or the gateway stops.
 async fn serve_connection(
     tcp: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     limits: ConnectionLimits,
     mut stopped: watch::Receiver<bool>,
@@ -153,6 +155,7 @@ async fn serve_connection(
     let io = TokioIo::new(WatchedIo::new(tcp, Arc::clone(&activity)));
     let service = TrackedService {
         app,
+        peer,
         activity: Arc::clone(&activity),
     };
     let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
@@ -393,6 +396,9 @@ impl AutomaticAnswer {
 #[derive(Clone)]
 struct TrackedService {
     app: Router,
+    /// The client's address, given to handlers as `ConnectInfo` (the inspector answers only
+    /// loopback clients or an admin key).
+    peer: std::net::SocketAddr,
     activity: Arc<Activity>,
 }
 
@@ -405,9 +411,14 @@ impl hyper::service::Service<Request<Incoming>> for TrackedService {
         self.activity.request_began();
         let in_flight = InFlight(Arc::clone(&self.activity));
         let app = self.app.clone();
+        let peer = self.peer;
         Box::pin(async move {
             // When the client leaves, hyper drops this future, and `in_flight` with it.
-            let Ok(response) = app.oneshot(request.map(Body::new)).await;
+            let mut request = request.map(Body::new);
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            let Ok(response) = app.oneshot(request).await;
             in_flight.0.response_ready();
             Ok(response.map(|body| {
                 Body::new(TrackedBody {

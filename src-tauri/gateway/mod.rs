@@ -52,6 +52,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/models", get(handlers::models::list_models))
         .route("/v1/status", get(handlers::status::status))
         .route("/v1/usage", get(handlers::usage::usage))
+        .route("/v1/requests", get(handlers::requests::list_requests))
+        .route("/v1/requests/{id}", get(handlers::requests::request_detail))
         .route(
             "/v1/messages",
             axum::routing::post(handlers::messages::create_message),
@@ -94,6 +96,10 @@ pub(crate) fn router(state: AppState) -> Router {
             middleware::host_guard::host_guard,
         ))
         .layer(from_fn(error::render_in_dialect))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::capture::capture_exchange,
+        ))
         .layer(from_fn_with_state(
             state.clone(),
             middleware::log_request::log_request,

@@ -24,6 +24,9 @@ pub(crate) struct Outcome {
     reasoning: OnceLock<u64>,
     /// What the caller asked for, when the handler says it (for the usage ledger).
     details: OnceLock<RequestDetails>,
+    /// The error written into a committed stream (its kind in snake case, its message), for
+    /// the request inspector.
+    failure: OnceLock<(String, String)>,
 }
 
 /// What a request asked for, beyond the model that served it: for the usage ledger.
@@ -84,6 +87,16 @@ impl RequestInfo {
     /// Notes what the caller asked for (once; later calls are ignored).
     pub(crate) fn describe(&self, details: RequestDetails) {
         let _first = self.outcome.details.set(details);
+    }
+
+    /// Notes the error written into the stream after the commit (the first one counts).
+    pub(crate) fn record_failure(&self, kind: String, message: String) {
+        let _first = self.outcome.failure.set((kind, message));
+    }
+
+    /// The error written into the stream, if one was.
+    pub(crate) fn failure(&self) -> Option<&(String, String)> {
+        self.outcome.failure.get()
     }
 
     /// What the caller asked for, when a handler said it.

@@ -39,6 +39,8 @@ pub(crate) struct App {
     pub ledger: Ledger,
     /// Exhausted accounts and conversations' accounts (`switch_when_exhausted`).
     pub routing: super::middleware::account::Routing,
+    /// Both sides of recent requests, within `inspector_memory_mb`.
+    pub inspector: crate::inspector::Inspector,
 }
 
 /// The axum state: a handle to [`App`].
@@ -49,9 +51,12 @@ impl AppState {
     /// State for a gateway bound at `bound_ip`.
     pub(crate) fn new(settings: Settings, bound_ip: IpAddr, upstream: UpstreamClient) -> Self {
         let models = ModelMap::from_settings(&settings, None);
+        crate::logging::remember_configured_keys(&settings);
         let auth = AuthManager::new(StoreSpec::from_settings(&settings), upstream.clone());
         let settings_home = settings.home.clone();
         let retention_days = settings.usage_retention_days.value;
+        let inspector_memory = settings.inspector_memory.value;
+        let capture_dir = settings.capture_dir.value.clone();
         Self(Arc::new(App {
             settings,
             bound_ip,
@@ -66,6 +71,7 @@ impl AppState {
             catalog: super::catalog::CatalogCache::default(),
             ledger: Ledger::start(&settings_home, retention_days),
             routing: super::middleware::account::Routing::default(),
+            inspector: crate::inspector::Inspector::new(inspector_memory, capture_dir),
         }))
     }
 

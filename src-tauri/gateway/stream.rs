@@ -152,6 +152,7 @@ async fn stream_answer<T: StreamTranslator>(
                     match first_byte(opening, first_byte_deadline, first_byte_timeout).await {
                         Ok(events) => translated(translator, events, info, on_end).left_stream(),
                         Err(error) => {
+                            failed(&info, &error);
                             futures_util::stream::iter(translator.fail(&error)).right_stream()
                         }
                     }
@@ -216,7 +217,10 @@ fn translated<T: StreamTranslator>(
             }
             let frames = match events.next().await {
                 Some(Ok(event)) => translator.push(&event),
-                Some(Err(error)) => translator.fail(&error),
+                Some(Err(error)) => {
+                    failed(&info, &error);
+                    translator.fail(&error)
+                }
                 None => translator.finish(),
             };
             info.observe(&translator);
@@ -227,6 +231,14 @@ fn translated<T: StreamTranslator>(
         },
     )
     .flatten()
+}
+
+/// Notes an error written into a committed stream (for the request inspector).
+fn failed(info: &RequestInfo, error: &ApiError) {
+    info.record_failure(
+        super::middleware::log_request::outcome_of_error(error),
+        error.message.clone(),
+    );
 }
 
 fn ended<T: StreamTranslator>(translator: &T, info: &RequestInfo, on_end: Option<OnEnd<T>>) {

@@ -276,6 +276,74 @@ async fn recent_requests(tray: &TrayApp) -> CommandResult<Vec<RequestRow>> {
         .collect())
 }
 
+/// How long the gateway may take to list its captures.
+const INSPECTOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `GET PATH` of the gateway this tray uses (its own or the daemon's): the inspector's JSON,
+/// passed to the page as it is (the contract is docs/inspector.md).
+async fn inspector_get(tray: &TrayApp, path: &str) -> CommandResult<Value> {
+    let Some((url, key)) = tray.gateway.endpoint().await else {
+        return Err(TrayError::new(
+            "The gateway is not running, so there are no requests to show.",
+        ));
+    };
+    crate::local::LocalGateway::new(url, key)
+        .get_json(path, INSPECTOR_TIMEOUT)
+        .await
+        .map_err(|e| {
+            TrayError::new(format!(
+                "The gateway did not answer with its requests ({e})."
+            ))
+        })
+}
+
+async fn inspector_requests(tray: &TrayApp, last: Option<u32>) -> CommandResult<Value> {
+    inspector_get(tray, &format!("/v1/requests?last={}", last.unwrap_or(50))).await
+}
+
+async fn inspector_request(tray: &TrayApp, id: &str) -> CommandResult<Value> {
+    // The id goes into a URL path: only the ids the list gives (`req_12`).
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(TrayError::new(format!("{id:?} is not a request id.")));
+    }
+    inspector_get(tray, &format!("/v1/requests/{id}")).await
+}
+
+/// Where the Settings button's bundle went.
+#[derive(Debug, Serialize)]
+pub(crate) struct BundleWritten {
+    path: String,
+    files: usize,
+}
+
+/// "Create support bundle": the same bundle as `codexia support-bundle`, from this tray's
+/// gateway (in-process or the daemon's), into the Downloads folder (else the home folder).
+async fn create_support_bundle(
+    tray: &TrayApp,
+    include_contents: bool,
+) -> CommandResult<BundleWritten> {
+    let (settings, _, _) = load()?;
+    let gateway = tray
+        .gateway
+        .endpoint()
+        .await
+        .map(|(url, key)| crate::local::LocalGateway::new(url, key));
+    let now = chrono::Local::now();
+    let dir = dirs::download_dir()
+        .filter(|d| d.is_dir())
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(|| settings.home.clone());
+    let path = dir.join(crate::support::default_file_name(now));
+    let options = crate::support::BundleOptions { include_contents };
+    let files = crate::support::make(&settings, gateway, options, &path, now)
+        .await
+        .map_err(|e| TrayError::new(format!("The support bundle could not be written: {e}")))?;
+    Ok(BundleWritten {
+        path: path.display().to_string(),
+        files,
+    })
+}
+
 /// Deletes the stored credentials.
 pub(crate) async fn sign_out(tray: &TrayApp) {
     match super::signin::AuthHandle::for_tray(tray).await {
@@ -384,7 +452,12 @@ pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
         PageCommand::GenerateApiKey => answer(generate_api_key()),
         PageCommand::CopyText { text } => answer(copy_text(app, text)),
         PageCommand::RecentRequests => answer(recent_requests(&tray).await),
+        PageCommand::Requests { last } => answer(inspector_requests(&tray, last).await),
+        PageCommand::RequestDetail { id } => answer(inspector_request(&tray, &id).await),
         PageCommand::Usage { by } => answer(usage_page(&tray, &by).await),
+        PageCommand::CreateSupportBundle { include_contents } => {
+            answer(Box::pin(create_support_bundle(&tray, include_contents)).await)
+        }
         PageCommand::SignInHere => answer(sign_in_here(app, &tray, &signin).await),
         PageCommand::SignInWithBrowser => answer(sign_in_with_browser(app, &tray, &signin).await),
         PageCommand::SubmitRedirectUrl { url } => {

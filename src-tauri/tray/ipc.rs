@@ -24,12 +24,26 @@ pub(crate) enum PageCommand {
     CopyText {
         text: String,
     },
-    /// The "last requests" table.
+    /// The "last requests" table (the gateway's short record, shown when capture is off).
     RecentRequests,
+    /// The Requests page's list: the gateway's `GET /v1/requests?last=N` (docs/inspector.md).
+    Requests {
+        #[serde(default)]
+        last: Option<u32>,
+    },
+    /// One request's both sides and events: the gateway's `GET /v1/requests/{id}`.
+    RequestDetail {
+        id: String,
+    },
     /// The Usage page: 30 days of tokens, 7 days of windows, a table grouped by `by`
     /// (`client`, `session` or `model`).
     Usage {
         by: String,
+    },
+    /// "Create support bundle": writes it to the Downloads (or home) folder and answers where.
+    CreateSupportBundle {
+        #[serde(default)]
+        include_contents: bool,
     },
     /// "Continue with ChatGPT": answers the authorize URL, which the Sign in window loads.
     SignInHere,
@@ -172,6 +186,20 @@ mod tests {
                 by: "session".into()
             }
         );
+    }
+
+    #[test]
+    fn the_requests_page_asks_for_the_list_and_one_request() {
+        // As ui/settings.js sends them.
+        let list: PageCommand =
+            serde_json::from_value(json!({"command": "requests", "args": {"last": 100}})).unwrap();
+        assert_eq!(list, PageCommand::Requests { last: Some(100) });
+        let bare: PageCommand = serde_json::from_value(json!({"command": "requests"})).unwrap();
+        assert_eq!(bare, PageCommand::Requests { last: None });
+        let one: PageCommand =
+            serde_json::from_value(json!({"command": "request_detail", "args": {"id": "req_3"}}))
+                .unwrap();
+        assert_eq!(one, PageCommand::RequestDetail { id: "req_3".into() });
     }
 
     #[test]

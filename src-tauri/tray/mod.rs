@@ -15,7 +15,7 @@ mod windows;
 pub(crate) use ipc::WindowKind;
 pub(crate) use window_app::run as run_window;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,8 +57,8 @@ pub(crate) struct TrayApp {
     home: PathBuf,
     /// The usage lines of the menu (today's tokens, the forecast).
     usage: Mutex<Vec<String>>,
-    /// Window periods whose early run-out was already announced.
-    forecast_notified: Mutex<HashSet<(crate::ledger::WindowKind, i64)>>,
+    /// Per window, the reset of the period whose early run-out was already announced.
+    forecast_notified: Mutex<HashMap<crate::ledger::WindowKind, Option<i64>>>,
 }
 
 impl TrayApp {
@@ -86,7 +86,14 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     // One tokio runtime for the whole process, shared with Tauri.
     tauri::async_runtime::set(runtime.handle().clone());
     let settings = Settings::resolve(&Overrides::default(), &Env::from_process())?;
-    logging::init(&settings, Loudness::Configured, 0);
+    // Its drop writes the last lines to `logs/tray.log`: at the app's exit event, since the
+    // event loop ends the process without returning here.
+    let mut log = Some(logging::init_with_file(
+        &settings,
+        Loudness::Configured,
+        0,
+        "tray",
+    ));
     let open_at_start = std::env::var("CODEXIA_TRAY_OPEN").ok();
 
     let app = tauri::Builder::default()
@@ -109,7 +116,7 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 refresh: tokio::sync::Notify::new(),
                 home: settings.home.clone(),
                 usage: Mutex::new(vec![usage::NO_REQUESTS.to_owned()]),
-                forecast_notified: Mutex::new(HashSet::new()),
+                forecast_notified: Mutex::new(HashMap::new()),
             });
             app.manage(Arc::clone(&tray_app));
             app.manage(Arc::new(signin::SignIn::default()));
@@ -144,13 +151,11 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         .build(tauri::generate_context!())
         .context("cannot start the tray app")?;
 
-    app.run(|_app, event| {
+    app.run(move |_app, event| match event {
         // Closing the last window keeps the app in the tray; only Quit exits.
-        if let RunEvent::ExitRequested { api, code, .. } = event
-            && code.is_none()
-        {
-            api.prevent_exit();
-        }
+        RunEvent::ExitRequested { api, code, .. } if code.is_none() => api.prevent_exit(),
+        RunEvent::Exit => drop(log.take()),
+        _ => {}
     });
     Ok(())
 }

@@ -2,11 +2,12 @@
 //! forecast of the tightest window; and the once-per-window notice when a window is forecast
 //! to run out before it resets. Pure: the report and `now` are passed in.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::TimeZone;
 
 use crate::ledger::WindowKind;
+use crate::ledger::attribution::RESET_TOLERANCE_SECONDS;
 use crate::ledger::pace::{Pace, short_duration};
 use crate::ledger::query::UsageReport;
 
@@ -67,30 +68,45 @@ pub(crate) fn usage_lines(today: &UsageReport) -> Vec<String> {
     lines
 }
 
-/// Notices for windows newly forecast to run out before their reset; `notified` remembers
-/// each (window, reset) already announced, so each window period is announced once.
+/// Notices for windows newly forecast to run out before their reset; `announced` remembers, per
+/// window, the reset of the period already announced, so each window period is announced once.
+///
+/// A period is told by its reset time. The backend sends the reset as "seconds from now", so the
+/// reset time wobbles from one answer to the next: a reset within
+/// [`RESET_TOLERANCE_SECONDS`] of the announced one is the same period, and the remembered
+/// reset follows it (a bucket by minute would announce again whenever the wobble crosses a
+/// minute).
 pub(crate) fn forecast_notices(
     report: &UsageReport,
-    notified: &mut HashSet<(WindowKind, i64)>,
+    announced: &mut HashMap<WindowKind, Option<i64>>,
 ) -> Vec<String> {
-    report
-        .windows
-        .iter()
-        .filter_map(|pace| {
-            let forecast = pace.forecast?;
-            let before = forecast.before_reset_seconds.filter(|s| *s > 0)?;
-            // Reset times wobble by a second or two: a period is named by its minute.
-            let period = pace.reset_at.unwrap_or_default() / 60;
-            notified.insert((pace.window, period)).then(|| {
-                format!(
-                    "At this pace the {} limit runs out at {}, {} before it resets.",
-                    pace.window.name(),
-                    clock(forecast.runs_out_at),
-                    short_duration(before)
-                )
-            })
-        })
-        .collect()
+    let mut notices = Vec::new();
+    for pace in &report.windows {
+        let same_period = announced
+            .get(&pace.window)
+            .map(|seen| match (*seen, pace.reset_at) {
+                (Some(seen), Some(reset)) => (seen - reset).abs() <= RESET_TOLERANCE_SECONDS,
+                (seen, reset) => seen == reset,
+            });
+        if same_period == Some(true) {
+            announced.insert(pace.window, pace.reset_at);
+            continue;
+        }
+        let Some(forecast) = pace.forecast else {
+            continue;
+        };
+        let Some(before) = forecast.before_reset_seconds.filter(|s| *s > 0) else {
+            continue;
+        };
+        announced.insert(pace.window, pace.reset_at);
+        notices.push(format!(
+            "At this pace the {} limit runs out at {}, {} before it resets.",
+            pace.window.name(),
+            clock(forecast.runs_out_at),
+            short_duration(before)
+        ));
+    }
+    notices
 }
 
 #[cfg(test)]
@@ -155,12 +171,29 @@ mod tests {
 
     #[test]
     fn each_window_period_is_announced_once() {
-        let mut notified = HashSet::new();
+        let mut announced = HashMap::new();
         let first = report(1, vec![pace(WindowKind::FiveHour, 10_000, 14_200)]);
-        assert_eq!(forecast_notices(&first, &mut notified).len(), 1);
-        assert!(forecast_notices(&first, &mut notified).is_empty());
+        assert_eq!(
+            forecast_notices(&first, &mut announced),
+            [format!(
+                "At this pace the 5h limit runs out at {}, 1h10m before it resets.",
+                clock(10_000)
+            )]
+        );
+        assert!(forecast_notices(&first, &mut announced).is_empty());
+        // The reset wobbles across a minute (14_219 → 14_221) and drifts on: the same period.
+        for reset in [14_219, 14_221, 14_300, 14_400] {
+            let wobbled = report(1, vec![pace(WindowKind::FiveHour, 10_000, reset)]);
+            assert!(
+                forecast_notices(&wobbled, &mut announced).is_empty(),
+                "{reset}"
+            );
+        }
+        // The weekly window is announced on its own.
+        let weekly = report(1, vec![pace(WindowKind::Weekly, 100_000, 500_000)]);
+        assert_eq!(forecast_notices(&weekly, &mut announced).len(), 1);
         // The next period is announced again.
         let next = report(1, vec![pace(WindowKind::FiveHour, 30_000, 32_200)]);
-        assert_eq!(forecast_notices(&next, &mut notified).len(), 1);
+        assert_eq!(forecast_notices(&next, &mut announced).len(), 1);
     }
 }

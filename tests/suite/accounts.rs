@@ -249,6 +249,68 @@ async fn two_sign_ins_are_listed_and_the_active_account_serves_with_its_own_toke
     server.terminate().await;
 }
 
+/// The request inspector (issue 17) with two accounts: each capture holds the backend request
+/// the fake received, sent with the serving account's `chatgpt-account-id` — shown redacted —
+/// and no capture shows either account's id, email or token.
+#[tokio::test]
+async fn captures_show_the_serving_accounts_request_with_its_secrets_redacted() {
+    let fake = two_account_fake().await;
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    let personal = fake.account();
+    let work = work_account();
+    sign_in(&fake, &home, None).await;
+    sign_in(&fake, &home, Some(&work.account_id)).await;
+    // On the home's own address: `codexia requests` finds it there.
+    let server = home.serve(&[]).await;
+
+    let mut captures = Vec::new();
+    for (account, name) in [(&work, "team"), (&personal, "plus")] {
+        cli(&home, &["accounts", "use", name]).await;
+        let answer = ask(&server, None).await;
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.headers()["x-codexia-account"], name);
+        let id = answer.headers()["x-codexia-request"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        answer.bytes().await.unwrap();
+        let received = fake.responses_requests().pop().unwrap();
+        assert_eq!(
+            served_by(&received),
+            (account.account_id.clone(), account.account_id.clone())
+        );
+        captures.push((id, received));
+    }
+
+    let mut secrets = vec![
+        personal.account_id.clone(),
+        personal.email.clone(),
+        work.account_id.clone(),
+        work.email.clone(),
+    ];
+    for (_, received) in &captures {
+        let token = received.header("authorization").unwrap();
+        secrets.push(token.strip_prefix("Bearer ").unwrap().to_owned());
+    }
+    for (id, received) in &captures {
+        let output = home.run(&["requests", "show", id, "--json"]).await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let shown = text(&output.stdout);
+        let detail: Value = serde_json::from_str(&shown).unwrap();
+        let upstream = &detail["upstream_request"];
+        assert_eq!(&upstream["body"], received.body_json(), "{id}");
+        let headers = upstream["headers"].to_string();
+        assert!(
+            headers.contains(r#"["chatgpt-account-id","[redacted]"]"#),
+            "{headers}"
+        );
+        for secret in &secrets {
+            assert!(!shown.contains(secret.as_str()), "{id} shows {secret}");
+        }
+    }
+    server.terminate().await;
+}
+
 /// Acceptance 6: a home signed in by a single-account version keeps its account: it is listed,
 /// active, and serves, without a new sign-in; its file stays where it was.
 #[tokio::test]

@@ -13,6 +13,7 @@ mod daemon;
 mod fake_backend;
 mod files;
 mod hardening;
+mod inspector;
 mod login;
 mod messages;
 mod models;
@@ -23,6 +24,7 @@ mod serve;
 mod sse_replay;
 mod status;
 mod stop_sequences;
+mod support_bundle;
 #[cfg(feature = "tray")]
 mod tray;
 mod usage;

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::support::codexia::{TestHome, binary};
-use crate::support::fake_backend::FakeUpstream;
+use crate::support::fake_backend::{FakeUpstream, Reply};
 use crate::support::harness::{home_for, seed_credentials};
 use crate::support::tray::{TrayMenu, WebDriver, gui_session_available};
 
@@ -627,6 +627,65 @@ async fn start_at_login_writes_and_removes_the_autostart_entry() {
     tray.quit(&menu).await;
 }
 
+/// The desktop notifications sent on the session bus, watched with `dbus-monitor` as a
+/// notification daemon would get them.
+struct Notifications {
+    _monitor: Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Notifications {
+    /// Starts watching; returns once every later notification will be seen.
+    async fn watch() -> Notifications {
+        let mut monitor = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-monitor (package dbus)");
+        let mut lines = BufReader::new(monitor.stdout.take().unwrap()).lines();
+        // dbus-monitor loses its own name once it is a monitor: from then on it sees every call.
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("member=NameLost") {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("dbus-monitor did not start");
+        Notifications {
+            _monitor: monitor,
+            lines,
+        }
+    }
+
+    /// The next notification's strings: app name, icon, summary, body.
+    async fn next(&mut self) -> Vec<String> {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            let mut strings = Vec::new();
+            while let Some(line) = self.lines.next_line().await.unwrap() {
+                let line = line.trim();
+                if line.starts_with("method call") {
+                    strings.clear();
+                } else if let Some(text) = line.strip_prefix("string \"") {
+                    strings.push(text.trim_end_matches('"').to_owned());
+                    if strings.len() == 4 {
+                        return strings;
+                    }
+                }
+            }
+            panic!("dbus-monitor ended");
+        })
+        .await
+        .expect("no desktop notification was sent")
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_limit_falling_under_ten_percent_sends_a_desktop_notification() {
     let Some((_serial, fake)) = gui_test().await else {
@@ -634,56 +693,123 @@ async fn a_limit_falling_under_ten_percent_sends_a_desktop_notification() {
     };
     let (_home, tray, menu) = Tray::signed_in(&fake).await;
 
-    // Watch the session bus for notifications, as a notification daemon would get them.
-    let mut monitor = Command::new("dbus-monitor")
-        .args([
-            "--session",
-            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("dbus-monitor (package dbus)");
-    let mut seen = BufReader::new(monitor.stdout.take().unwrap()).lines();
-    // dbus-monitor loses its own name once it is a monitor: from then on it sees every call.
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = seen.next_line().await.unwrap() {
-            if line.contains("member=NameLost") {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("dbus-monitor did not start");
+    let mut notifications = Notifications::watch().await;
 
     fake.set_usage(95.0, 81.0);
     one_request(&tray.url).await;
     menu.wait_for("the low limit", |labels| {
         labels.iter().any(|l| l.starts_with("5h: 5% left"))
     });
-    let body = tokio::time::timeout(Duration::from_secs(30), async {
-        let mut strings = Vec::new();
-        while let Some(line) = seen.next_line().await.unwrap() {
-            let line = line.trim();
-            if line.starts_with("method call") {
-                strings.clear();
-            } else if let Some(text) = line.strip_prefix("string \"") {
-                strings.push(text.trim_end_matches('"').to_owned());
-                // app name, icon, summary, body
-                if strings.len() == 4 {
-                    return strings;
-                }
-            }
-        }
-        panic!("dbus-monitor ended");
-    })
-    .await
-    .expect("no desktop notification was sent");
+    let body = notifications.next().await;
     assert_eq!(body[2], "codexia", "{body:?}");
     assert_eq!(
         body[3], "Your 5h ChatGPT limit is under 10% (5% left).",
         "{body:?}"
+    );
+
+    tray.quit(&menu).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_forecast_to_run_out_before_its_reset_is_in_the_menu_and_announced_once() {
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    let home = tray_home(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    seed_file_credentials(&home, &fake);
+    // The ledger's history: two answers with the 5h window at 10 % and 20 %, recorded by a
+    // gateway of this home, then spread five minutes apart (2 points a minute).
+    let server = home.serve(&[]).await;
+    for used in [10.0, 20.0] {
+        fake.set_usage(used, 5.0);
+        one_request(&server.url).await;
+    }
+    // `GET /v1/usage` writes every recorded row first.
+    let flushed = reqwest::get(server.url("/v1/usage?since=1h"))
+        .await
+        .unwrap();
+    assert_eq!(flushed.status(), 200);
+    server.terminate().await;
+    let conn = rusqlite::Connection::open(home.codexia_home().join("usage.db")).unwrap();
+    let last_ms: i64 = conn
+        .query_row("SELECT max(at_ms) FROM requests", [], |r| r.get(0))
+        .unwrap();
+    let spread = conn
+        .execute(
+            "UPDATE requests SET at_ms = ?1 - (2 - id) * 300000",
+            [last_ms],
+        )
+        .unwrap();
+    assert_eq!(spread, 2);
+    drop(conn);
+    // 80 points left at 2 a minute: 40 minutes after the last answer. The fake's 5h window
+    // resets 8658 s after that answer: 6258 s (1h44m) after it runs out.
+    let runs_out = last_ms / 1000 + 40 * 60;
+    let clock = |unix: i64| {
+        chrono::TimeZone::timestamp_opt(&chrono::Local, unix, 0)
+            .unwrap()
+            .format("%H:%M")
+            .to_string()
+    };
+    let within_a_minute = |text: &str, template: &str| {
+        [runs_out - 60, runs_out, runs_out + 60]
+            .iter()
+            .any(|t| text == template.replace("{clock}", &clock(*t)))
+    };
+
+    let mut notifications = Notifications::watch().await;
+    let tray = Tray::start(&home).await;
+    let pid = tray.pid();
+    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let labels = menu.wait_for("the forecast line", |labels| {
+        labels.iter().any(|l| l.starts_with("5h runs out at"))
+    });
+    let line = labels
+        .iter()
+        .find(|l| l.starts_with("5h runs out at"))
+        .unwrap();
+    assert!(
+        within_a_minute(
+            line,
+            "5h runs out at {clock} at this pace, 1h44m before it resets"
+        ),
+        "expected about {}: {labels:?}",
+        clock(runs_out)
+    );
+    let notice = notifications.next().await;
+    assert_eq!(notice[2], "codexia", "{notice:?}");
+    assert!(
+        within_a_minute(
+            &notice[3],
+            "At this pace the 5h limit runs out at {clock}, 1h44m before it resets."
+        ),
+        "expected about {}: {notice:?}",
+        clock(runs_out)
+    );
+
+    // Two more answers in the same period, each refreshing the menu, still forecast to run out
+    // first (the reset the backend reports moves by seconds with each answer).
+    for (used, left) in [(30.0, "5h: 70% left"), (40.0, "5h: 60% left")] {
+        fake.set_usage(used, 5.0);
+        one_request(&tray.url).await;
+        menu.wait_for("the new numbers and the forecast", |labels| {
+            labels.iter().any(|l| l.starts_with(left))
+                && labels.iter().any(|l| l.starts_with("5h runs out at"))
+        });
+    }
+    // A later refresh sends a notice of its own: any second forecast notice of the rounds
+    // before would have been sent before it.
+    fake.set_usage(95.0, 5.0);
+    one_request(&tray.url).await;
+    menu.wait_for("the low limit", |labels| {
+        labels.iter().any(|l| l.starts_with("5h: 5% left"))
+    });
+    let next = notifications.next().await;
+    assert_eq!(
+        next[3], "Your 5h ChatGPT limit is under 10% (5% left).",
+        "the forecast was announced again: {next:?}"
     );
 
     tray.quit(&menu).await;
@@ -821,6 +947,195 @@ async fn the_settings_usage_page_draws_a_populated_ledger() {
         session.screenshot().await,
     )
     .unwrap();
+
+    session.close().await;
+    if let Some(pid) = tray_pid_of(&home.codexia_home()) {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_requests_page_shows_both_sides_and_the_timeline_and_its_curl_runs() {
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    let home = tray_home(&fake)
+        .without("CODEXIA_BIND")
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "settings");
+    home.write_config(&json!({"bind": format!("127.0.0.1:{}", free_port())}).to_string());
+    let tokens = fake.mint_tokens(3600);
+    seed_credentials(&home, &tokens);
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    let pill = session
+        .wait_text("#gateway-text", |t| t.contains("running"))
+        .await;
+    let url = pill.trim_end_matches(" · running").to_owned();
+
+    // A streamed chat completion, as an OpenAI client sends it.
+    fake.push_reply(Reply::text_deltas(&["Hello ", "from the ", "backend"]));
+    let response = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .header("user-agent", "OpenAI/Python 1.109.1")
+        .json(&json!({
+            "model": "gpt-5.5",
+            "stream": true,
+            "messages": [{"role": "user", "content": "hello inspector"}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let streamed = response.text().await.unwrap();
+    assert!(streamed.contains("from the "), "{streamed}");
+
+    // The list, then the request: both sides next to each other, and the timeline.
+    session.click("#reload-requests").await;
+    let list = session
+        .wait_text("#requests", |t| t.contains("/v1/chat/completions"))
+        .await;
+    assert!(list.contains("OpenAI"), "{list}");
+    session.click("#requests tr[data-id]").await;
+    let client = session
+        .wait_text("#client-side", |t| t.contains("hello inspector"))
+        .await;
+    assert!(client.contains("POST /v1/chat/completions"), "{client}");
+    let upstream = session.text("#upstream-side").await;
+    assert!(
+        upstream.contains("/codex/responses") && upstream.contains("hello inspector"),
+        "{upstream}"
+    );
+    assert!(
+        upstream.contains("authorization: Bearer [redacted]"),
+        "{upstream}"
+    );
+    assert!(!upstream.contains(&tokens.access_token), "{upstream}");
+    let timeline = session.text("#timeline").await;
+    assert!(
+        timeline.contains("response.created") && timeline.contains("response.completed"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("chat.completion.chunk") && timeline.contains("[DONE]"),
+        "{timeline}"
+    );
+    // A click scrolls its element into view: the detail shows from its top.
+    session.click("#detail-summary").await;
+    std::fs::write(
+        screenshot_dir().join("settings-requests.png"),
+        session.screenshot().await,
+    )
+    .unwrap();
+
+    // "Copy as curl" shows the command it copied; run it: the gateway answers it again.
+    fake.push_reply(Reply::text_deltas(&["Again"]));
+    session.click("#copy-curl").await;
+    let curl = session
+        .wait_text("#curl", |t| t.starts_with("curl -X POST"))
+        .await;
+    assert!(
+        curl.contains(&format!("{url}/v1/chat/completions")),
+        "{curl}"
+    );
+    let rerun = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&curl)
+        .output()
+        .await
+        .expect("curl");
+    let rerun_text = String::from_utf8_lossy(&rerun.stdout);
+    assert!(
+        rerun.status.success() && rerun_text.contains("Again"),
+        "{curl}\n{rerun_text}"
+    );
+
+    session.close().await;
+    if let Some(pid) = tray_pid_of(&home.codexia_home()) {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_button_writes_a_support_bundle_without_secrets() {
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    let home = tray_home(&fake)
+        .without("CODEXIA_BIND")
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "settings");
+    home.write_config(&json!({"bind": format!("127.0.0.1:{}", free_port())}).to_string());
+    let tokens = fake.mint_tokens(3600);
+    seed_credentials(&home, &tokens);
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    let pill = session
+        .wait_text("#gateway-text", |t| t.contains("running"))
+        .await;
+    let url = pill.trim_end_matches(" · running").to_owned();
+    one_request(&url).await;
+
+    session.click("#bundle-contents").await;
+    session.click("#support-bundle").await;
+    let message = session
+        .wait_text("#bundle-message", |t| {
+            t.starts_with("Saved ") || t.contains("could not")
+        })
+        .await;
+    let path = message
+        .strip_prefix("Saved ")
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("{message}"))
+        .to_owned();
+    // No Downloads folder in the test home: the bundle goes to the home folder.
+    assert!(
+        path.starts_with(&home.home().display().to_string()),
+        "{path}"
+    );
+
+    let unpacked = tempfile::tempdir().unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&path)
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let root = unpacked.path().join("codexia-support");
+    let readme = std::fs::read_to_string(root.join("README.txt")).unwrap();
+    assert!(readme.contains("Request contents ARE included"), "{readme}");
+    assert!(root.join("logs/tray.log").exists(), "{readme}");
+    let account_id = fake.account().account_id;
+    let secrets = [
+        tokens.access_token.as_str(),
+        tokens.refresh_token.as_str(),
+        tokens.id_token.as_str(),
+        account_id.as_str(),
+    ];
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for secret in secrets {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds a secret",
+                    path.display()
+                );
+            }
+        }
+    }
 
     session.close().await;
     if let Some(pid) = tray_pid_of(&home.codexia_home()) {

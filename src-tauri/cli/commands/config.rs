@@ -23,7 +23,7 @@ fn show() -> anyhow::Result<ExitCode> {
     let p = Printer;
     p.out(format!("config file: {}", settings.config_file().display()));
     let line = |name: &str, value: String, source: crate::settings::Source| {
-        p.out(format!("{name:<18} {value:<40} ({source})"));
+        p.out(format!("{name:<27} {value:<40} ({source})"));
     };
     let show = |name: &str, s: &Sourced<String>| line(name, s.value.clone(), s.source);
     line(
@@ -97,6 +97,67 @@ fn show() -> anyhow::Result<ExitCode> {
         settings.proxy.source,
     );
     show("log", &settings.log);
+    let secs = |d: &Sourced<std::time::Duration>| format!("{} s", d.value.as_secs());
+    let mib = |bytes: usize| format!("{} MiB", bytes / (1024 * 1024));
+    let limits = [
+        (
+            "upstream_first_byte_timeout",
+            secs(&settings.upstream_first_byte_timeout),
+            settings.upstream_first_byte_timeout.source,
+        ),
+        (
+            "header_read_timeout",
+            secs(&settings.header_read_timeout),
+            settings.header_read_timeout.source,
+        ),
+        (
+            "idle_timeout",
+            secs(&settings.idle_timeout),
+            settings.idle_timeout.source,
+        ),
+        (
+            "max_connections",
+            settings.max_connections.value.to_string(),
+            settings.max_connections.source,
+        ),
+        (
+            "max_body_size",
+            mib(settings.max_body_size.value),
+            settings.max_body_size.source,
+        ),
+        (
+            "body_budget",
+            mib(settings.body_budget.value),
+            settings.body_budget.source,
+        ),
+        (
+            "usage_retention_days",
+            settings.usage_retention_days.value.to_string(),
+            settings.usage_retention_days.source,
+        ),
+        (
+            "inspector_memory_mb",
+            mib(settings.inspector_memory.value),
+            settings.inspector_memory.source,
+        ),
+        (
+            "capture_dir",
+            settings
+                .capture_dir
+                .value
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), |d| d.display().to_string()),
+            settings.capture_dir.source,
+        ),
+        (
+            "log_file_size",
+            format!("{} KiB", settings.log_file_size.value / 1024),
+            settings.log_file_size.source,
+        ),
+    ];
+    for (name, value, source) in limits {
+        line(name, value, source);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,9 +8,11 @@ pub(crate) mod daemon;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod models;
+pub(crate) mod requests;
 pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod statusline;
+pub(crate) mod support_bundle;
 pub(crate) mod usage;
 
 use std::process::ExitCode;

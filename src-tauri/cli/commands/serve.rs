@@ -18,7 +18,8 @@ use crate::settings::{Env, Settings};
 
 pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&args.overrides(), &Env::from_process())?;
-    logging::init(&settings, Loudness::Configured, verbose);
+    // Kept to the end: its drop writes the last lines to `logs/serve.log`.
+    let _log = logging::init_with_file(&settings, Loudness::Configured, verbose, "serve");
     let shutdown = shutdown_signal().context("cannot install the signal handlers")?;
     let gateway = Gateway::bind(settings).await?;
     let addr = gateway.local_addr();
@@ -42,8 +43,11 @@ pub(crate) async fn run(args: &GatewayArgs, verbose: u8) -> anyhow::Result<ExitC
 /// Says who is signed in, or how to sign in. Reads the store, never refreshes.
 async fn report_sign_in(auth: &AuthManager) {
     match auth.current().await {
+        // The account id is a secret of the log (the redactor would hide it): name the plan.
         Ok(credentials) => {
-            tracing::info!("signed in to ChatGPT (account {})", credentials.account_id);
+            let plan = credentials.claims().plan;
+            let plan = plan.map(|plan| format!(" ({plan} plan)")).unwrap_or_default();
+            tracing::info!("signed in to ChatGPT{plan}");
         }
         Err(AuthError::NotSignedIn) => Printer.warn(
             "not signed in to ChatGPT: run `codexia login` to sign in (API requests get 401 until then)",

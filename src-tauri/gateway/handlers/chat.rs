@@ -4,6 +4,9 @@
 //! (`gateway/stream.rs`) with the Chat translator: a later failure is an `{"error":…}` chunk
 //! without `[DONE]`, and `: keep-alive` comments cover the backend's silences.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 
@@ -13,6 +16,7 @@ use crate::gateway::extract::ApiJson;
 use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
+use crate::inspector::Capture;
 use crate::protocol::openai_chat::{ChatRequest, StopSequences};
 use crate::protocol::responses::ResponsesEvent;
 use crate::translate::chat_request::chat_to_responses;
@@ -21,6 +25,7 @@ use crate::translate::chat_stream::ChatStream;
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
+    capture: Option<Extension<Arc<Capture>>>,
     ApiJson(request): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
     let upstream =
@@ -28,7 +33,12 @@ pub(crate) async fn chat_completions(
     let info = RequestInfo::new(upstream.model.clone());
     info.describe(RequestDetails::of(&request.model, &upstream));
     let session_id = upstream.prompt_cache_key.clone();
-    let opening = backend::open_stream::<ResponsesEvent>(state.clone(), upstream, session_id);
+    let opening = backend::open_stream::<ResponsesEvent>(
+        state.clone(),
+        upstream,
+        session_id,
+        capture.map(|Extension(capture)| capture),
+    );
     let include_usage = request
         .stream_options
         .and_then(|options| options.include_usage)

@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -22,6 +23,7 @@ use crate::gateway::extract::ApiJson;
 use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
+use crate::inspector::Capture;
 use crate::protocol::anthropic::MessageResponse;
 use crate::protocol::anthropic::MessagesRequest;
 use crate::protocol::responses::{ResponsesEvent, ResponsesRequest, Usage};
@@ -75,6 +77,7 @@ pub(crate) async fn prepare(
 pub(crate) async fn create_message(
     State(state): State<AppState>,
     headers: HeaderMap,
+    capture: Option<Extension<Arc<Capture>>>,
     ApiJson(request): ApiJson<MessagesRequest>,
 ) -> Result<Response, ApiError> {
     let prepared = prepare(&state, &headers, &request).await?;
@@ -86,6 +89,7 @@ pub(crate) async fn create_message(
         state.clone(),
         SharedRequest(Arc::clone(&upstream)),
         prepared.session_id,
+        capture.map(|Extension(capture)| capture),
     );
     let rough = estimate_request_tokens(&upstream);
     let exact = count_in_background(upstream);

@@ -6,6 +6,7 @@ pub(crate) mod count_tokens;
 pub(crate) mod health;
 pub(crate) mod messages;
 pub(crate) mod models;
+pub(crate) mod requests;
 pub(crate) mod responses;
 pub(crate) mod status;
 pub(crate) mod usage;

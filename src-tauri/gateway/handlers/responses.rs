@@ -4,6 +4,9 @@
 //! in-memory [`ResponseStore`](crate::gateway::response_store::ResponseStore) so that a later
 //! `previous_response_id` can continue them (the backend stores nothing).
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
@@ -14,11 +17,13 @@ use crate::gateway::extract::ApiJson;
 use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
 use crate::gateway::{backend, stream};
+use crate::inspector::Capture;
 use crate::translate::responses_passthrough::{ResponsesRelay, normalise_responses_request};
 
 /// `POST /v1/responses`.
 pub(crate) async fn create_response(
     State(state): State<AppState>,
+    capture: Option<Extension<Arc<Capture>>>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let prepared = translate_with_catalog(&state, |models| {
@@ -32,8 +37,12 @@ pub(crate) async fn create_response(
         &prepared.upstream,
     ));
     let session_id = prepared.session_id().map(str::to_owned);
-    let opening =
-        backend::open_stream::<Value>(state.clone(), prepared.upstream.clone(), session_id);
+    let opening = backend::open_stream::<Value>(
+        state.clone(),
+        prepared.upstream.clone(),
+        session_id,
+        capture.map(|Extension(capture)| capture),
+    );
     // Unless the client said `store: false`, a finished answer is remembered with the input
     // that produced it.
     let remember = prepared.remember.then(|| {

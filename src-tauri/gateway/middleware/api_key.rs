@@ -90,7 +90,8 @@ pub(crate) async fn require_api_key(
     let name = presented.map(|name| KeyName(name.to_owned()));
     let mut request = request;
     if let Some(name) = &name {
-        // The account router reads which key came (a named key may be bound to an account).
+        // For what depends on the key: the account router (a named key may be bound to an
+        // account) and the inspector's admin check.
         request.extensions_mut().insert(name.clone());
     }
     let mut response = next.run(request).await;

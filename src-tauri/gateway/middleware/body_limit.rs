@@ -142,6 +142,10 @@ pub(crate) async fn limit_bodies(
             return error.into_response();
         }
     };
+    // The request inspector keeps the body as read (a reference-counted clone).
+    if let Some(capture) = parts.extensions.get::<Arc<crate::inspector::Capture>>() {
+        capture.request_body(&bytes);
+    }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;

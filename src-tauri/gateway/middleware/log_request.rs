@@ -150,7 +150,8 @@ impl Caller {
     }
 }
 
-fn outcome_of_error(error: &ApiError) -> String {
+/// The error's kind in snake case: `rate_limited`, `backend_refused_400`.
+pub(crate) fn outcome_of_error(error: &ApiError) -> String {
     let kind = format!("{:?}", error.kind);
     // `BackendRefused(400)` → `backend_refused_400`, `RateLimited` → `rate_limited`.
     let mut out = String::with_capacity(kind.len() + 4);

@@ -1,0 +1,572 @@
+//! The request inspector: both sides of each recent request, kept in memory within a byte
+//! budget (`inspector_memory_mb`), and — with `serve --capture DIR` — written to one private
+//! file per request by a writer thread (`disk.rs`).
+//!
+//! The gateway feeds a [`Capture`] as the request goes: the client's request, the backend
+//! request, each backend event and each chunk written to the client. On the streaming path a
+//! push is a copy into the capture's buffer (or a reference-counted `Bytes` clone) and a
+//! short lock; parsing, redaction and JSON are done only when someone reads a capture
+//! (`render.rs`), or on the writer thread.
+//!
+//! The budget: every item counts its bytes plus [`ITEM_OVERHEAD`]. Before an item is added,
+//! the oldest captures are dropped until it fits, so the total never exceeds the budget; an
+//! item that would take one capture past the whole budget is cut (a truncation marker says
+//! how much is missing) and later items of that capture are not kept.
+
+pub(crate) mod diff;
+pub(crate) mod disk;
+mod render;
+pub(crate) mod view;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use view::{ErrorView, MemoryUse, RequestDetail, RequestList, TokensView};
+
+/// Bytes counted for each kept item besides its content (its place in the vectors, its time,
+/// its strings' headers), so that many tiny items cannot escape the budget.
+pub(crate) const ITEM_OVERHEAD: usize = 64;
+
+/// The captures of a running gateway.
+#[derive(Debug, Clone)]
+pub(crate) struct Inspector(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    budget: usize,
+    next_id: AtomicU64,
+    store: Mutex<Store>,
+    disk: Option<disk::DiskWriter>,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    /// Oldest first.
+    kept: VecDeque<Arc<Capture>>,
+    /// Bytes counted by the kept captures.
+    total: usize,
+    dropped: u64,
+}
+
+/// One request being captured (or finished). Shared by the gateway's hooks and the store.
+#[derive(Debug)]
+pub(crate) struct Capture {
+    id: u64,
+    at: DateTime<Utc>,
+    started: Instant,
+    /// Counted bytes; changed only under the store's lock.
+    bytes: AtomicUsize,
+    /// Dropped from the store: nothing more is kept.
+    evicted: AtomicBool,
+    /// An item was cut: nothing more is kept.
+    full: AtomicBool,
+    data: Mutex<Data>,
+    shared: std::sync::Weak<Shared>,
+}
+
+/// What a capture holds; turned into the JSON views by `render.rs`.
+#[derive(Debug, Default)]
+struct Data {
+    route: String,
+    client: String,
+    client_version: Option<String>,
+    client_request: Message,
+    upstream_request: Option<Message>,
+    upstream_status: Option<u16>,
+    upstream_events: Vec<UpstreamEvent>,
+    client_response: Message,
+    /// The chunks of the client's response body, each with its time.
+    client_chunks: Vec<(u64, Bytes)>,
+    /// Bytes of the client's body not kept (after the capture was full).
+    client_chunks_cut: u64,
+    streamed_response: bool,
+    outcome: Outcome,
+    truncated: bool,
+}
+
+/// A request or response as captured: headers already redacted, the body as sent.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Message {
+    pub method: Option<String>,
+    pub url: Option<String>,
+    pub status: Option<u16>,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    /// The body's full size; more than `body.len()` when it was cut.
+    pub body_len: u64,
+}
+
+impl Message {
+    fn size(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + ITEM_OVERHEAD)
+            .sum();
+        ITEM_OVERHEAD
+            + self.method.as_ref().map_or(0, String::len)
+            + self.url.as_ref().map_or(0, String::len)
+            + headers
+            + self.body.len()
+    }
+}
+
+#[derive(Debug)]
+struct UpstreamEvent {
+    ms: u64,
+    event: String,
+    data: String,
+}
+
+/// How a request ended and what the gateway learnt about it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub state: RequestState,
+    pub status: Option<u16>,
+    pub error: Option<ErrorView>,
+    pub model: Option<String>,
+    pub model_asked: Option<String>,
+    pub stream: Option<bool>,
+    pub duration_ms: Option<u64>,
+    pub first_content_ms: Option<u64>,
+    pub tokens: Option<TokensView>,
+}
+
+/// Where a request is.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestState {
+    #[default]
+    InProgress,
+    Ok,
+    Error,
+    Incomplete,
+    Cancelled,
+}
+
+impl RequestState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "in_progress",
+            Self::Ok => "ok",
+            Self::Error => "error",
+            Self::Incomplete => "incomplete",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a capture's lock leaves at worst a half-pushed item: keep going.
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn ms_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Inspector {
+    /// A store holding at most `budget_bytes` (0: capture is off), writing finished captures to
+    /// `capture_dir` when given.
+    pub(crate) fn new(budget_bytes: usize, capture_dir: Option<PathBuf>) -> Self {
+        Self(Arc::new(Shared {
+            budget: budget_bytes,
+            next_id: AtomicU64::new(1),
+            store: Mutex::default(),
+            disk: capture_dir.map(disk::DiskWriter::start),
+        }))
+    }
+
+    /// Whether requests are captured at all.
+    pub(crate) fn is_on(&self) -> bool {
+        self.0.budget > 0
+    }
+
+    /// Starts capturing a request: `client_request` without its body (see
+    /// [`Capture::request_body`]). `None` when capture is off.
+    pub(crate) fn begin(
+        &self,
+        route: String,
+        client: String,
+        client_version: Option<String>,
+        client_request: Message,
+    ) -> Option<Arc<Capture>> {
+        if !self.is_on() {
+            return None;
+        }
+        let capture = Arc::new(Capture {
+            id: self.0.next_id.fetch_add(1, Ordering::Relaxed),
+            at: Utc::now(),
+            started: Instant::now(),
+            bytes: AtomicUsize::new(0),
+            evicted: AtomicBool::new(false),
+            full: AtomicBool::new(false),
+            data: Mutex::new(Data {
+                route,
+                client,
+                client_version,
+                ..Data::default()
+            }),
+            shared: Arc::downgrade(&self.0),
+        });
+        {
+            let mut store = lock(&self.0.store);
+            store.kept.push_back(Arc::clone(&capture));
+        }
+        let size = client_request.size();
+        let mut client_request = client_request;
+        if capture.reserve(size) {
+            client_request.body_len = client_request.body.len() as u64;
+            lock(&capture.data).client_request = client_request;
+        }
+        Some(capture)
+    }
+
+    /// Waits until the captures finished so far are on disk (blocking; no-op without
+    /// `--capture`).
+    pub(crate) fn flush_disk(&self) {
+        if let Some(disk) = &self.0.disk {
+            disk.flush();
+        }
+    }
+
+    /// The `last` most recent captures, newest first, and the memory they use.
+    pub(crate) fn list(&self, last: usize) -> RequestList {
+        let (captures, memory) = self.snapshot(last);
+        RequestList {
+            object: "list".to_owned(),
+            data: captures.iter().map(|c| c.summary()).collect(),
+            memory,
+            capture_dir: self
+                .0
+                .disk
+                .as_ref()
+                .map(|disk| disk.dir().display().to_string()),
+        }
+    }
+
+    /// Both sides of capture `id` (`req_12`), redacted.
+    pub(crate) fn detail(&self, id: &str) -> Option<RequestDetail> {
+        let number: u64 = id.strip_prefix("req_")?.parse().ok()?;
+        let capture = {
+            let store = lock(&self.0.store);
+            store.kept.iter().find(|c| c.id == number).cloned()
+        }?;
+        Some(capture.detail())
+    }
+
+    /// The memory use alone.
+    #[cfg(test)]
+    pub(crate) fn memory(&self) -> MemoryUse {
+        self.snapshot(0).1
+    }
+
+    fn snapshot(&self, last: usize) -> (Vec<Arc<Capture>>, MemoryUse) {
+        let store = lock(&self.0.store);
+        let captures = store.kept.iter().rev().take(last).cloned().collect();
+        let memory = MemoryUse {
+            bytes: store.total as u64,
+            budget_bytes: self.0.budget as u64,
+            kept: store.kept.len() as u64,
+            dropped: store.dropped,
+        };
+        (captures, memory)
+    }
+}
+
+impl Capture {
+    /// `req_12`.
+    pub(crate) fn id(&self) -> String {
+        format!("req_{}", self.id)
+    }
+
+    /// Names the client (a named API key's name is the client).
+    pub(crate) fn set_client(&self, client: String, version: Option<String>) {
+        let mut data = lock(&self.data);
+        data.client = client;
+        data.client_version = version;
+    }
+
+    /// Milliseconds since the request arrived.
+    pub(crate) fn elapsed_ms(&self) -> u64 {
+        ms_since(self.started)
+    }
+
+    /// Counts `size` more bytes for this capture, dropping the oldest captures until they fit.
+    /// `false` when the item is not to be kept (this capture was dropped, is full, or the item
+    /// alone would take it past the whole budget — then it is marked full).
+    fn reserve(&self, size: usize) -> bool {
+        let Some(shared) = self.shared.upgrade() else {
+            return false;
+        };
+        if self.evicted.load(Ordering::Relaxed) || self.full.load(Ordering::Relaxed) {
+            return false;
+        }
+        let budget = shared.budget;
+        let mut evicted = Vec::new();
+        let kept = {
+            let mut store = lock(&shared.store);
+            let mine = self.bytes.load(Ordering::Relaxed);
+            if mine + size > budget {
+                self.full.store(true, Ordering::Relaxed);
+                false
+            } else {
+                while store.total + size > budget {
+                    let Some(oldest) = store.kept.pop_front() else {
+                        break;
+                    };
+                    oldest.evicted.store(true, Ordering::Relaxed);
+                    store.total -= oldest.bytes.load(Ordering::Relaxed);
+                    store.dropped += 1;
+                    evicted.push(oldest);
+                }
+                if self.evicted.load(Ordering::Relaxed) {
+                    false
+                } else {
+                    store.total += size;
+                    self.bytes.fetch_add(size, Ordering::Relaxed);
+                    true
+                }
+            }
+        };
+        // Free what the dropped captures held now, outside the store's lock (a request still
+        // running keeps only its empty shell).
+        for capture in evicted {
+            if !std::ptr::eq(Arc::as_ptr(&capture), self) {
+                *lock(&capture.data) = Data::default();
+            }
+        }
+        kept
+    }
+
+    /// Bytes this capture may still take before it alone reaches the budget.
+    fn room(&self) -> usize {
+        let budget = self.shared.upgrade().map_or(0, |s| s.budget);
+        budget.saturating_sub(self.bytes.load(Ordering::Relaxed))
+    }
+
+    /// Marks the capture as cut.
+    fn cut(&self) {
+        lock(&self.data).truncated = true;
+    }
+
+    /// The client's request body (read whole by the body-limit middleware). A body larger
+    /// than the room left is cut (copied, so that the rest of it is not held).
+    pub(crate) fn request_body(&self, body: &Bytes) {
+        let len = body.len();
+        let (kept, cut) = fit(body, self.room().saturating_sub(ITEM_OVERHEAD));
+        if !self.reserve(kept.len()) {
+            self.cut();
+            return;
+        }
+        let mut data = lock(&self.data);
+        data.client_request.body = kept;
+        data.client_request.body_len = len as u64;
+        data.truncated |= cut;
+        if cut {
+            self.full.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The request sent to the backend (headers redacted by the caller; the body as sent).
+    pub(crate) fn upstream_request(&self, mut message: Message) {
+        let len = message.body.len();
+        let (kept, cut) = fit(
+            &message.body,
+            self.room().saturating_sub(message.size() - len),
+        );
+        message.body = kept;
+        message.body_len = len as u64;
+        if !self.reserve(message.size()) {
+            self.cut();
+            return;
+        }
+        let mut data = lock(&self.data);
+        data.upstream_request = Some(message);
+        data.truncated |= cut;
+        if cut {
+            self.full.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The backend's status.
+    pub(crate) fn upstream_status(&self, status: u16) {
+        lock(&self.data).upstream_status = Some(status);
+    }
+
+    /// One backend event, as it arrived.
+    pub(crate) fn upstream_event(&self, event: &str, data: &str) {
+        let ms = self.elapsed_ms();
+        if !self.reserve(event.len() + data.len() + ITEM_OVERHEAD) {
+            self.cut();
+            return;
+        }
+        lock(&self.data).upstream_events.push(UpstreamEvent {
+            ms,
+            event: event.to_owned(),
+            data: data.to_owned(),
+        });
+    }
+
+    /// The client's response head (headers redacted by the caller).
+    pub(crate) fn response_head(
+        &self,
+        status: u16,
+        headers: Vec<(String, String)>,
+        streamed: bool,
+    ) {
+        let message = Message {
+            status: Some(status),
+            headers,
+            ..Message::default()
+        };
+        let size = message.size();
+        let kept = self.reserve(size);
+        let mut data = lock(&self.data);
+        data.streamed_response = streamed;
+        if kept {
+            data.client_response = message;
+        } else {
+            data.client_response.status = Some(status);
+            data.truncated = true;
+        }
+    }
+
+    /// One chunk written to the client (a reference-counted clone of the bytes sent).
+    pub(crate) fn client_chunk(&self, chunk: &Bytes) {
+        let ms = self.elapsed_ms();
+        if self.reserve(chunk.len() + ITEM_OVERHEAD) {
+            lock(&self.data).client_chunks.push((ms, chunk.clone()));
+        } else {
+            let mut data = lock(&self.data);
+            data.client_chunks_cut += chunk.len() as u64;
+            data.truncated = true;
+        }
+    }
+
+    /// The request has ended: what the gateway learnt. Hands the capture to the disk writer
+    /// when there is one (a `try_send`: nothing waits for the disk).
+    pub(crate) fn finish(self: &Arc<Self>, mut outcome: Outcome) {
+        outcome.duration_ms.get_or_insert(self.elapsed_ms());
+        lock(&self.data).outcome = outcome;
+        let Some(disk) = self.shared.upgrade().and_then(|s| s.disk.clone()) else {
+            return;
+        };
+        if self.evicted.load(Ordering::Relaxed) {
+            // Dropped while it ran: nothing is left to write.
+            tracing::warn!(
+                "{} was dropped from memory before it ended (raise inspector_memory_mb); no capture file",
+                self.id()
+            );
+            return;
+        }
+        disk.send(Arc::clone(self));
+    }
+}
+
+/// `bytes` if it fits in `room`, else a copy of its first `room` bytes and `true`.
+fn fit(bytes: &Bytes, room: usize) -> (Bytes, bool) {
+    if bytes.len() <= room {
+        (bytes.clone(), false)
+    } else {
+        (Bytes::copy_from_slice(&bytes[..room]), true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn request(body: &[u8]) -> (Message, Bytes) {
+        (
+            Message {
+                method: Some("POST".into()),
+                url: Some("/v1/messages".into()),
+                headers: vec![("x-api-key".into(), "[redacted]".into())],
+                ..Message::default()
+            },
+            Bytes::copy_from_slice(body),
+        )
+    }
+
+    fn begin(inspector: &Inspector, body: &[u8]) -> Arc<Capture> {
+        let (head, body) = request(body);
+        let capture = inspector
+            .begin("POST /v1/messages".into(), "claude-code".into(), None, head)
+            .unwrap();
+        capture.request_body(&body);
+        capture
+    }
+
+    #[test]
+    fn the_oldest_captures_are_dropped_to_stay_within_the_budget() {
+        let inspector = Inspector::new(10_000, None);
+        for _ in 0..50 {
+            let capture = begin(&inspector, &[b'x'; 1000]);
+            capture.upstream_event("response.created", "{}");
+            capture.client_chunk(&Bytes::from_static(b"event: ping\ndata: {}\n\n"));
+            capture.finish(Outcome::default());
+            let memory = inspector.memory();
+            assert!(memory.bytes <= memory.budget_bytes, "{memory:?}");
+        }
+        let memory = inspector.memory();
+        assert!(memory.kept >= 5 && memory.kept < 10, "{memory:?}");
+        assert_eq!(memory.kept + memory.dropped, 50);
+        let list = inspector.list(100);
+        assert_eq!(list.data[0].id, "req_50");
+        assert!(inspector.detail("req_1").is_none());
+        assert_eq!(
+            inspector.detail("req_50").unwrap().client_request.body,
+            serde_json::Value::String("x".repeat(1000))
+        );
+    }
+
+    #[test]
+    fn a_body_larger_than_the_budget_is_cut_with_a_marker() {
+        let inspector = Inspector::new(4_000, None);
+        let capture = begin(&inspector, &[b'y'; 10_000]);
+        capture.upstream_event("response.created", "{}");
+        capture.finish(Outcome::default());
+        let detail = inspector.detail(&capture.id()).unwrap();
+        let body = detail.client_request.body.as_str().unwrap().to_owned();
+        assert!(detail.summary.truncated);
+        assert!(detail.client_request.truncated);
+        assert_eq!(detail.client_request.body_bytes, 10_000);
+        assert!(body.ends_with(" not kept]"), "{}", &body[body.len() - 40..]);
+        assert!(body.len() < 4_000);
+        assert!(detail.upstream_events.is_empty());
+        assert!(inspector.memory().bytes <= 4_000);
+    }
+
+    #[test]
+    fn a_running_request_dropped_for_newer_ones_keeps_nothing_more() {
+        let inspector = Inspector::new(3_000, None);
+        let old = begin(&inspector, &[b'a'; 1000]);
+        let _new = begin(&inspector, &[b'b'; 1000]);
+        let _newer = begin(&inspector, &[b'c'; 1000]);
+        assert!(inspector.detail(&old.id()).is_none());
+        old.upstream_event("response.created", &"z".repeat(500));
+        assert!(inspector.memory().bytes <= 3_000);
+        assert_eq!(inspector.memory().dropped, 1);
+    }
+
+    #[test]
+    fn capture_is_off_with_a_zero_budget() {
+        let inspector = Inspector::new(0, None);
+        let (head, _) = request(b"{}");
+        assert!(
+            inspector
+                .begin("POST /v1/messages".into(), "x".into(), None, head)
+                .is_none()
+        );
+    }
+}
