@@ -35,7 +35,8 @@ RULES = {
     "auth": ({"protocol", "settings", "files", "upstream", "redact"}, None),
     "status": (BASE | {"protocol", "upstream", "auth"}, None),
     "daemon": (BASE | {"protocol"}, None),
-    "local": (BASE | {"protocol", "upstream", "status"}, None),
+    # A running gateway seen from outside, and the replay of its captures (the inspector's views).
+    "local": (BASE | {"protocol", "upstream", "status", "inspector"}, None),
     # The usage ledger: SQLite and its own types; the gateway fills its rows.
     "ledger": ({"files"}, None),
     # Pure: Claude Code's environment from an address, a key and the model map.

@@ -1,6 +1,9 @@
 //! A codexia gateway already running on this machine, seen from outside it: where a client
 //! here reaches it, whether it answers, and a small HTTP client for what the CLI and the tray
-//! ask it (`/v1/status`, `/v1/models`). The gateway itself does not know this module.
+//! ask it (`/v1/status`, `/v1/models`, the inspector's captures), and the replay of a captured
+//! request (`replay.rs`). The gateway itself does not know this module.
+
+pub(crate) mod replay;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;

@@ -34,6 +34,8 @@ async function load() {
   $("aliases").value = s.model_aliases;
   $("proxy").value = s.proxy;
   $("autostart").checked = s.autostart;
+  $("capture").checked = s.capture;
+  $("capture-dir").textContent = s.capture_dir;
   $("credentials").textContent = s.credentials;
   $("config-file").textContent = s.config_file;
   $("version").textContent = s.version;
@@ -178,6 +180,7 @@ function showRequest(detail) {
   $("requests-list").hidden = true;
   $("request-detail").hidden = false;
   $("curl").hidden = true;
+  $("replay-result").hidden = true;
   const parts = [
     `${detail.id} · ${timeOf(detail.at)} · ${detail.client}${detail.client_version ? ` ${detail.client_version}` : ""}`,
     `${detail.route} · ${detail.model_asked || ""}${detail.model && detail.model !== detail.model_asked ? ` → ${detail.model}` : ""}`,
@@ -253,6 +256,36 @@ $("requests").addEventListener("click", (event) => {
 
 $("back-to-requests").addEventListener("click", showList);
 
+// "Replay": the request through the gateway again; the backend requests compared field by field.
+$("replay").addEventListener("click", async () => {
+  if (!shownRequest) return;
+  const result = $("replay-result");
+  $("replay").disabled = true;
+  result.hidden = false;
+  result.className = "small muted";
+  result.textContent = `Replaying ${shownRequest.id}…`;
+  try {
+    const r = await invoke("replay_request", { id: shownRequest.id });
+    const head = `Replayed as ${r.replay} (status ${r.status}): `;
+    if (r.problem) {
+      result.className = "small danger";
+      result.textContent = head + r.problem;
+    } else if (r.identical) {
+      result.className = "small ok";
+      result.textContent = `${head}identical`;
+    } else {
+      result.className = "small";
+      result.replaceChildren(document.createTextNode(`${head}${r.changes.length} changed in the request to ChatGPT:`),
+        pre(r.changes.join("\n"), "changes"));
+    }
+  } catch (err) {
+    result.className = "small danger";
+    result.textContent = err && err.message ? err.message : String(err);
+  } finally {
+    $("replay").disabled = false;
+  }
+});
+
 $("copy-curl").addEventListener("click", async () => {
   if (!shownRequest) return;
   const text = curlOf(shownRequest.client_request, gatewayUrl);
@@ -306,6 +339,7 @@ $("form").addEventListener("submit", async (event) => {
         model_aliases: $("aliases").value,
         proxy: $("proxy").value,
         autostart: $("autostart").checked,
+        capture: $("capture").checked,
       },
     });
     showMessage(result.message, "ok");

@@ -31,6 +31,9 @@ pub(crate) struct SettingsView {
     model_aliases: String,
     /// config.json `proxy` as written there.
     proxy: String,
+    /// Whether the gateway keeps a copy of each request on disk, and where (or would).
+    capture: bool,
+    capture_dir: String,
     autostart: bool,
     credentials: String,
     config_file: String,
@@ -94,12 +97,39 @@ async fn get_settings(app: &AppHandle, tray: &TrayApp) -> CommandResult<Settings
             .collect::<Vec<_>>()
             .join(", "),
         proxy: file.proxy.clone().unwrap_or_default(),
+        capture: settings.capture_dir.value.is_some(),
+        capture_dir: settings
+            .capture_dir
+            .value
+            .clone()
+            .unwrap_or_else(|| default_capture_dir(&settings.home))
+            .display()
+            .to_string(),
         autostart: app.autolaunch().is_enabled().unwrap_or(false),
         credentials: credentials_location(&settings),
         config_file: path.display().to_string(),
         gateway_url: endpoint.map(|(url, _)| url),
         attached,
         version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Where the Settings switch keeps capture files unless config.json names a directory.
+fn default_capture_dir(home: &std::path::Path) -> std::path::PathBuf {
+    home.join("captures")
+}
+
+/// config.json `capture_dir` for the switch: the directory already there (or the default)
+/// when on, none when off.
+fn capture_dir_for(
+    on: bool,
+    written: Option<&std::path::Path>,
+    home: &std::path::Path,
+) -> Option<std::path::PathBuf> {
+    on.then(|| {
+        written
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| default_capture_dir(home))
     })
 }
 
@@ -145,6 +175,7 @@ async fn save_settings(
     file.model_fallback = Some(form.model_fallback.trim().to_owned()).filter(|f| !f.is_empty());
     file.model_aliases = parse_aliases(&form.model_aliases)?;
     file.proxy = Some(form.proxy.trim().to_owned()).filter(|p| !p.is_empty());
+    file.capture_dir = capture_dir_for(form.capture, file.capture_dir.as_deref(), &before.home);
     // Check the result as the gateway will read it before replacing the file.
     let env = Env::from_process();
     let after =
@@ -174,7 +205,8 @@ async fn save_settings(
             || before.extra_models.value != after.extra_models.value
             || before.model_fallback.value != after.model_fallback.value
             || before.model_aliases.value != after.model_aliases.value
-            || before.proxy.value != after.proxy.value);
+            || before.proxy.value != after.proxy.value
+            || before.capture_dir.value != after.capture_dir.value);
     // Environment variables outrank config.json: say so rather than pretend.
     let overridden: Vec<&str> = [
         (after.bind.source, crate::settings::EnvVars::BIND),
@@ -183,6 +215,10 @@ async fn save_settings(
         (
             after.model_fallback.source,
             crate::settings::EnvVars::MODEL_FALLBACK,
+        ),
+        (
+            after.capture_dir.source,
+            crate::settings::EnvVars::CAPTURE_DIR,
         ),
     ]
     .into_iter()
@@ -307,6 +343,66 @@ async fn inspector_request(tray: &TrayApp, id: &str) -> CommandResult<Value> {
         return Err(TrayError::new(format!("{id:?} is not a request id.")));
     }
     inspector_get(tray, &format!("/v1/requests/{id}")).await
+}
+
+/// What the Replay button shows: the replay's id and status, and "identical", the changed
+/// fields (one line each) or why there is nothing to compare.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReplayView {
+    original: String,
+    replay: String,
+    status: u16,
+    identical: bool,
+    changes: Vec<String>,
+    problem: Option<String>,
+}
+
+/// Characters of a value shown in a changed field (as the CLI).
+const SHOWN_VALUE: usize = 120;
+
+async fn replay_request(tray: &TrayApp, id: &str) -> CommandResult<ReplayView> {
+    use crate::local::replay::{self, ReplayError};
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(TrayError::new(format!("{id:?} is not a request id.")));
+    }
+    let Some((url, key)) = tray.gateway.endpoint().await else {
+        return Err(TrayError::new(
+            "The gateway is not running, so the request cannot be replayed.",
+        ));
+    };
+    let gateway = crate::local::LocalGateway::new(url, key);
+    let original = replay::fetch(&gateway, id)
+        .await
+        .map_err(|e| TrayError::new(format!("The gateway did not answer with {id} ({e}).")))?;
+    let replayed = replay::replay(&gateway, &original)
+        .await
+        .map_err(|err| match err {
+            ReplayError::NotWhole { .. } => TrayError::new(format!(
+                "{err}: raise inspector_memory_mb to keep larger requests."
+            )),
+            ReplayError::NotCaptured { .. } => TrayError::new(format!(
+                "{err}: capture is off when inspector_memory_mb is 0."
+            )),
+            other => TrayError::new(format!("The replay failed: {other}.")),
+        })?;
+    let (changes, problem) = match &replayed.comparison {
+        Ok(changes) => (
+            changes
+                .iter()
+                .map(|c| crate::inspector::diff::describe(c, SHOWN_VALUE))
+                .collect(),
+            None,
+        ),
+        Err(problem) => (Vec::new(), Some(problem.clone())),
+    };
+    Ok(ReplayView {
+        original: original.summary.id,
+        replay: replayed.id,
+        status: replayed.status.as_u16(),
+        identical: problem.is_none() && changes.is_empty(),
+        changes,
+        problem,
+    })
 }
 
 /// Where the Settings button's bundle went.
@@ -454,6 +550,7 @@ pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
         PageCommand::RecentRequests => answer(recent_requests(&tray).await),
         PageCommand::Requests { last } => answer(inspector_requests(&tray, last).await),
         PageCommand::RequestDetail { id } => answer(inspector_request(&tray, &id).await),
+        PageCommand::ReplayRequest { id } => answer(Box::pin(replay_request(&tray, &id)).await),
         PageCommand::Usage { by } => answer(usage_page(&tray, &by).await),
         PageCommand::CreateSupportBundle { include_contents } => {
             answer(Box::pin(create_support_bundle(&tray, include_contents)).await)
@@ -467,5 +564,54 @@ pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
     match result {
         Ok(value) => Outcome::Ok(value),
         Err(err) => Outcome::Error(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    #[test]
+    fn the_capture_switch_writes_the_directory_it_shows() {
+        let home = Path::new("/h/.codexia");
+        // On: the directory config.json names, else $CODEXIA_HOME/captures.
+        assert_eq!(
+            capture_dir_for(true, None, home),
+            Some(PathBuf::from("/h/.codexia/captures"))
+        );
+        assert_eq!(
+            capture_dir_for(true, Some(Path::new("/tmp/caps")), home),
+            Some(PathBuf::from("/tmp/caps"))
+        );
+        // Off: none, whatever was there.
+        assert_eq!(
+            capture_dir_for(false, Some(Path::new("/tmp/caps")), home),
+            None
+        );
+        assert_eq!(capture_dir_for(false, None, home), None);
+    }
+
+    #[test]
+    fn the_saved_capture_dir_is_read_back_as_the_gateway_s_setting() {
+        // What save_settings writes, through config.json, is what the gateway is started with.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let mut file = ConfigFile::default();
+        file.capture_dir = capture_dir_for(true, None, dir.path());
+        file.save(&path).unwrap();
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let expected = dir.path().join("captures");
+        assert_eq!(written["capture_dir"], expected.display().to_string());
+        let settings = Settings::resolve_with_file(
+            &Overrides::default(),
+            &Env::default(),
+            dir.path().to_path_buf(),
+            &ConfigFile::load(&path).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(settings.capture_dir.value, Some(expected));
     }
 }

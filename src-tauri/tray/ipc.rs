@@ -35,6 +35,11 @@ pub(crate) enum PageCommand {
     RequestDetail {
         id: String,
     },
+    /// "Replay": the request sent through the gateway again, and the changed fields of the
+    /// backend request (`local::replay`, as `codexia requests replay`).
+    ReplayRequest {
+        id: String,
+    },
     /// The Usage page: 30 days of tokens, 7 days of windows, a table grouped by `by`
     /// (`client`, `session` or `model`).
     Usage {
@@ -69,6 +74,10 @@ pub(crate) struct SettingsForm {
     /// config.json `proxy` (empty: none there, so the proxy variables apply).
     #[serde(default)]
     pub(crate) proxy: String,
+    /// "Keep a copy of each request on disk": config.json `capture_dir` (the one there, else
+    /// `$CODEXIA_HOME/captures`), or none.
+    #[serde(default)]
+    pub(crate) capture: bool,
 }
 
 /// The tray's error: one sentence for a person, shown by a page (`err.message`), in the Sign in
@@ -201,6 +210,30 @@ mod tests {
             serde_json::from_value(json!({"command": "request_detail", "args": {"id": "req_3"}}))
                 .unwrap();
         assert_eq!(one, PageCommand::RequestDetail { id: "req_3".into() });
+        let replay: PageCommand =
+            serde_json::from_value(json!({"command": "replay_request", "args": {"id": "req_3"}}))
+                .unwrap();
+        assert_eq!(replay, PageCommand::ReplayRequest { id: "req_3".into() });
+    }
+
+    #[test]
+    fn the_settings_form_carries_the_capture_switch() {
+        // As ui/settings.js saves it; an older page without the switch reads as off.
+        let mut form = json!({
+            "host": "127.0.0.1", "port": 14550, "api_key": null, "models": "",
+            "extra_models": "", "model_fallback": "", "model_aliases": "", "autostart": false,
+            "proxy": "", "capture": true,
+        });
+        let save: PageCommand =
+            serde_json::from_value(json!({"command": "save_settings", "args": {"form": form}}))
+                .unwrap();
+        let PageCommand::SaveSettings { form: read } = save else {
+            panic!("{save:?}");
+        };
+        assert!(read.capture);
+        form.as_object_mut().unwrap().remove("capture");
+        let read: SettingsForm = serde_json::from_value(form).unwrap();
+        assert!(!read.capture);
     }
 
     #[test]

@@ -321,9 +321,18 @@ async fn the_settings_window_changes_the_port_and_fallback_and_the_gateway_follo
     )
     .unwrap();
 
+    // The capture switch is off, naming the directory it would use.
+    let captures = home.codexia_home().join("captures");
+    assert_eq!(
+        session.text("#capture-dir").await,
+        captures.display().to_string()
+    );
+    assert!(!session.is_selected("#capture").await);
+
     let new_port = free_port();
     session.fill("#port", &new_port.to_string()).await;
     session.fill("#fallback", "gpt-5.4").await;
+    session.click("#capture").await;
     session.click("#save").await;
     let message = session
         .wait_text("#message", |t| t.starts_with("Saved"))
@@ -345,10 +354,30 @@ async fn the_settings_window_changes_the_port_and_fallback_and_the_gateway_follo
     .unwrap();
     assert_eq!(config["bind"], format!("127.0.0.1:{new_port}"));
     assert_eq!(config["model_fallback"], "gpt-5.4");
+    assert_eq!(config["capture_dir"], captures.display().to_string());
     let pill = session
         .wait_text("#gateway-text", |t| t.contains(&new_port.to_string()))
         .await;
     assert_eq!(pill, format!("{new_url} · running"));
+
+    // The restarted gateway keeps a copy of each request in that directory.
+    let inspector: serde_json::Value = reqwest::get(format!("{new_url}/v1/requests"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inspector["capture_dir"], captures.display().to_string());
+    one_request(&new_url).await;
+    until("a capture file", || {
+        std::fs::read_dir(&captures).is_ok_and(|files| {
+            files
+                .flatten()
+                .any(|f| f.file_name().to_string_lossy().ends_with("-req_1.json"))
+        })
+    })
+    .await;
+    assert!(session.is_selected("#capture").await);
 
     session.close().await;
     if let Some(pid) = tray_pid_of(&home.codexia_home()) {
@@ -957,7 +986,8 @@ async fn the_settings_usage_page_draws_a_populated_ledger() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_requests_page_shows_both_sides_and_the_timeline_and_its_curl_runs() {
+async fn the_requests_page_shows_both_sides_and_the_timeline_replays_identically_and_its_curl_runs()
+{
     let Some((_serial, fake)) = gui_test().await else {
         return;
     };
@@ -1027,7 +1057,27 @@ async fn the_requests_page_shows_both_sides_and_the_timeline_and_its_curl_runs()
             && timeline.contains("[DONE]"),
         "{timeline}"
     );
-    // (The page scrolls an opened request to its top.)
+
+    // "Replay" sends the request through the gateway again: nothing changed in between, so
+    // the new backend request is the same, field by field.
+    fake.push_reply(Reply::text_deltas(&["Replayed"]));
+    let before = fake.responses_requests().len();
+    session.click("#replay").await;
+    let replayed = session
+        .wait_text("#replay-result", |t| {
+            !t.is_empty() && !t.starts_with("Replaying")
+        })
+        .await;
+    assert!(
+        replayed.starts_with("Replayed as req_") && replayed.ends_with("(status 200): identical"),
+        "{replayed}"
+    );
+    assert_eq!(
+        fake.responses_requests().len(),
+        before + 1,
+        "the replay reached the backend"
+    );
+    // (The page scrolls an opened request to its top; the replay's verdict under its summary.)
     std::fs::write(
         screenshot_dir().join("settings-requests.png"),
         session.screenshot().await,

@@ -325,6 +325,19 @@ impl WebDriver {
         .to_owned()
     }
 
+    /// Whether a checkbox is checked.
+    pub async fn is_selected(&self, css: &str) -> bool {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/selected"),
+            None,
+        )
+        .await
+        .as_bool()
+        .unwrap_or_else(|| panic!("{css} has no selected state"))
+    }
+
     /// Waits until the element's text satisfies `check`.
     pub async fn wait_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
         let until = Instant::now() + Duration::from_secs(30);

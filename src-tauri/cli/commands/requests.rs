@@ -2,14 +2,12 @@
 //! `codexia requests replay ID`: the running gateway's request inspector (`GET /v1/requests…`,
 //! docs/inspector.md), read through `local.rs`.
 //!
-//! Replay sends the captured client request (body and the headers that are not secrets) to the
-//! same route again, with this machine's key; the gateway captures the replay too and names it
-//! in the `x-codexia-request` response header, so the two backend requests can be compared
-//! field by field.
+//! Replay (`local/replay.rs`, shared with the tray's Requests page) sends the captured client
+//! request (body and the headers that are not secrets) to the same route again, with this
+//! machine's key; the gateway captures the replay too and names it in the `x-codexia-request`
+//! response header, so the two backend requests can be compared field by field.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -17,31 +15,14 @@ use serde_json::{Value, json};
 use crate::cli::UserError;
 use crate::cli::args::{RequestIdArgs, RequestsAction, RequestsArgs};
 use crate::cli::output::Printer;
-use crate::inspector::diff::{self, Change};
+use crate::inspector::diff;
 use crate::inspector::view::{EventView, HttpMessage, RequestDetail, RequestList, RequestSummary};
+use crate::local::replay::{self, READ_TIMEOUT, ReplayError, Replayed};
 use crate::local::{LocalError, LocalGateway};
 use crate::settings::{Env, Overrides, Settings};
 
 /// How many requests the list shows by default.
 const DEFAULT_LAST: usize = 20;
-/// Reading captures is local and quick.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// A replayed request may stream for as long as the original did.
-const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
-/// The response header naming the capture of a request (gateway/middleware/capture.rs).
-const CAPTURE_HEADER: &str = "x-codexia-request";
-/// Headers not sent again: connection handling, lengths, and anything redacted.
-const NOT_REPLAYED: [&str; 9] = [
-    "content-type",
-    "host",
-    "content-length",
-    "connection",
-    "transfer-encoding",
-    "accept-encoding",
-    "authorization",
-    "x-api-key",
-    "cookie",
-];
 /// Characters of a value shown in a changed field.
 const SHOWN_VALUE: usize = 120;
 
@@ -141,8 +122,7 @@ async fn show(gateway: &LocalGateway, args: &RequestIdArgs) -> anyhow::Result<Ex
 
 async fn fetch(gateway: &LocalGateway, id: &str) -> anyhow::Result<RequestDetail> {
     let id = normal_id(id);
-    gateway
-        .get_json(&format!("/v1/requests/{id}"), READ_TIMEOUT)
+    replay::fetch(gateway, &id)
         .await
         .map_err(|err| refused(err, Some(&id)))
 }
@@ -319,44 +299,14 @@ fn event_lines(lines: &mut Vec<String>, events: &[EventView]) {
 
 async fn replay(gateway: &LocalGateway, args: &RequestIdArgs) -> anyhow::Result<ExitCode> {
     let original = original(gateway, &args.id).await?;
-    let request = &original.client_request;
-    if request.truncated || !request.body.is_object() {
-        return Err(UserError::with_hint(
-            format!(
-                "{} cannot be replayed: its body was not kept whole",
-                original.summary.id
-            ),
-            "raise inspector_memory_mb to keep larger requests",
-        )
-        .into());
-    }
-    let path = request.url.clone().unwrap_or_default();
-    let headers: Vec<(String, String)> = request
-        .headers
-        .iter()
-        .filter(|(name, value)| {
-            !NOT_REPLAYED.contains(&name.to_ascii_lowercase().as_str())
-                && !value.contains("[redacted")
-        })
-        .cloned()
-        .collect();
-    let (status, answer_headers, answer) = gateway
-        .post_json(&path, &headers, &request.body, REPLAY_TIMEOUT)
+    let Replayed {
+        id: new_id,
+        status,
+        answer,
+        comparison,
+    } = replay::replay(gateway, &original)
         .await
-        .context_replay()?;
-    let Some(new_id) = answer_headers
-        .get(CAPTURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-    else {
-        return Err(UserError::with_hint(
-            format!("the gateway answered {status} but did not capture the replay"),
-            "capture is off when inspector_memory_mb is 0",
-        )
-        .into());
-    };
-    let replayed = fetch(gateway, &new_id).await?;
-    let comparison = compare(&original, &replayed);
+        .map_err(replay_failed)?;
     if args.json {
         let changes: Vec<Value> = comparison
             .as_ref()
@@ -398,70 +348,22 @@ async fn replay(gateway: &LocalGateway, args: &RequestIdArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-trait ReplayContext<T> {
-    fn context_replay(self) -> anyhow::Result<T>;
-}
-
-impl<T> ReplayContext<T> for Result<T, LocalError> {
-    fn context_replay(self) -> anyhow::Result<T> {
-        self.map_err(|err| anyhow::Error::new(err).context("cannot send the request again"))
+/// A failed replay in one or two sentences.
+fn replay_failed(err: ReplayError) -> anyhow::Error {
+    match err {
+        ReplayError::NotWhole { id } => UserError::with_hint(
+            format!("{id} cannot be replayed: its body was not kept whole"),
+            "raise inspector_memory_mb to keep larger requests",
+        )
+        .into(),
+        ReplayError::Send(err) => anyhow::Error::new(err).context("cannot send the request again"),
+        ReplayError::NotCaptured { status } => UserError::with_hint(
+            format!("the gateway answered {status} but did not capture the replay"),
+            "capture is off when inspector_memory_mb is 0",
+        )
+        .into(),
+        ReplayError::Fetch { id, err } => refused(err, Some(&id)),
     }
-}
-
-/// The changed fields of the backend request from `original` to `replayed`: the body's paths
-/// as they are (`model`), the URL as `url`, headers as `headers.NAME`. `Err` says why there is
-/// nothing to compare.
-fn compare(original: &RequestDetail, replayed: &RequestDetail) -> Result<Vec<Change>, String> {
-    let (Some(before), Some(after)) = (&original.upstream_request, &replayed.upstream_request)
-    else {
-        return Err(
-            match (&original.upstream_request, &replayed.summary.error) {
-                (None, _) => format!(
-                    "{} never reached the backend: there is no backend request to compare",
-                    original.summary.id
-                ),
-                (Some(_), Some(error)) => format!(
-                    "the replay did not reach the backend: {}: {}",
-                    error.kind, error.message
-                ),
-                (Some(_), None) => "the replay did not reach the backend".to_owned(),
-            },
-        );
-    };
-    if before.truncated || after.truncated {
-        return Err(
-            "a backend request was cut to fit inspector_memory_mb: raise it to compare".to_owned(),
-        );
-    }
-    let mut changes = diff::json_diff(&before.body, &after.body);
-    if before.url != after.url {
-        changes.push(Change {
-            path: "url".to_owned(),
-            before: before.url.clone().map(Value::String),
-            after: after.url.clone().map(Value::String),
-        });
-    }
-    let headers = |m: &HttpMessage| {
-        let mut map = BTreeMap::<String, String>::new();
-        for (name, value) in &m.headers {
-            map.entry(name.to_ascii_lowercase())
-                .and_modify(|v| {
-                    v.push_str(", ");
-                    v.push_str(value);
-                })
-                .or_insert_with(|| value.clone());
-        }
-        serde_json::to_value(map).unwrap_or_default()
-    };
-    changes.extend(
-        diff::json_diff(&headers(before), &headers(after))
-            .into_iter()
-            .map(|mut c| {
-                c.path = format!("headers.{}", c.path.trim_start_matches('.'));
-                c
-            }),
-    );
-    Ok(changes)
 }
 
 fn local_time(rfc3339: &str, format: &str) -> String {
@@ -492,44 +394,6 @@ fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn detail(body: Value, headers: &[(&str, &str)]) -> RequestDetail {
-        RequestDetail {
-            summary: RequestSummary {
-                id: "req_1".into(),
-                ..RequestSummary::default()
-            },
-            upstream_request: Some(HttpMessage {
-                url: Some("http://b/codex/responses".into()),
-                headers: headers
-                    .iter()
-                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                    .collect(),
-                body,
-                ..HttpMessage::default()
-            }),
-            ..RequestDetail::default()
-        }
-    }
-
-    #[test]
-    fn the_comparison_names_changed_body_fields_and_headers() {
-        let a = detail(json!({"model": "gpt-5.1"}), &[("session_id", "s1")]);
-        assert_eq!(compare(&a, &a.clone()), Ok(vec![]));
-        let b = detail(json!({"model": "gpt-5.2"}), &[("session_id", "s2")]);
-        let lines: Vec<String> = compare(&a, &b)
-            .unwrap()
-            .iter()
-            .map(|c| diff::describe(c, 40))
-            .collect();
-        assert_eq!(
-            lines,
-            [
-                r#"model: "gpt-5.1" → "gpt-5.2""#,
-                r#"headers.session_id: "s1" → "s2""#
-            ]
-        );
-    }
 
     #[test]
     fn a_bare_number_is_an_id() {
