@@ -126,11 +126,7 @@ fn capture_dir_for(
     written: Option<&std::path::Path>,
     home: &std::path::Path,
 ) -> Option<std::path::PathBuf> {
-    on.then(|| {
-        written
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_else(|| default_capture_dir(home))
-    })
+    on.then(|| written.map_or_else(|| default_capture_dir(home), std::path::Path::to_path_buf))
 }
 
 fn optional_list(text: &str) -> CommandResult<Option<Vec<String>>> {
@@ -598,8 +594,10 @@ mod tests {
         // What save_settings writes, through config.json, is what the gateway is started with.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
-        let mut file = ConfigFile::default();
-        file.capture_dir = capture_dir_for(true, None, dir.path());
+        let file = ConfigFile {
+            capture_dir: capture_dir_for(true, None, dir.path()),
+            ..ConfigFile::default()
+        };
         file.save(&path).unwrap();
         let written: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

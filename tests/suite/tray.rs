@@ -295,7 +295,7 @@ fn tray_pid_of(codexia_home: &std::path::Path) -> Option<u32> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_settings_window_changes_the_port_and_fallback_and_the_gateway_follows() {
+async fn the_settings_window_changes_port_fallback_and_capture_and_the_gateway_follows() {
     let Some((_serial, fake)) = gui_test().await else {
         return;
     };
@@ -378,6 +378,38 @@ async fn the_settings_window_changes_the_port_and_fallback_and_the_gateway_follo
     })
     .await;
     assert!(session.is_selected("#capture").await);
+
+    // Switched off alone, it still restarts the gateway (the only way its capture_dir
+    // changes), now without capture files.
+    session.click("#capture").await;
+    session.click("#save").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = reqwest::get(format!("{new_url}/v1/requests")).await;
+        let inspector: Option<serde_json::Value> = match answer {
+            Ok(response) => response.json().await.ok(),
+            Err(_) => None, // restarting
+        };
+        if inspector.is_some_and(|i| i["capture_dir"].is_null()) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gateway kept its capture_dir"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.codexia_home().join("config.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(config.get("capture_dir").is_none(), "{config}");
+    assert_eq!(
+        session
+            .wait_text("#message", |t| t.starts_with("Saved"))
+            .await,
+        "Saved. The gateway restarted with the new settings."
+    );
 
     session.close().await;
     if let Some(pid) = tray_pid_of(&home.codexia_home()) {
