@@ -362,7 +362,11 @@ fn readme(names: &[String], gathered: &Gathered, options: BundleOptions) -> Stri
         let _ = writeln!(text, "  {name:<24} {what}");
     }
     text.push('\n');
-    if options.include_contents {
+    if options.include_contents && gathered.request_details.is_empty() {
+        text.push_str(
+            "Request contents were asked for (--include-contents), but there were none to include.\n",
+        );
+    } else if options.include_contents {
         text.push_str(
             "Request contents ARE included (--include-contents): requests/ holds prompts and answers.\n",
         );

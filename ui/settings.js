@@ -45,6 +45,7 @@ async function load() {
 
 let gatewayUrl = null;
 let shownRequest = null;
+let shownListKey = null;
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -77,9 +78,16 @@ async function loadRequests() {
   try {
     list = await invoke("requests", { last: 100 });
   } catch (err) {
+    body.dataset.filled = "0";
     body.replaceChildren(emptyRow(err && err.message ? err.message : String(err), 7));
     return;
   }
+  // The list is refreshed every few seconds: rows are rebuilt only when something changed, so
+  // a row being clicked is not replaced under the pointer.
+  const key = JSON.stringify(list.data.map((r) => [r.id, r.state, r.status, r.duration_ms]));
+  if (key === shownListKey && body.dataset.filled === "1") return;
+  shownListKey = key;
+  body.dataset.filled = "1";
   const memory = list.memory || {};
   $("requests-memory").textContent = memory.budget_bytes
     ? `${shortTokens(memory.bytes)}B of ${shortTokens(memory.budget_bytes)}B kept${memory.dropped ? `, ${memory.dropped} dropped` : ""}`
@@ -92,9 +100,15 @@ async function loadRequests() {
   for (const r of list.data) {
     const tr = document.createElement("tr");
     tr.dataset.id = r.id;
-    tr.tabIndex = 0;
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link";
+    open.textContent = timeOf(r.at);
+    open.title = `Show ${r.id}: both sides and the events`;
+    const first = document.createElement("td");
+    first.append(open);
     tr.append(
-      cell(timeOf(r.at)),
+      first,
       cell(r.client_version ? `${r.client} ${r.client_version}` : r.client),
       cell(r.route),
       cell(r.model || r.model_asked || ""),
@@ -103,8 +117,6 @@ async function loadRequests() {
       cell(tokensText(r.tokens)),
     );
     if (r.state === "error" || (r.status !== null && r.status >= 400)) tr.classList.add("danger");
-    tr.addEventListener("click", () => openRequest(r.id));
-    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") openRequest(r.id); });
     body.append(tr);
   }
 }
@@ -149,18 +161,19 @@ function side(message, title) {
 function eventText(e) {
   if (e.comment) return `: ${bodyText(e.data)}`;
   const data = e.data === null || e.data === undefined ? "" : typeof e.data === "string" ? e.data : JSON.stringify(e.data);
-  const short = data.length > 160 ? `${data.slice(0, 160)}…` : data;
+  const short = data.length > 120 ? `${data.slice(0, 120)}…` : data;
   return e.event ? `${e.event}  ${short}` : short;
 }
 
 async function openRequest(id) {
-  let detail;
   try {
-    detail = await invoke("request_detail", { id });
+    showRequest(await invoke("request_detail", { id }));
   } catch (err) {
-    $("requests-memory").textContent = err && err.message ? err.message : String(err);
-    return;
+    $("requests-memory").textContent = `${id}: ${err && err.message ? err.message : String(err)}`;
   }
+}
+
+function showRequest(detail) {
   shownRequest = detail;
   $("requests-list").hidden = true;
   $("request-detail").hidden = false;
@@ -198,6 +211,8 @@ async function openRequest(id) {
     ...detail.upstream_events.map((e) => ({ ...e, lane: 0 })),
     ...detail.client_events.map((e) => ({ ...e, lane: 1 })),
   ].sort((a, b) => a.ms - b.ms || a.lane - b.lane);
+  // The request opens at its top, wherever the list was scrolled to.
+  $("requests-page").scrollIntoView({ block: "start" });
   const timeline = $("timeline");
   timeline.replaceChildren();
   if (events.length === 0) timeline.append(emptyRow("No events (the answer was not streamed).", 3));
@@ -229,6 +244,12 @@ function curlOf(request, base) {
   if (body) lines.push(`--data-raw ${quote(typeof request.body === "string" ? request.body : JSON.stringify(request.body))}`);
   return lines.join(" \\\n  ");
 }
+
+// One listener for every row, present and future.
+$("requests").addEventListener("click", (event) => {
+  const row = event.target.closest("tr[data-id]");
+  if (row) openRequest(row.dataset.id);
+});
 
 $("back-to-requests").addEventListener("click", showList);
 

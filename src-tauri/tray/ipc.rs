@@ -194,8 +194,9 @@ mod tests {
         let list: PageCommand =
             serde_json::from_value(json!({"command": "requests", "args": {"last": 100}})).unwrap();
         assert_eq!(list, PageCommand::Requests { last: Some(100) });
-        let bare: PageCommand = serde_json::from_value(json!({"command": "requests"})).unwrap();
-        assert_eq!(bare, PageCommand::Requests { last: None });
+        let default: PageCommand =
+            serde_json::from_value(json!({"command": "requests", "args": {}})).unwrap();
+        assert_eq!(default, PageCommand::Requests { last: None });
         let one: PageCommand =
             serde_json::from_value(json!({"command": "request_detail", "args": {"id": "req_3"}}))
                 .unwrap();

@@ -174,8 +174,14 @@ async fn the_support_bundle_after_a_sign_in_a_refresh_and_requests_holds_no_secr
     fake.set_device_poll_interval(1);
     fake.auto_approve_device_codes(true);
     let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    // A fixed port in config.json, so that `support-bundle` finds the running gateway.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     home.write_config(&format!(
-        r#"{{"api_key": "{MAIN_KEY}", "api_keys": {{"ci-box": "{CI_KEY}"}}, "log": "debug"}}"#
+        r#"{{"bind": "127.0.0.1:{port}", "api_key": "{MAIN_KEY}", "api_keys": {{"ci-box": "{CI_KEY}"}}, "log": "debug"}}"#
     ));
 
     // Sign in for real (the device flow, approved at once by the fake issuer).
@@ -188,7 +194,8 @@ async fn the_support_bundle_after_a_sign_in_a_refresh_and_requests_holds_no_secr
     stored["expires_at"] = json!(chrono::Utc::now().timestamp() - 30);
     std::fs::write(&path, stored.to_string()).unwrap();
 
-    let server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    let server = home.serve(&[]).await;
+    assert_eq!(server.url, format!("http://127.0.0.1:{port}"));
     for key in [MAIN_KEY, CI_KEY, MAIN_KEY] {
         chat(&server.url, Some(key)).await;
     }
@@ -260,6 +267,7 @@ async fn the_support_bundle_after_a_sign_in_a_refresh_and_requests_holds_no_secr
         );
     }
     assert!(readme.contains("Request contents ARE included"), "{readme}");
+    assert!(readme.contains("A gateway was running at"), "{readme}");
     let config: Value = serde_json::from_str(&read("config.json")).unwrap();
     assert_eq!(config["api_keys"], json!({"ci-box": "[redacted]"}));
     assert_eq!(config["api_key"], "[redacted]");
@@ -278,6 +286,20 @@ async fn the_support_bundle_after_a_sign_in_a_refresh_and_requests_holds_no_secr
     assert!(
         status["token"]["remaining_seconds"].as_i64().unwrap() > 0,
         "{status}"
+    );
+    // The running gateway's captures: the list, and (asked for) each request's contents.
+    assert!(names.iter().any(|n| n == "requests.json"), "{readme}");
+    let requests: Value = serde_json::from_str(&read("requests.json")).unwrap();
+    assert_eq!(requests["data"].as_array().unwrap().len(), 3, "{requests}");
+    let contents: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("requests/req_"))
+        .collect();
+    assert_eq!(contents.len(), 3, "{names:?}");
+    let detail: Value = serde_json::from_str(&read(contents[0])).unwrap();
+    assert_eq!(
+        detail["client_request"]["body"]["messages"][0]["content"],
+        "hi"
     );
     let log = read("logs/serve.log");
     assert!(log.contains("refreshing the ChatGPT access token"), "{log}");

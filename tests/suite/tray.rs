@@ -998,7 +998,11 @@ async fn the_requests_page_shows_both_sides_and_the_timeline_and_its_curl_runs()
         .wait_text("#requests", |t| t.contains("/v1/chat/completions"))
         .await;
     assert!(list.contains("OpenAI"), "{list}");
-    session.click("#requests tr[data-id]").await;
+    session.click("#requests tr[data-id] button").await;
+    // (The whole page section on failure: an error would show there.)
+    session
+        .wait_text("#requests-page", |t| t.contains("hello inspector"))
+        .await;
     let client = session
         .wait_text("#client-side", |t| t.contains("hello inspector"))
         .await;
@@ -1019,11 +1023,11 @@ async fn the_requests_page_shows_both_sides_and_the_timeline_and_its_curl_runs()
         "{timeline}"
     );
     assert!(
-        timeline.contains("chat.completion.chunk") && timeline.contains("[DONE]"),
+        timeline.contains(r#"{"choices":[{"delta":{"content":"Hello "#)
+            && timeline.contains("[DONE]"),
         "{timeline}"
     );
-    // A click scrolls its element into view: the detail shows from its top.
-    session.click("#detail-summary").await;
+    // (The page scrolls an opened request to its top.)
     std::fs::write(
         screenshot_dir().join("settings-requests.png"),
         session.screenshot().await,
