@@ -113,7 +113,7 @@ impl LedgerRecorder {
         ] {
             headers.insert(name, axum::http::HeaderValue::from_static(value));
         }
-        state.observe_upstream_headers(&headers);
+        state.observe_upstream_headers("bench-account", &headers);
         Ok(Self(state))
     }
 

@@ -204,7 +204,7 @@ impl Call<'_> {
                 ..
             }) => {
                 // The token was refused although it looked valid: refresh once and retry once.
-                state.observe_upstream_headers(&headers);
+                state.observe_upstream_headers(&credentials.account_id, &headers);
                 tracing::info!("the backend refused the access token; refreshing it once");
                 let fresh = auth
                     .refresh_after_unauthorized(&credentials.access_token)
@@ -215,19 +215,26 @@ impl Call<'_> {
                     .post_responses(fresh.backend_auth(), session_id, body)
                     .await;
                 note(&second);
-                second.map_err(|err| failed_answer(state, account, &err))?
+                second.map_err(|err| failed_answer(state, account, &fresh.account_id, &err))?
             }
-            Err(err) => return Err(failed_answer(state, account, &err)),
+            Err(err) => {
+                return Err(failed_answer(state, account, &credentials.account_id, &err));
+            }
         };
-        state.observe_upstream_headers(response.headers());
+        state.observe_upstream_headers(&credentials.account_id, response.headers());
         Ok(response)
     }
 }
 
 /// Records the headers of a failed answer (and an account at its usage limit) and maps it.
-fn failed_answer(state: &AppState, account: Option<&str>, err: &UpstreamError) -> ApiError {
+fn failed_answer(
+    state: &AppState,
+    account: Option<&str>,
+    account_id: &str,
+    err: &UpstreamError,
+) -> ApiError {
     if let UpstreamError::Status { headers, .. } = err {
-        state.observe_upstream_headers(headers);
+        state.observe_upstream_headers(account_id, headers);
     }
     if let (Some(account), Some(seconds)) = (account, failure::usage_limit_resets_in(err)) {
         state.0.routing.mark_exhausted(account, seconds);

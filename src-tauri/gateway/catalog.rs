@@ -128,7 +128,7 @@ async fn fetch(state: &AppState) -> bool {
     .await;
     match answer {
         Ok(Ok((body, headers))) => {
-            state.observe_upstream_headers(&headers);
+            state.observe_upstream_headers(&credentials.account_id, &headers);
             let slugs = catalog_slugs(&body);
             if slugs.is_empty() {
                 tracing::warn!(
@@ -142,7 +142,7 @@ async fn fetch(state: &AppState) -> bool {
         }
         Ok(Err(err)) => {
             if let crate::upstream::client::UpstreamError::Status { headers, .. } = &err {
-                state.observe_upstream_headers(headers);
+                state.observe_upstream_headers(&credentials.account_id, headers);
             }
             tracing::warn!("could not fetch the backend's model catalog: {err}");
             false

@@ -24,7 +24,8 @@ pub(crate) struct App {
     /// Signed-in credentials; refreshes one at a time.
     pub auth: AuthManager,
     /// The `x-codex-*` limits of the latest backend answer that carried them.
-    live_limits: RwLock<Option<RateLimitSnapshot>>,
+    /// The latest live rate limits and the account whose answer carried them.
+    live_limits: RwLock<Option<(String, RateLimitSnapshot)>>,
     /// The last requests answered (for the tray).
     pub recent: RecentRequests,
     /// Account and usage answers reused by `/v1/status` for a few minutes.
@@ -134,7 +135,11 @@ impl AppState {
 
     /// Keeps the `x-codex-*` rate limits of a backend answer (call it on every answer,
     /// successful or not); answers without them change nothing.
-    pub(crate) fn observe_upstream_headers(&self, headers: &axum::http::HeaderMap) {
+    pub(crate) fn observe_upstream_headers(
+        &self,
+        account_id: &str,
+        headers: &axum::http::HeaderMap,
+    ) {
         let Some(snapshot) = rate_limits::from_headers(headers, chrono::Utc::now().timestamp())
         else {
             return;
@@ -143,7 +148,7 @@ impl AppState {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *guard = Some(snapshot);
+        *guard = Some((account_id.to_owned(), snapshot));
         drop(guard);
         self.0.limits_seen.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -160,7 +165,7 @@ impl AppState {
     /// The main limit's 5h and weekly windows of the latest live rate limits, for the usage
     /// ledger.
     pub(crate) fn live_windows(&self) -> [Option<WindowObservation>; 2] {
-        let Some(snapshot) = self.live_rate_limits() else {
+        let Some((_, snapshot)) = self.live_rate_limits() else {
             return [None, None];
         };
         WindowKind::ALL.map(|kind| {
@@ -175,8 +180,9 @@ impl AppState {
         })
     }
 
-    /// The latest live rate limits, if any backend answer carried them.
-    pub(crate) fn live_rate_limits(&self) -> Option<RateLimitSnapshot> {
+    /// The latest live rate limits, if any backend answer carried them, with the id of the
+    /// account that answer served.
+    pub(crate) fn live_rate_limits(&self) -> Option<(String, RateLimitSnapshot)> {
         match self.0.live_limits.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

@@ -332,6 +332,10 @@ fn merge_windows(
 #[derive(Debug, Default)]
 pub(crate) struct StatusCache(tokio::sync::Mutex<HashMap<String, Fetched>>);
 
+/// The gateway's latest live rate limits and the id of the account whose answer carried them:
+/// they are merged only into that account's report.
+pub(crate) type LiveLimits<'a> = (&'a str, &'a RateLimitSnapshot);
+
 /// How long fetched account and usage answers are reused.
 pub(crate) const CACHE_SECONDS: i64 = 180;
 
@@ -340,7 +344,7 @@ pub(crate) const CACHE_SECONDS: i64 = 180;
 pub(crate) async fn collect_cached(
     auth: &AuthManager,
     upstream: &UpstreamClient,
-    live: Option<&RateLimitSnapshot>,
+    live: Option<LiveLimits<'_>>,
     cache: &StatusCache,
 ) -> StatusReport {
     let mut report = match auth.active().await {
@@ -352,18 +356,20 @@ pub(crate) async fn collect_cached(
 }
 
 /// One account's status, reusing a cached answer when given a cache. `live` is the gateway's
-/// latest rate-limit snapshot, which belongs to whichever account served last: it is merged
-/// only into the active account's report.
+/// latest rate-limit snapshot, merged only when this account's answer carried it.
 async fn collect_account(
     auth: &AccountAuth,
     upstream: &UpstreamClient,
-    live: Option<&RateLimitSnapshot>,
+    live: Option<LiveLimits<'_>>,
     cache: Option<&StatusCache>,
 ) -> StatusReport {
     let credentials = match auth.credentials().await {
         Ok(credentials) => credentials,
         Err(err) => return build_unavailable(&auth.snapshot(), &err),
     };
+    let live = live
+        .filter(|(account_id, _)| *account_id == credentials.account_id)
+        .map(|(_, snapshot)| snapshot);
     let now = Utc::now().timestamp();
     if let Some(cache) = cache {
         let cached = cache.0.lock().await;
@@ -400,7 +406,7 @@ async fn collect_account(
 pub(crate) async fn collect_accounts(
     auth: &AuthManager,
     upstream: &UpstreamClient,
-    live: Option<&RateLimitSnapshot>,
+    live: Option<LiveLimits<'_>>,
     cache: Option<&StatusCache>,
 ) -> Vec<AccountSummary> {
     let Ok(listed) = auth.list().await else {
@@ -411,7 +417,6 @@ pub(crate) async fn collect_accounts(
         let Ok((_, handle)) = auth.account(Some(&account.entry.id)).await else {
             continue;
         };
-        let live = if account.active { live } else { None };
         let report = collect_account(&handle, upstream, live, cache).await;
         let entry = account.entry;
         let details = report.account.as_ref();
@@ -461,7 +466,7 @@ async fn fetch_with_retry(
 pub(crate) async fn collect(
     auth: &AuthManager,
     upstream: &UpstreamClient,
-    live: Option<&RateLimitSnapshot>,
+    live: Option<LiveLimits<'_>>,
 ) -> StatusReport {
     // One call per account: the active account's answers are reused for its summary.
     let cache = StatusCache::default();

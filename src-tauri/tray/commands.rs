@@ -448,6 +448,17 @@ pub(crate) async fn sign_out(tray: &TrayApp) {
     }
 }
 
+/// Makes the account `name` the active one (the Accounts submenu), as `codexia accounts use`.
+pub(crate) async fn use_account(tray: &TrayApp, name: &str) {
+    match super::signin::AuthHandle::for_tray(tray).await {
+        Ok((auth, _)) => match auth.manager().use_account(name).await {
+            Ok(entry) => tracing::info!("account {:?} is now active", entry.name),
+            Err(err) => tracing::warn!("cannot switch to account {name:?}: {err}"),
+        },
+        Err(err) => tracing::warn!("cannot switch accounts: {}", err.message),
+    }
+}
+
 /// "Continue with ChatGPT": starts (or continues) the attempt and answers the authorize URL,
 /// which the Sign in window loads; its navigation to the redirect URL comes back as
 /// `submit_redirect_url`.

@@ -1,10 +1,10 @@
 //! The tray menu: one table of ids and labels (`Item::spec`), a pure description of the menu
 //! from the current view, and building it with Tauri.
 
-use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Wry};
 
-use super::status::{AccountState, TrayView};
+use super::status::{AccountLine, AccountState, TrayView};
 
 /// The items of the menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,12 @@ pub(crate) enum Item {
     Limit,
     /// The usage lines: today's tokens, the forecast (ids `usage:0`, `usage:1`).
     Usage,
+    /// The Accounts submenu (with several accounts signed in, or one).
+    Accounts,
+    /// One account of the submenu (ids `use-account:NAME`); choosing it makes it active.
+    UseAccount,
+    /// "Sign in another account…": the Sign in window, adding an account.
+    AddAccount,
     /// The gateway line; choosing it copies the gateway's address.
     Gateway,
     CopySetup,
@@ -26,10 +32,13 @@ pub(crate) enum Item {
 }
 
 impl Item {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 13] = [
         Self::Account,
         Self::Limit,
         Self::Usage,
+        Self::Accounts,
+        Self::UseAccount,
+        Self::AddAccount,
         Self::Gateway,
         Self::CopySetup,
         Self::SignIn,
@@ -46,6 +55,9 @@ impl Item {
             Self::Account => ("account", ""),
             Self::Limit => ("limit", ""),
             Self::Usage => ("usage", ""),
+            Self::Accounts => ("accounts", "Accounts"),
+            Self::UseAccount => ("use-account", ""),
+            Self::AddAccount => ("add-account", "Sign in another account…"),
             Self::Gateway => ("gateway", ""),
             Self::CopySetup => ("copy-claude-setup", "Copy Claude Code setup"),
             Self::SignIn => ("sign-in", "Sign in…"),
@@ -68,6 +80,16 @@ impl Item {
     pub(crate) fn from_id(id: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|item| item.id() == id)
     }
+
+    /// The id of one account's item in the Accounts submenu.
+    pub(crate) fn use_account_id(name: &str) -> String {
+        format!("{}:{name}", Self::UseAccount.id())
+    }
+
+    /// The account a `use-account:NAME` id names.
+    pub(crate) fn account_of(id: &str) -> Option<&str> {
+        id.strip_prefix(Self::UseAccount.id())?.strip_prefix(':')
+    }
 }
 
 /// One entry of the menu, before it becomes a Tauri item.
@@ -82,6 +104,11 @@ pub(crate) enum Entry {
         id: String,
         label: String,
         checked: bool,
+    },
+    Submenu {
+        id: String,
+        label: String,
+        entries: Vec<Entry>,
     },
     Separator,
 }
@@ -123,6 +150,9 @@ pub(crate) fn entries(
             false,
         ));
     }
+    if !view.accounts.is_empty() {
+        menu.push(accounts_submenu(&view.accounts));
+    }
     menu.push(Entry::Separator);
     let gateway_label = match gateway {
         GatewayLine::Starting => "Gateway: starting…".to_owned(),
@@ -155,10 +185,35 @@ pub(crate) fn entries(
     menu
 }
 
+/// The Accounts submenu: each account (the active one checked), then "Sign in another
+/// account…".
+fn accounts_submenu(accounts: &[AccountLine]) -> Entry {
+    let mut entries: Vec<Entry> = accounts
+        .iter()
+        .map(|account| Entry::Check {
+            id: Item::use_account_id(&account.name),
+            label: account.label.clone(),
+            checked: account.active,
+        })
+        .collect();
+    entries.push(Entry::Separator);
+    entries.push(Entry::Item {
+        id: Item::AddAccount.id().to_owned(),
+        label: Item::AddAccount.label().to_owned(),
+        enabled: true,
+    });
+    Entry::Submenu {
+        id: Item::Accounts.id().to_owned(),
+        label: Item::Accounts.label().to_owned(),
+        entries,
+    }
+}
+
 /// A Tauri item of the menu, kept to change it in place.
 enum Built {
     Item(MenuItem<Wry>),
     Check(CheckMenuItem<Wry>),
+    Submenu(Submenu<Wry>, Vec<Built>),
     Separator,
 }
 
@@ -169,43 +224,64 @@ pub(crate) struct BuiltMenu {
     items: Vec<Built>,
 }
 
-fn shape(entry: &Entry) -> (u8, &str) {
-    match entry {
-        Entry::Item { id, .. } => (0, id),
-        Entry::Check { id, .. } => (1, id),
-        Entry::Separator => (2, ""),
+/// Whether two lists have the same items in the same order, submenus included (texts may
+/// differ).
+fn same_shape(a: &[Entry], b: &[Entry]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|pair| match pair {
+            (Entry::Item { id: x, .. }, Entry::Item { id: y, .. })
+            | (Entry::Check { id: x, .. }, Entry::Check { id: y, .. }) => x == y,
+            (
+                Entry::Submenu {
+                    id: x, entries: a, ..
+                },
+                Entry::Submenu {
+                    id: y, entries: b, ..
+                },
+            ) => x == y && same_shape(a, b),
+            (Entry::Separator, Entry::Separator) => true,
+            _ => false,
+        })
+}
+
+/// Changes texts, enabled and checked states in place (same shape only).
+fn update_items(old: &[Entry], new: &[Entry], items: &[Built]) -> tauri::Result<()> {
+    for ((old, new), item) in old.iter().zip(new).zip(items) {
+        if old == new {
+            continue;
+        }
+        match (old, new, item) {
+            (_, Entry::Item { label, enabled, .. }, Built::Item(item)) => {
+                item.set_text(label)?;
+                item.set_enabled(*enabled)?;
+            }
+            (_, Entry::Check { label, checked, .. }, Built::Check(item)) => {
+                item.set_text(label)?;
+                item.set_checked(*checked)?;
+            }
+            (
+                Entry::Submenu { entries: old, .. },
+                Entry::Submenu { label, entries, .. },
+                Built::Submenu(submenu, items),
+            ) => {
+                submenu.set_text(label)?;
+                update_items(old, entries, items)?;
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 impl BuiltMenu {
     /// Whether `entries` have the same items in the same order (texts may differ).
     pub(crate) fn same_shape(&self, entries: &[Entry]) -> bool {
-        self.entries.len() == entries.len()
-            && self
-                .entries
-                .iter()
-                .zip(entries)
-                .all(|(a, b)| shape(a) == shape(b))
+        same_shape(&self.entries, entries)
     }
 
     /// Changes texts, enabled and checked states in place (same shape only).
     pub(crate) fn update(&mut self, entries: &[Entry]) -> tauri::Result<()> {
-        for ((old, new), item) in self.entries.iter().zip(entries).zip(&self.items) {
-            if old == new {
-                continue;
-            }
-            match (new, item) {
-                (Entry::Item { label, enabled, .. }, Built::Item(item)) => {
-                    item.set_text(label)?;
-                    item.set_enabled(*enabled)?;
-                }
-                (Entry::Check { label, checked, .. }, Built::Check(item)) => {
-                    item.set_text(label)?;
-                    item.set_checked(*checked)?;
-                }
-                _ => {}
-            }
-        }
+        update_items(&self.entries, entries, &self.items)?;
         self.entries = entries.to_vec();
         Ok(())
     }
@@ -214,7 +290,7 @@ impl BuiltMenu {
 /// Builds a Tauri menu from entries.
 pub(crate) fn build(app: &AppHandle, entries: &[Entry]) -> tauri::Result<BuiltMenu> {
     let menu = Menu::new(app)?;
-    let items = append_entries(app, &menu, entries)?;
+    let items = append_entries(app, &|item| menu.append(item), entries)?;
     Ok(BuiltMenu {
         menu,
         entries: entries.to_vec(),
@@ -222,9 +298,10 @@ pub(crate) fn build(app: &AppHandle, entries: &[Entry]) -> tauri::Result<BuiltMe
     })
 }
 
+/// Appends each entry through `append` (the menu's or a submenu's).
 fn append_entries(
     app: &AppHandle,
-    menu: &Menu<Wry>,
+    append: &dyn Fn(&dyn IsMenuItem<Wry>) -> tauri::Result<()>,
     entries: &[Entry],
 ) -> tauri::Result<Vec<Built>> {
     let mut items = Vec::with_capacity(entries.len());
@@ -232,17 +309,23 @@ fn append_entries(
         match entry {
             Entry::Item { id, label, enabled } => {
                 let item = MenuItem::with_id(app, id.as_str(), label, *enabled, None::<&str>)?;
-                menu.append(&item)?;
+                append(&item)?;
                 items.push(Built::Item(item));
             }
             Entry::Check { id, label, checked } => {
                 let item =
                     CheckMenuItem::with_id(app, id.as_str(), label, true, *checked, None::<&str>)?;
-                menu.append(&item)?;
+                append(&item)?;
                 items.push(Built::Check(item));
             }
+            Entry::Submenu { id, label, entries } => {
+                let submenu = Submenu::with_id(app, id.as_str(), label, true)?;
+                let children = append_entries(app, &|item| submenu.append(item), entries)?;
+                append(&submenu)?;
+                items.push(Built::Submenu(submenu, children));
+            }
             Entry::Separator => {
-                menu.append(&PredefinedMenuItem::separator(app)?)?;
+                append(&PredefinedMenuItem::separator(app)?)?;
                 items.push(Built::Separator);
             }
         }
@@ -256,7 +339,8 @@ impl BuiltMenu {
     pub(crate) fn replace(&mut self, app: &AppHandle, entries: &[Entry]) -> tauri::Result<()> {
         // Append the new items first, then remove the old ones: the menu is never empty.
         let old = self.menu.items()?.len();
-        let items = append_entries(app, &self.menu, entries)?;
+        let menu = self.menu.clone();
+        let items = append_entries(app, &|item| menu.append(item), entries)?;
         for _ in 0..old {
             self.menu.remove_at(0)?;
         }
@@ -276,7 +360,9 @@ mod tests {
         entries
             .iter()
             .map(|e| match e {
-                Entry::Item { label, .. } | Entry::Check { label, .. } => label.clone(),
+                Entry::Item { label, .. }
+                | Entry::Check { label, .. }
+                | Entry::Submenu { label, .. } => label.clone(),
                 Entry::Separator => "---".to_owned(),
             })
             .collect()
@@ -285,6 +371,7 @@ mod tests {
     #[test]
     fn a_signed_in_menu_lists_account_limits_gateway_and_actions_in_order() {
         let view = TrayView {
+            accounts: Vec::new(),
             account: AccountState::SignedIn {
                 label: "user@example.com · Pro".into(),
             },
@@ -333,6 +420,7 @@ mod tests {
     #[test]
     fn a_signed_out_menu_offers_sign_in() {
         let view = TrayView {
+            accounts: Vec::new(),
             account: AccountState::SignedOut,
             limits: vec![],
         };
@@ -352,5 +440,63 @@ mod tests {
             assert_eq!(Item::from_id(item.id()), Some(item));
         }
         assert_eq!(Item::from_id("limit:0"), None);
+        assert_eq!(
+            Item::account_of(&Item::use_account_id("team")),
+            Some("team")
+        );
+        assert_eq!(Item::account_of("use-accountteam"), None);
+    }
+
+    #[test]
+    fn the_accounts_submenu_checks_the_active_account_and_offers_another() {
+        let account = |name: &str, active| AccountLine {
+            name: name.into(),
+            label: format!("{name} — …"),
+            active,
+        };
+        let view = TrayView {
+            account: AccountState::SignedIn {
+                label: "me@work.example · Team".into(),
+            },
+            limits: vec![],
+            accounts: vec![account("plus", false), account("team", true)],
+        };
+        let menu = entries(&view, &[], &GatewayLine::Starting, false);
+        assert_eq!(
+            menu[1],
+            Entry::Submenu {
+                id: "accounts".into(),
+                label: "Accounts".into(),
+                entries: vec![
+                    Entry::Check {
+                        id: "use-account:plus".into(),
+                        label: "plus — …".into(),
+                        checked: false
+                    },
+                    Entry::Check {
+                        id: "use-account:team".into(),
+                        label: "team — …".into(),
+                        checked: true
+                    },
+                    Entry::Separator,
+                    Entry::Item {
+                        id: "add-account".into(),
+                        label: "Sign in another account…".into(),
+                        enabled: true
+                    },
+                ]
+            }
+        );
+        // A switch changes checks in place; another account changes the shape.
+        let mut switched = view.clone();
+        switched.accounts = vec![account("plus", true), account("team", false)];
+        let after = entries(&switched, &[], &GatewayLine::Starting, false);
+        assert!(same_shape(&menu, &after));
+        assert_ne!(menu, after);
+        switched.accounts.push(account("third", false));
+        assert!(!same_shape(
+            &menu,
+            &entries(&switched, &[], &GatewayLine::Starting, false)
+        ));
     }
 }

@@ -255,6 +255,7 @@ async fn refresh_status(app: &AppHandle, tray: &TrayApp) {
                 AccountState::SignedOut
             },
             limits: Vec::new(),
+            accounts: Vec::new(),
         },
         Err(err) => {
             tracing::warn!("no status from the gateway: {err}");
@@ -402,6 +403,14 @@ fn on_menu_event(app: &AppHandle, id: &str) {
         return;
     };
     let app = app.clone();
+    if let Some(name) = Item::account_of(id) {
+        let name = name.to_owned();
+        tauri::async_runtime::spawn(async move {
+            commands::use_account(&tray, &name).await;
+            tray.refresh.notify_one();
+        });
+        return;
+    }
     let Some(item) = Item::from_id(id) else {
         return;
     };
@@ -421,7 +430,8 @@ fn on_menu_event(app: &AppHandle, id: &str) {
             });
         }
         Item::Settings => windows::open(&app, WindowKind::Settings),
-        Item::SignIn => windows::open(&app, WindowKind::SignIn),
+        // Signing in with an account already signed in adds the new one (and makes it active).
+        Item::SignIn | Item::AddAccount => windows::open(&app, WindowKind::SignIn),
         Item::SignOut => {
             tauri::async_runtime::spawn(async move {
                 commands::sign_out(&tray).await;
@@ -446,7 +456,7 @@ fn on_menu_event(app: &AppHandle, id: &str) {
                 app.exit(0);
             });
         }
-        Item::Account | Item::Limit | Item::Usage => {}
+        Item::Account | Item::Limit | Item::Usage | Item::Accounts | Item::UseAccount => {}
     }
 }
 

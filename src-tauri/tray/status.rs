@@ -18,6 +18,25 @@ pub(crate) struct StatusJson {
     pub(crate) rate_limits: Vec<WindowJson>,
     #[serde(default)]
     pub(crate) warnings: Vec<String>,
+    /// Every signed-in account (issue 18).
+    #[serde(default)]
+    pub(crate) accounts: Vec<AccountSummaryJson>,
+}
+
+/// One entry of the status's `accounts`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub(crate) struct AccountSummaryJson {
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) email: Option<String>,
+    #[serde(default)]
+    pub(crate) plan: Option<String>,
+    #[serde(default)]
+    pub(crate) active: bool,
+    #[serde(default)]
+    pub(crate) signed_in: bool,
+    #[serde(default)]
+    pub(crate) rate_limits: Vec<WindowJson>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -59,11 +78,23 @@ pub(crate) struct LimitLine {
     pub(crate) text: String,
 }
 
+/// One signed-in account as the Accounts submenu shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccountLine {
+    /// The short name (`codexia accounts use NAME`).
+    pub(crate) name: String,
+    /// `team — me@work.example · Team · 5h 40% left · Weekly 68% left`.
+    pub(crate) label: String,
+    pub(crate) active: bool,
+}
+
 /// Everything the menu and tooltip show.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TrayView {
     pub(crate) account: AccountState,
     pub(crate) limits: Vec<LimitLine>,
+    /// Every signed-in account (empty when none is).
+    pub(crate) accounts: Vec<AccountLine>,
 }
 
 impl TrayView {
@@ -72,6 +103,7 @@ impl TrayView {
         Self {
             account: AccountState::Unknown,
             limits: Vec::new(),
+            accounts: Vec::new(),
         }
     }
 
@@ -134,7 +166,41 @@ pub(crate) fn view_from_status(status: &StatusJson, now: DateTime<Local>) -> Tra
             })
         })
         .collect();
-    TrayView { account, limits }
+    let accounts = status.accounts.iter().map(account_line).collect();
+    TrayView {
+        account,
+        limits,
+        accounts,
+    }
+}
+
+/// An account of the Accounts submenu: name, email, plan and each window's percentage left.
+fn account_line(account: &AccountSummaryJson) -> AccountLine {
+    let mut parts = Vec::new();
+    parts.extend(account.email.clone());
+    parts.extend(account.plan.as_deref().map(plan_name));
+    if account.signed_in {
+        parts.extend(account.rate_limits.iter().filter_map(|w| {
+            let label = if w.name == "weekly" {
+                "Weekly"
+            } else {
+                &w.name
+            };
+            Some(format!("{label} {:.0}% left", w.remaining_percent?))
+        }));
+    } else {
+        parts.push("sign in again".to_owned());
+    }
+    let label = if parts.is_empty() {
+        account.name.clone()
+    } else {
+        format!("{} — {}", account.name, parts.join(" · "))
+    };
+    AccountLine {
+        name: account.name.clone(),
+        label,
+        active: account.active,
+    }
 }
 
 /// `chatgptpro` → `Pro`, `plus` → `Plus`.
@@ -251,8 +317,40 @@ mod tests {
     }
 
     #[test]
+    fn each_account_is_listed_with_its_plan_and_windows() {
+        let status: StatusJson = serde_json::from_value(serde_json::json!({
+            "accounts": [
+                {"name": "plus", "email": "user@example.com", "plan": "plus", "active": false,
+                 "signed_in": true, "rate_limits": [
+                    {"name": "5h", "remaining_percent": 97.0},
+                    {"name": "weekly", "remaining_percent": 68.0}]},
+                {"name": "team", "email": "me@work.example", "plan": "team", "active": true,
+                 "signed_in": false, "rate_limits": []}
+            ]
+        }))
+        .unwrap();
+        let view = view_from_status(&status, at(1_777_288_606));
+        assert_eq!(
+            view.accounts,
+            [
+                AccountLine {
+                    name: "plus".into(),
+                    label: "plus — user@example.com · Plus · 5h 97% left · Weekly 68% left".into(),
+                    active: false,
+                },
+                AccountLine {
+                    name: "team".into(),
+                    label: "team — me@work.example · Team · sign in again".into(),
+                    active: true,
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn crossing_ten_percent_or_zero_notifies_once() {
         let view = |p: f64| TrayView {
+            accounts: Vec::new(),
             account: AccountState::Unknown,
             limits: vec![LimitLine {
                 name: "5h".into(),

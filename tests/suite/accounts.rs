@@ -14,7 +14,7 @@ use crate::support::fake_backend::{
 };
 use crate::support::harness::{closed_port, home_for, seed_credentials};
 
-fn work_account() -> FakeAccount {
+pub(super) fn work_account() -> FakeAccount {
     FakeAccount {
         account_id: "0b7e1d2c-3f4a-4b5c-9d6e-7f8091a2b3c4".to_owned(),
         user_id: "user-W0RKu53r1d0000000000".to_owned(),
@@ -23,7 +23,7 @@ fn work_account() -> FakeAccount {
     }
 }
 
-fn work_limits() -> RateLimits {
+pub(super) fn work_limits() -> RateLimits {
     RateLimits {
         primary: Some(Window {
             used_percent: 60.0,
@@ -67,7 +67,11 @@ async fn accounts_json(home: &TestHome) -> Vec<Value> {
         .clone()
 }
 
-async fn sign_in(fake: &FakeUpstream, home: &TestHome, account_id: Option<&str>) -> String {
+pub(super) async fn sign_in(
+    fake: &FakeUpstream,
+    home: &TestHome,
+    account_id: Option<&str>,
+) -> String {
     fake.sign_in_as(account_id);
     let (ok, stdout, stderr) = super::auth::paste_login(home).await;
     assert!(ok, "{stderr}");
@@ -308,6 +312,44 @@ async fn captures_show_the_serving_accounts_request_with_its_secrets_redacted() 
             assert!(!shown.contains(secret.as_str()), "{id} shows {secret}");
         }
     }
+    server.terminate().await;
+}
+
+/// The live `x-codex-*` limits of a backend answer belong to the account that answer served:
+/// after a switch, `/v1/status` shows each account its own windows, not the other one's.
+#[tokio::test]
+async fn live_limits_stay_with_the_account_that_served_after_a_switch() {
+    let fake = two_account_fake().await;
+    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    sign_in(&fake, &home, None).await;
+    sign_in(&fake, &home, Some(&work_account().account_id)).await;
+    let server = home.serve(&["--bind", "127.0.0.1:0"]).await;
+    let status = || async {
+        reqwest::get(server.url("/v1/status"))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    // The work account serves: its answer's headers are the live limits.
+    assert_eq!(
+        ask(&server, None).await.headers()["x-codexia-account"],
+        "team"
+    );
+    let before = status().await;
+    assert_eq!(remaining(&before["accounts"][1], "5h"), "40");
+
+    cli(&home, &["accounts", "use", "plus"]).await;
+    let after = status().await;
+    assert_eq!(after["accounts"][0]["active"], true);
+    assert_eq!(remaining(&after["accounts"][0], "5h"), "97");
+    assert_eq!(remaining(&after["accounts"][1], "5h"), "40");
+    assert_eq!(
+        after["rate_limits"][0]["remaining_percent"].as_f64(),
+        Some(97.0),
+        "{after}"
+    );
     server.terminate().await;
 }
 

@@ -1230,3 +1230,117 @@ async fn the_settings_button_writes_a_support_bundle_without_secrets() {
             .status();
     }
 }
+
+/// Issue 18, acceptance 5: the Accounts submenu, read over D-Bus, lists both accounts with
+/// their plans and windows, checks the active one, follows `codexia accounts use`, and a click
+/// on an account makes it active.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_accounts_submenu_lists_both_accounts_and_follows_a_switch() {
+    use super::accounts::{sign_in, work_account, work_limits};
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    fake.add_account(work_account(), work_limits());
+    let home = tray_home(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    sign_in(&fake, &home, None).await;
+    sign_in(&fake, &home, Some(&work_account().account_id)).await;
+    let tray = Tray::start(&home).await;
+    let pid = tray.pid();
+    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+        .await
+        .unwrap();
+
+    let plus = "plus — user@example.com · Plus · 5h 97% left · Weekly 68% left";
+    let team = "team — me@work.example · Team · 5h 40% left · Weekly 68% left";
+    let labels = menu.wait_for("both accounts", |labels| {
+        labels.iter().any(|l| l == plus) && labels.iter().any(|l| l == team)
+    });
+    let at = |label: &str| labels.iter().position(|l| l == label);
+    // The submenu: its title, both accounts, then "Sign in another account…".
+    let title = at("Accounts").unwrap_or_else(|| panic!("no Accounts submenu: {labels:?}"));
+    assert!(title < at(plus).unwrap(), "{labels:?}");
+    assert!(at(plus) < at(team), "{labels:?}");
+    assert!(at(team) < at("Sign in another account…"), "{labels:?}");
+    assert_eq!(labels[0], "me@work.example · Team", "{labels:?}");
+    menu.wait_for_checked(&[team]);
+
+    // A switch from the CLI: the check moves once the tray reads the status again (the
+    // request through its gateway prompts that at once).
+    let output = home
+        .command(&["accounts", "use", "plus"])
+        .env("CODEXIA_BIND", crate::support::harness::closed_port())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    one_request(&tray.url).await;
+    menu.wait_for_checked(&[plus]);
+    menu.wait_for("the active account's line", |labels| {
+        labels
+            .first()
+            .is_some_and(|l| l == "user@example.com · Plus")
+    });
+
+    // A click on the other account makes it active for the gateway too.
+    menu.click(team);
+    menu.wait_for_checked(&[team]);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", tray.url))
+        .json(&json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-codexia-account"], "team");
+
+    tray.quit(&menu).await;
+}
+
+/// Issue 18, acceptance 5: with one account signed in, the Sign in window adds a second; the
+/// Accounts submenu then lists both, the new one checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_window_adds_a_second_account() {
+    use super::accounts::{work_account, work_limits};
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    fake.add_account(work_account(), work_limits());
+    let home = tray_home(&fake)
+        .env("CODEXIA_CREDENTIAL_STORE", "file")
+        .env("CODEXIA_TRAY_OPEN", "signin");
+    seed_file_credentials(&home, &fake);
+    fake.sign_in_as(Some(&work_account().account_id));
+    let driver = start_driver(&home);
+    let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
+    session
+        .wait_text("#here", |t| t == "Continue with ChatGPT")
+        .await;
+    let pid = launched_tray(&home).await;
+    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let plus = "plus — user@example.com · Plus · 5h 97% left · Weekly 68% left";
+    menu.wait_for("the first account", |labels| {
+        labels.iter().any(|l| l == plus)
+    });
+    menu.wait_for_checked(&[plus]);
+
+    session.click("#here").await;
+    let team = "team — me@work.example · Team · 5h 40% left · Weekly 68% left";
+    menu.wait_for("the added account", |labels| {
+        labels.iter().any(|l| l == team) && labels.iter().any(|l| l == plus)
+    });
+    menu.wait_for_checked(&[team]);
+    assert!(home.codexia_home().join("auth.json").exists());
+    assert!(
+        home.codexia_home()
+            .join(format!("auth-{}.json", work_account().account_id))
+            .exists()
+    );
+
+    session.close().await;
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+}

@@ -152,6 +152,41 @@ impl TrayMenu {
         }
     }
 
+    /// The labels of the checked items (`toggle-state` 1), top to bottom.
+    pub fn checked(&self) -> Vec<String> {
+        let layout = gdbus(&[
+            "--dest",
+            &self.bus_name,
+            "--object-path",
+            MENU_PATH,
+            "--method",
+            "com.canonical.dbusmenu.GetLayout",
+            "--",
+            "0",
+            "-1",
+            "['label', 'toggle-state']",
+        ])
+        .unwrap_or_default();
+        parse_checked(&layout)
+    }
+
+    /// Waits until the checked items are `wanted`.
+    pub fn wait_for_checked(&self, wanted: &[&str]) {
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let checked = self.checked();
+            if checked == wanted {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "the checked items never became {wanted:?}: {checked:?}\nraw layout: {:?}",
+                self.raw_layout()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Clicks the item with this label, as a panel would.
     pub fn click(&self, label: &str) {
         let item = self
@@ -198,6 +233,25 @@ fn parse_layout(text: &str) -> Vec<MenuItem> {
         rest = &after[end..];
     }
     items
+}
+
+/// The labels of the items whose property dictionary holds `'toggle-state': <1>`.
+fn parse_checked(text: &str) -> Vec<String> {
+    let mut checked = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("'label': <'") {
+        let dict_start = rest[..at].rfind('{').unwrap_or(0);
+        let after = &rest[at + "'label': <'".len()..];
+        let end = after.find("'>").unwrap_or(after.len());
+        let label = after[..end].replace("\\'", "'");
+        let dict_end = after[end..].find('}').map_or(after.len(), |i| end + i);
+        let dict = format!("{}{}", &rest[dict_start..at], &after[end..dict_end]);
+        if dict.contains("'toggle-state': <1>") {
+            checked.push(label);
+        }
+        rest = &after[dict_end..];
+    }
+    checked
 }
 
 /// A W3C WebDriver session against the app, through `tauri-driver`.

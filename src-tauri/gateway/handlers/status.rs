@@ -16,7 +16,7 @@ pub(crate) async fn status(State(state): State<AppState>) -> Json<StatusReport> 
         status::collect_cached(
             state.auth(),
             &state.0.upstream,
-            live.as_ref(),
+            live.as_ref().map(|(id, snapshot)| (id.as_str(), snapshot)),
             &state.0.status_cache,
         )
         .await,
