@@ -18,6 +18,7 @@ mod openai;
 mod proxy;
 mod reliability;
 mod serve;
+mod soak;
 mod sse_replay;
 mod status;
 mod stop_sequences;

@@ -216,6 +216,9 @@ struct FakeState {
     device_auto_approve: bool,
     cache_prefixes: HashMap<String, u64>,
     usage_failure: Option<(u16, Value)>,
+    /// Access tokens carry the generation they were minted in; the responses endpoint refuses
+    /// older ones ([`FakeUpstream::revoke_access_tokens`]).
+    token_generation: u64,
 }
 
 impl IdSource for FakeState {
@@ -309,6 +312,7 @@ impl FakeUpstream {
                 device_auto_approve: false,
                 cache_prefixes: HashMap::new(),
                 usage_failure: None,
+                token_generation: 0,
             }),
             recorded: Notify::new(),
             open_streams: AtomicUsize::new(0),
@@ -432,6 +436,11 @@ impl FakeUpstream {
         self.shared.lock().replies.len()
     }
 
+    /// Queued failures not yet answered ([`FakeUpstream::fail_next`]).
+    pub fn pending_failures(&self) -> usize {
+        self.shared.lock().failures.len()
+    }
+
     /// Makes the next responses request that passes auth and validation fail with `failure`
     /// (queued; one failure per request).
     pub fn fail_next(&self, failure: Failure) {
@@ -538,6 +547,18 @@ impl FakeUpstream {
         );
     }
 
+    /// Revokes every access token minted so far: the responses endpoint answers them 401 (as
+    /// for a tampered token) until the client refreshes.
+    pub fn revoke_access_tokens(&self) {
+        self.shared.lock().token_generation += 1;
+    }
+
+    /// Forgets the recorded requests (a long soak would otherwise keep millions of them);
+    /// counters such as [`FakeUpstream::token_refresh_count`] are kept.
+    pub fn forget_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
     /// Resolves once at least `count` requests to `path` have been recorded.
     pub async fn wait_for_requests(&self, path: &str, count: usize) {
         loop {
@@ -608,6 +629,7 @@ fn issue_tokens(state: &mut FakeState, expires_in: i64) -> MintedTokens {
         "iat": iat,
         "iss": "https://auth.openai.com",
         "jti": state.next_id("jti"),
+        "fake_generation": state.token_generation,
         "scp": REQUIRED_SCOPES,
         "sub": account.user_id,
         "https://api.openai.com/auth": auth_claim,

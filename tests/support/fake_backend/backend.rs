@@ -197,8 +197,13 @@ pub(super) async fn responses(
     headers: &HeaderMap,
     request: &RecordedRequest,
 ) -> Response {
-    if let Err(response) = check_auth(headers, true) {
-        return response;
+    let claims = match check_auth(headers, true) {
+        Ok(claims) => claims,
+        Err(response) => return response,
+    };
+    let generation = claims["fake_generation"].as_u64().unwrap_or(0);
+    if generation < shared.lock().token_generation {
+        return unauthorized("invalid_authorization_header", "invalid_token");
     }
     if let Some(Err(rejection)) = &request.validation {
         return json_response(rejection.status, &rejection.body);
