@@ -12,7 +12,7 @@ use crate::protocol::anthropic::MessagesRequest;
 use crate::protocol::responses::ResponsesRequest;
 use crate::translate::count_tokens::{
     CACHE_BUDGET_BYTES, TokenCounter, count_request_tokens, count_request_with,
-    estimate_request_tokens,
+    count_text_regex_only, estimate_request_tokens,
 };
 use crate::translate::messages_request::messages_to_responses;
 
@@ -44,6 +44,11 @@ impl BenchRequest {
     /// The full o200k count, without a memo.
     pub fn count(&self) -> u64 {
         count_request_tokens(&self.0)
+    }
+
+    /// The full o200k count with the pre-tokenizer's regex alone (before the ASCII scanner).
+    pub fn count_regex_only(&self) -> u64 {
+        count_request_with(&self.0, &mut count_text_regex_only)
     }
 
     /// The rough estimate sent before the exact count is ready.

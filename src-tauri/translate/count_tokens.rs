@@ -52,6 +52,18 @@ pub(crate) fn count_text(text: &str) -> u64 {
     super::o200k::count(text) as u64
 }
 
+/// Whether the tokenizer's tables are loaded (the first count loads them, some 20 ms): until
+/// then a count is never run where it would hold up other work.
+pub(crate) fn tokenizer_loaded() -> bool {
+    super::o200k::is_loaded()
+}
+
+/// o200k_base tokens of a text with the pre-tokenizer's regex alone (the count before the ASCII
+/// scanner, for the benchmark): the same number as [`count_text`].
+pub(crate) fn count_text_regex_only(text: &str) -> u64 {
+    super::o200k::count_regex_only(text) as u64
+}
+
 /// Input tokens of a translated request, counted in full without a cache (the reference the
 /// cached count must equal; [`TokenCounter::count_request`] is what the gateway uses).
 pub(crate) fn count_request_tokens(request: &ResponsesRequest) -> u64 {

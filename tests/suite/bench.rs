@@ -31,7 +31,7 @@ use crate::support::fake_backend::{FakeUpstream, Reply};
 use crate::support::harness::{home_for, seed_credentials};
 
 #[path = "../../benches/support/long_conversation.rs"]
-mod long_conversation;
+pub(super) mod long_conversation;
 
 use long_conversation::{READ_TURNS, long_conversation};
 
@@ -208,7 +208,7 @@ struct Setup {
 
 /// A `codexia serve` of the binary under test ([`CODEXIA_BENCH_BINARY`], else this build),
 /// whose request log is drained.
-struct Gateway {
+pub(super) struct Gateway {
     child: Child,
     url: String,
 }
@@ -219,7 +219,7 @@ const BENCH_BINARY: &str = "CODEXIA_BENCH_BINARY";
 const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
 
 impl Gateway {
-    async fn start(home: &TestHome) -> Self {
+    pub(super) async fn start(home: &TestHome) -> Self {
         let binary = std::env::var(BENCH_BINARY)
             .unwrap_or_else(|_| crate::support::codexia::binary().to_owned());
         let mut command = tokio::process::Command::new(&binary);
@@ -256,16 +256,16 @@ impl Gateway {
         Self { child, url }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
 
-    fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.id().expect("running")
     }
 
     /// Resident memory now and at its peak, in MB.
-    fn rss_mb(&self) -> (f64, f64) {
+    pub(super) fn rss_mb(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("/proc status (Linux)");
         let field = |name: &str| {
@@ -285,7 +285,7 @@ impl Gateway {
     }
 
     /// CPU time used so far (user + system, all threads).
-    fn cpu(&self) -> Duration {
+    pub(super) fn cpu(&self) -> Duration {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
             .expect("/proc stat (Linux)");
         // Fields after the command name, which is in parentheses and may hold spaces.
@@ -299,7 +299,7 @@ impl Gateway {
 
     /// CPU time once background work (a count still under way after its answer) has ended:
     /// read until two readings 100 ms apart agree.
-    async fn settled_cpu(&self) -> Duration {
+    pub(super) async fn settled_cpu(&self) -> Duration {
         let mut last = self.cpu();
         for _ in 0..50 {
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -21,6 +21,7 @@ mod openai;
 mod proxy;
 mod reliability;
 mod serve;
+mod soak;
 mod sse_replay;
 mod status;
 mod stop_sequences;

@@ -243,6 +243,9 @@ struct FakeState {
     device_auto_approve: bool,
     cache_prefixes: HashMap<String, u64>,
     usage_failure: Option<(u16, Value)>,
+    /// Access tokens carry the generation they were minted in; the responses endpoint refuses
+    /// older ones ([`FakeUpstream::revoke_access_tokens`]).
+    token_generation: u64,
 }
 
 impl FakeState {
@@ -357,6 +360,7 @@ impl FakeUpstream {
                 device_auto_approve: false,
                 cache_prefixes: HashMap::new(),
                 usage_failure: None,
+                token_generation: 0,
             }),
             recorded: Notify::new(),
             open_streams: AtomicUsize::new(0),
@@ -528,6 +532,11 @@ impl FakeUpstream {
         self.shared.lock().replies.len()
     }
 
+    /// Queued failures not yet answered ([`FakeUpstream::fail_next`]).
+    pub fn pending_failures(&self) -> usize {
+        self.shared.lock().failures.len()
+    }
+
     /// Makes the next responses request that passes auth and validation fail with `failure`
     /// (queued; one failure per request).
     pub fn fail_next(&self, failure: Failure) {
@@ -680,6 +689,18 @@ impl FakeUpstream {
         );
     }
 
+    /// Revokes every access token minted so far: the responses endpoint answers them 401 (as
+    /// for a tampered token) until the client refreshes.
+    pub fn revoke_access_tokens(&self) {
+        self.shared.lock().token_generation += 1;
+    }
+
+    /// Forgets the recorded requests (a long soak would otherwise keep millions of them);
+    /// counters such as [`FakeUpstream::token_refresh_count`] are kept.
+    pub fn forget_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
     /// Resolves once at least `count` requests to `path` have been recorded.
     pub async fn wait_for_requests(&self, path: &str, count: usize) {
         loop {
@@ -755,6 +776,7 @@ fn issue_tokens_for(state: &mut FakeState, account: &FakeAccount, expires_in: i6
         "iat": iat,
         "iss": "https://auth.openai.com",
         "jti": state.next_id("jti"),
+        "fake_generation": state.token_generation,
         "scp": REQUIRED_SCOPES,
         "sub": account.user_id,
         "https://api.openai.com/auth": auth_claim,

@@ -27,7 +27,7 @@ use crate::inspector::Capture;
 use crate::protocol::anthropic::MessageResponse;
 use crate::protocol::anthropic::MessagesRequest;
 use crate::protocol::responses::{ResponsesEvent, ResponsesRequest, Usage};
-use crate::translate::count_tokens::{TokenCounter, estimate_request_tokens};
+use crate::translate::count_tokens::{TokenCounter, estimate_request_tokens, tokenizer_loaded};
 use crate::translate::messages_request::{
     ToolNameMap, header_safe_key, messages_to_responses, session_id_from_metadata,
     thinking_requested,
@@ -92,7 +92,11 @@ pub(crate) async fn create_message(
         capture.map(|Extension(capture)| capture),
     );
     let rough = estimate_request_tokens(&upstream);
-    let exact = count_in_background(upstream);
+    let exact = if rough <= COUNT_INLINE_MAX && tokenizer_loaded() {
+        count_now(&upstream)
+    } else {
+        count_in_background(upstream)
+    };
     let translator = MessagesStream::new(request.model.clone(), prepared.names, rough)
         .with_thinking(thinking_requested(&request))
         .with_stop_sequences(&request.stop_sequences);
@@ -107,6 +111,18 @@ pub(crate) async fn create_message(
         .headers_mut()
         .insert("request-id", request_id_header());
     Ok(response)
+}
+
+/// Requests estimated at no more tokens than this are counted right away, on the request's own
+/// task: a few microseconds (the backend call is already on its way), cheaper than handing the
+/// count to the blocking pool and back.
+const COUNT_INLINE_MAX: u64 = 2_048;
+
+/// The exact input count of a small `request`, counted now.
+fn count_now(request: &ResponsesRequest) -> oneshot::Receiver<u64> {
+    let (sender, receiver) = oneshot::channel();
+    let _ = sender.send(TokenCounter::shared().count_request(request));
+    receiver
 }
 
 /// The exact input count of `request` in the background (see [`count_exact`]); the receiver

@@ -219,6 +219,10 @@ pub(super) async fn responses(
         // A revoked sign-in: its access tokens stop working too.
         return unauthorized("missing_authorization_header", "token_expired");
     }
+    let generation = claims["fake_generation"].as_u64().unwrap_or(0);
+    if generation < shared.lock().token_generation {
+        return unauthorized("invalid_authorization_header", "invalid_token");
+    }
     if let Some(Err(rejection)) = &request.validation {
         return json_response(rejection.status, &rejection.body);
     }
