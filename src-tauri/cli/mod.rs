@@ -11,13 +11,6 @@ pub(crate) use args::Cli;
 use args::Command;
 use output::Printer;
 
-/// Threads for blocking work (token counts of large bodies, keychain calls) at most. Each thread
-/// keeps its own allocator heap, so after a burst of large requests every extra thread is memory
-/// that comes back late; 32 counts at once queue on these instead (`make soak`).
-const BLOCKING_THREADS: usize = 8;
-/// An idle blocking thread ends after this, and its heap with it.
-const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// An error caused by the user's input or environment, with advice.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -58,8 +51,6 @@ pub fn main() -> ExitCode {
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(BLOCKING_THREADS)
-        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
         .build()
     {
         Ok(runtime) => runtime,
