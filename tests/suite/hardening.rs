@@ -228,9 +228,11 @@ async fn a_client_that_leaves_during_a_large_count_tokens_stops_its_cpu_use() {
     let left_at = cpu_ticks(pid);
     drop(tcp);
     let after_leaving = cpu_when_quiet(pid).await - left_at;
-    // Without cancellation the count would run on for the remaining two thirds.
+    // Without cancellation the count would run on for the remaining two thirds; with it only
+    // the step under way and the request's teardown remain (a quarter on a quiet machine, more
+    // when the whole suite shares the CPUs, never near two thirds).
     assert!(
-        after_leaving < full / 4,
+        after_leaving < full / 2,
         "{after_leaving} ticks after the client left; the whole count takes {full}"
     );
     // The gateway still answers.
