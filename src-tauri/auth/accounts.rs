@@ -27,7 +27,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use super::manager::{AccountAuth, AuthError, AuthSnapshot, LOCK_FILE_NAME};
+use super::manager::{AccountAuth, AuthError, AuthSnapshot, LOCK_FILE_NAME, run_blocking};
 use super::store::{CredentialStore, StoreChoice, StoreError, StoreSpec, select_store};
 use super::tokens::{Credentials, StoredAuth};
 use crate::upstream::UpstreamClient;
@@ -74,6 +74,18 @@ impl AccountIndex {
             .iter()
             .find(|a| Some(a.id.as_str()) == id)
             .or_else(|| self.accounts.first())
+    }
+
+    /// The account named by `which` (see [`Self::find`]), or the active one when none is named.
+    pub(crate) fn chosen(&self, which: Option<&str>) -> Result<Option<AccountEntry>, AuthError> {
+        match which {
+            Some(query) => self
+                .find(query)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| AuthError::UnknownAccount(query.to_owned())),
+            None => Ok(self.active().cloned()),
+        }
     }
 
     /// The account a person means: by short name, email or account id (names and emails in
@@ -226,17 +238,6 @@ fn index_path(spec: &StoreSpec) -> PathBuf {
         }
         None => spec.home.join(INDEX_FILE_NAME),
     }
-}
-
-async fn run_blocking<T: Send + 'static>(
-    job: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(job)
-        .await
-        .map_err(|_| StoreError::File {
-            path: PathBuf::from("(account index)"),
-            message: "the operation was interrupted".to_owned(),
-        })?
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -461,15 +462,7 @@ impl AuthManager {
         which: Option<&str>,
     ) -> Result<(Option<AccountEntry>, Arc<AccountAuth>), AuthError> {
         let index = self.index().await?;
-        let entry = match which {
-            Some(query) => Some(
-                index
-                    .find(query)
-                    .cloned()
-                    .ok_or_else(|| AuthError::UnknownAccount(query.to_owned()))?,
-            ),
-            None => index.active().cloned(),
-        };
+        let entry = index.chosen(which)?;
         let slot = entry.as_ref().map_or(DEFAULT_SLOT, |e| e.slot.as_str());
         let auth = self.slot(slot).await?;
         Ok((entry, auth))
@@ -595,15 +588,7 @@ impl AuthManager {
         let _lock = self.lock_index().await?;
         let path = self.index_path.clone();
         let mut index = run_blocking(move || read_index(&path)).await?;
-        let entry = match which {
-            Some(query) => Some(
-                index
-                    .find(query)
-                    .cloned()
-                    .ok_or_else(|| AuthError::UnknownAccount(query.to_owned()))?,
-            ),
-            None => index.active().cloned(),
-        };
+        let entry = index.chosen(which)?;
         let Some(entry) = entry else {
             // Nothing listed: a stray set in the default slot still goes.
             let deleted = self.slot(DEFAULT_SLOT).await?.sign_out().await?;

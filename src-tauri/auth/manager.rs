@@ -445,7 +445,8 @@ impl AccountAuth {
     }
 }
 
-async fn run_blocking<T: Send + 'static>(
+/// Runs a blocking store or index operation off the async threads.
+pub(super) async fn run_blocking<T: Send + 'static>(
     job: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(job)
