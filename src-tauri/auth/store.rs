@@ -114,9 +114,19 @@ fn keychain_message(err: &keyring::Error) -> String {
 /// runtime"). A new thread has no runtime context, so the store works wherever it is called
 /// from: a `spawn_blocking` thread (the usual caller), the tray's main thread, a plain test.
 /// The extra thread costs microseconds next to a D-Bus round trip.
+///
+/// Calls are made one at a time per process: each opens its own Secret Service session, and
+/// gnome-keyring was seen to fail or stall one of two sessions opened at the same moment by
+/// one process (two accounts refreshing together, or two tests). Keychain calls are rare
+/// (start-up, a refresh every few hours), so queueing them costs nothing a user sees.
 fn on_own_thread<T: Send>(
     call: impl FnOnce() -> Result<T, StoreError> + Send,
 ) -> Result<T, StoreError> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // The guard protects no data: a panicked call leaves nothing inconsistent.
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     std::thread::scope(|scope| {
         scope.spawn(call).join().unwrap_or_else(|_| {
             Err(StoreError::Keychain(

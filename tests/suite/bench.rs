@@ -238,6 +238,11 @@ impl Gateway {
         if let Ok(preload) = std::env::var(BENCH_PRELOAD) {
             command.env("LD_PRELOAD", preload);
         }
+        // The allocator's tuning and the inspector's budget reach the measured gateway, so
+        // one build can be measured with several.
+        command.envs(std::env::vars().filter(|(name, _)| {
+            name.starts_with("MIMALLOC_") || name == "CODEXIA_INSPECTOR_MEMORY_MB"
+        }));
         let mut child = command.spawn().expect("spawn codexia serve");
         // Drain the request log: a full stderr pipe would stall the gateway.
         let mut stderr = child.stderr.take().expect("stderr piped");
@@ -266,6 +271,19 @@ impl Gateway {
 
     /// Resident memory now and at its peak, in MB.
     pub(super) fn rss_mb(&self) -> (f64, f64) {
+        let status = self.status_mb(&["VmRSS:", "VmHWM:"]);
+        (status[0], status[1])
+    }
+
+    /// Resident memory now split into anonymous (the heap, stacks) and file-backed (the
+    /// binary's pages it touched), in MB.
+    pub(super) fn rss_split_mb(&self) -> (f64, f64) {
+        let status = self.status_mb(&["RssAnon:", "RssFile:"]);
+        (status[0], status[1])
+    }
+
+    /// Fields of `/proc/PID/status` given in kB, in MB (0 where missing).
+    fn status_mb(&self, names: &[&str]) -> Vec<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("/proc status (Linux)");
         let field = |name: &str| {
@@ -281,7 +299,32 @@ impl Gateway {
                 })
                 .map_or(0.0, |kb| kb / 1024.0)
         };
-        (field("VmRSS:"), field("VmHWM:"))
+        names.iter().map(|name| field(name)).collect()
+    }
+
+    /// Open sockets of the gateway (the listener, connections from clients and to the backend).
+    pub(super) fn sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| {
+                        std::fs::read_link(entry.path())
+                            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Waits (up to 10 s) until the gateway holds fewer than `count` sockets.
+    pub(super) async fn wait_for_sockets_below(&self, count: usize) {
+        for _ in 0..100 {
+            if self.sockets() < count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// CPU time used so far (user + system, all threads).
@@ -524,9 +567,10 @@ async fn serve_cpu_and_memory_under_load() {
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut memory = |label: &str, gateway: &Gateway| {
         let (rss, peak) = gateway.rss_mb();
+        let (anon, file) = gateway.rss_split_mb();
         rows.push((
             label.to_owned(),
-            format!("{rss:>6.1} MB  (peak {peak:.1} MB)"),
+            format!("{rss:>6.1} MB  (peak {peak:.1} MB; heap {anon:.1}, binary {file:.1})"),
         ));
     };
 
@@ -602,6 +646,10 @@ async fn serve_cpu_and_memory_under_load() {
     run_all(&client, &gateway.url, &calls, CONCURRENT_CALLS).await;
     gateway.settled_cpu().await;
     memory("after the same 1,000 again", &gateway);
+    drop(client);
+    gateway.wait_for_sockets_below(8).await;
+    gateway.settled_cpu().await;
+    memory("after the clients' connections closed", &gateway);
 
     print_build();
     println!("\nCPU of codexia serve per request, ms (the long conversation: {size_kb} KB):");
