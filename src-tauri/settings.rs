@@ -79,9 +79,10 @@ pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections: far above what a few Claude Code sessions with subagents
 /// open, far below the usual 1024 file descriptors.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 256;
-/// Default memory of the request inspector, in MiB: a few hundred ordinary Claude Code turns
-/// (both sides) or a handful of the longest.
-pub(crate) const DEFAULT_INSPECTOR_MEMORY_MB: u64 = 32;
+/// Default memory of the request inspector, in MiB: dozens of ordinary Claude Code turns (both
+/// sides), or the last five turns of a 600 KB conversation. It stays resident once filled, so
+/// it is kept small; 32 MiB left `codexia serve` ~25 MB larger after load (`make memory-serve`).
+pub(crate) const DEFAULT_INSPECTOR_MEMORY_MB: u64 = 8;
 /// The largest `inspector_memory_mb` accepted.
 pub(crate) const MAX_INSPECTOR_MEMORY_MB: u64 = 4096;
 

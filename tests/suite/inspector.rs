@@ -784,7 +784,7 @@ async fn the_store_stays_within_its_byte_budget_under_200_large_requests() {
 }
 
 /// A measurement, not a check: the gateway's resident memory after 200 large turns with the
-/// default budget (32 MiB) and with capture off. Run with `--ignored --nocapture`.
+/// default budget (8 MiB) and with capture off. Run with `--ignored --nocapture`.
 #[tokio::test]
 #[ignore = "a measurement; prints figures"]
 async fn resident_memory_with_and_without_capture_after_200_large_requests() {

@@ -26,7 +26,7 @@
 //!     "bytes": 18211,               // memory this capture holds
 //!     "truncated": false            // a part was cut to fit the budget
 //!   }],
-//!   "memory": {"bytes": 18211, "budget_bytes": 33554432, "kept": 1, "dropped": 0},
+//!   "memory": {"bytes": 18211, "budget_bytes": 8388608, "kept": 1, "dropped": 0},
 //!   "capture_dir": null             // or the `serve --capture DIR` directory
 //! }
 //! ```
