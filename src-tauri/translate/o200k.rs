@@ -140,12 +140,10 @@ impl PieceCache {
             self.0 = vec![[0; 3]; CACHED_PIECES];
         }
         let key = Key::new(piece);
-        #[expect(clippy::cast_possible_truncation, reason = "PIECE_BITS bits")]
         let at = (key.hash >> (64 - PIECE_BITS)) as usize;
         let entry = &mut self.0[at];
         let len = piece.len() as u64;
         if entry[2] & 0xFF == len && entry[0] == key.head && entry[1] == key.tail {
-            #[expect(clippy::cast_possible_truncation, reason = "at most 16")]
             return (entry[2] >> 8) as usize;
         }
         let tokens = o200k.count_key(&key);
@@ -282,7 +280,6 @@ impl O200k {
 
     /// Whether the token a slot holds is `key`'s bytes (its length and tag already match).
     fn holds(&self, entry: u64, key: &Key<'_>) -> bool {
-        #[expect(clippy::cast_possible_truncation, reason = "21 bits")]
         let start = (entry & ((1 << slot::LEN_SHIFT) - 1)) as usize;
         let len = key.bytes.len();
         let head = head_word(&self.bytes[start..start + 8]);
@@ -314,7 +311,6 @@ impl O200k {
                 return None;
             }
             if entry & slot::LEN_AND_TAG == want && self.holds(entry, key) {
-                #[expect(clippy::cast_possible_truncation, reason = "18 bits")]
                 return Some(((entry >> slot::RANK_SHIFT) & ((1 << 18) - 1)) as u32);
             }
             at = (at + 1) & (SLOTS - 1);
@@ -513,7 +509,9 @@ static CLASSES: [Option<Ascii>; 256] = {
     let mut classes = [None; 256];
     let mut byte = 0;
     while byte < 0x80 {
-        classes[byte] = Some(match byte as u8 {
+        #[expect(clippy::cast_possible_truncation, reason = "below 0x80")]
+        let ascii = byte as u8;
+        classes[byte] = Some(match ascii {
             b'A'..=b'Z' => Ascii::Upper,
             b'a'..=b'z' => Ascii::Lower,
             b'0'..=b'9' => Ascii::Digit,
