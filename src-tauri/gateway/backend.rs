@@ -7,9 +7,10 @@
 //! translator meanwhile and the stream pipeline can commit a streaming answer while the backend
 //! has not even sent its headers yet.
 //!
-//! When the request is being captured (the request inspector), the body is serialised once,
-//! kept as the capture's upstream request and sent as those same bytes; the headers are kept
-//! redacted, and each backend event is copied into the capture as it passes.
+//! The body is serialised once and sent as those bytes (again after a 401). When the request is
+//! being captured (the request inspector), the capture keeps the same bytes (a shared
+//! reference, not a copy) as its upstream request; the headers are kept redacted, and each
+//! backend event is copied into the capture as it passes.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::protocol::responses::BackendEvent;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::events::{EventStream, until_terminal};
 use crate::upstream::{failure, sse};
+use bytes::Bytes;
 use futures_util::StreamExt;
 
 /// Longest silence tolerated from the backend mid-stream. Long reasoning without summaries can
@@ -96,22 +98,24 @@ async fn open<E: BackendEvent>(
         name: name.as_deref(),
         session_id,
     };
+    // Written once: the same bytes are sent (again after a 401) and, shared, kept by the
+    // capture; nothing copies or parses them again.
+    let json = write_body(body)?;
     let Some(capture) = capture else {
-        let response = call.post(&credentials, body, None).await?;
+        let response = call.post(&credentials, &json, None).await?;
         return Ok(until_terminal(sse::response_events(
             response,
             UPSTREAM_IDLE_TIMEOUT,
         )));
     };
-    let json = serde_json::to_string(body).map_err(|err| {
-        ApiError::internal(format!("The backend request cannot be written: {err}"))
-    })?;
     // The headers of the account that serves (`chatgpt-account-id`), redacted.
-    capture.upstream_request(upstream_message(state, &credentials, session_id, &json));
-    let raw = serde_json::value::RawValue::from_string(json).map_err(|err| {
-        ApiError::internal(format!("The backend request cannot be written: {err}"))
-    })?;
-    let response = call.post(&credentials, &raw, Some(&capture)).await?;
+    capture.upstream_request(upstream_message(
+        state,
+        &credentials,
+        session_id,
+        json.clone(),
+    ));
+    let response = call.post(&credentials, &json, Some(&capture)).await?;
     let events = sse::response_events(response, UPSTREAM_IDLE_TIMEOUT);
     let tapped = events.inspect(move |event| {
         if let Ok(event) = event {
@@ -121,12 +125,19 @@ async fn open<E: BackendEvent>(
     Ok(until_terminal(Box::pin(tapped)))
 }
 
+/// The backend request's JSON body.
+fn write_body(body: &impl serde::Serialize) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|err| ApiError::internal(format!("The backend request cannot be written: {err}")))
+}
+
 /// The backend request as the inspector keeps it: URL, headers redacted, the body as sent.
 fn upstream_message(
     state: &AppState,
     credentials: &Credentials,
     session_id: Option<&str>,
-    json: &str,
+    json: Bytes,
 ) -> Message {
     let upstream = &state.0.upstream;
     let mut headers = upstream.backend_headers(credentials.backend_auth(), session_id);
@@ -142,7 +153,7 @@ fn upstream_message(
         method: Some("POST".to_owned()),
         url: Some(upstream.responses_url()),
         headers: crate::redact::current().headers(&headers),
-        body: bytes::Bytes::from(json.to_owned()),
+        body: json,
         ..Message::default()
     }
 }
@@ -171,7 +182,7 @@ impl Call<'_> {
     async fn post(
         &self,
         credentials: &Credentials,
-        body: &(impl serde::Serialize + Sync),
+        body: &Bytes,
         capture: Option<&Capture>,
     ) -> Result<reqwest::Response, ApiError> {
         let Self {
@@ -193,7 +204,7 @@ impl Call<'_> {
             }
         };
         let first = upstream
-            .post_responses(credentials.backend_auth(), session_id, body)
+            .post_responses(credentials.backend_auth(), session_id, body.clone())
             .await;
         note(&first);
         let response = match first {
@@ -212,7 +223,7 @@ impl Call<'_> {
                     .map_err(|err| self.label(err))?;
                 fresh.remember_secrets();
                 let second = upstream
-                    .post_responses(fresh.backend_auth(), session_id, body)
+                    .post_responses(fresh.backend_auth(), session_id, body.clone())
                     .await;
                 note(&second);
                 second.map_err(|err| failed_answer(state, account, &fresh.account_id, &err))?

@@ -6,8 +6,10 @@
 //! vectors (about 43 MB resident), bpe-openai in three Aho-Corasick automata (about 36 MB, plus
 //! 32 MB of its serialised tables paged in from the binary). Counting needs only the rank of a
 //! byte string: here the 1.4 MB of token bytes lie end to end, and an open-addressing table of
-//! 2^19 `u32` slots (2 MB) finds a rank by hashing the bytes: 4 MB of tables, about 8.5 MB
-//! resident with the compiled pre-tokenizer and the vocabulary's pages.
+//! 2^18 `u64` slots (2 MB), each packing a token's place, length, rank and a few more bits of
+//! its hash, finds a rank by hashing the bytes: 3.4 MB of tables. Each lookup is a cache miss
+//! or two, so a thread keeps the counts of the short pieces it met last in a small table of
+//! its own ([`PieceCache`], 192 KB): most pieces of real text are words seen before.
 //!
 //! - Pre-tokenisation: o200k's regex with its one look-ahead (`\s+(?!\S)`) rewritten as a
 //!   pattern that matches one extra character, which is then dropped — bpe-openai's technique
@@ -52,26 +54,41 @@ const PATTERNS: [(&str, bool); 3] = [
     (r"\s+", false),
 ];
 
-/// Slots of the rank table: a power of two above twice the vocabulary.
-const SLOTS: usize = 1 << 19;
-const EMPTY: u32 = u32::MAX;
+/// Slots of the rank table: a power of two, three quarters full (a probe reads one word per
+/// slot, eight to a cache line, so the runs cost little).
+const SLOTS: usize = 1 << 18;
 /// Pieces at least this long merge with a heap (tiktoken's threshold).
 const LARGE_PIECE: usize = 100;
 /// Pieces at least this long are counted by the linear-time BPE.
 const HUGE_PIECE: usize = 1024;
 
+/// One slot of the rank table, packed in a `u64` so that a probe reads one word and rejects
+/// nearly every other token without touching its bytes: where the token's bytes start in
+/// [`O200k::bytes`] (21 bits: 1.4 MB), its length (8 bits: at most 128), its rank (18 bits:
+/// 199,998 tokens) and a tag of 17 more bits of its hash. An empty slot is 0 (no token is
+/// empty).
+mod slot {
+    pub(super) const LEN_SHIFT: u32 = 21;
+    pub(super) const RANK_SHIFT: u32 = 29;
+    pub(super) const TAG_SHIFT: u32 = 47;
+    /// The length and tag bits: what a probe compares first.
+    pub(super) const LEN_AND_TAG: u64 = (0xFF << LEN_SHIFT) | (u64::MAX << TAG_SHIFT);
+}
+
 /// The loaded counter.
 struct O200k {
-    /// Every token's bytes, end to end, in rank order.
+    /// Every token's bytes, end to end, in rank order, then [`PAD`] zero bytes (so that eight
+    /// bytes can be read from any token's start).
     bytes: Vec<u8>,
-    /// Where each rank's bytes start in `bytes`; one more entry marks the end.
-    starts: Vec<u32>,
-    /// Open addressing (linear probing) by hash of the bytes: a rank, or [`EMPTY`].
-    slots: Vec<u32>,
+    /// Open addressing (linear probing) by hash of the bytes: see [`slot`].
+    slots: Vec<u64>,
     split: Regex,
     /// Per pattern of [`PATTERNS`]: whether its last character is a look-ahead.
     lookahead: [bool; 3],
 }
+
+/// Zero bytes after the last token.
+const PAD: usize = 8;
 
 static O200K: OnceLock<O200k> = OnceLock::new();
 
@@ -88,10 +105,51 @@ pub(super) fn is_loaded() -> bool {
 /// o200k_base tokens of `text`, as tiktoken's `encode_ordinary(text).len()`.
 pub(super) fn count(text: &str) -> usize {
     let o200k = o200k();
-    o200k
-        .pieces(text)
-        .map(|piece| o200k.count_piece(piece.as_bytes()))
-        .sum()
+    PIECES.with_borrow_mut(|pieces| {
+        o200k
+            .pieces(text)
+            .map(|piece| pieces.count(o200k, piece.as_bytes()))
+            .sum()
+    })
+}
+
+/// Entries of a thread's [`PieceCache`] (a power of two).
+const CACHED_PIECES: usize = 1 << PIECE_BITS;
+const PIECE_BITS: u32 = 13;
+
+thread_local! {
+    /// The counts of the pieces this thread counted last.
+    static PIECES: std::cell::RefCell<PieceCache> = const {
+        std::cell::RefCell::new(PieceCache(Vec::new()))
+    };
+}
+
+/// The token counts of recently seen short pieces, direct-mapped by hash: text repeats its
+/// words, identifiers and punctuation, and a hit here costs a read of this small table instead
+/// of the vocabulary's (megabytes, where each lookup is a cache miss) and the merges of a
+/// piece of several tokens. An entry is a piece of 2 to 16 bytes, kept whole (its first and
+/// last eight bytes and its length), so a hit is exact.
+struct PieceCache(Vec<[u64; 3]>);
+
+impl PieceCache {
+    fn count(&mut self, o200k: &O200k, piece: &[u8]) -> usize {
+        if piece.len() < 2 || piece.len() > 16 {
+            return o200k.count_piece(piece);
+        }
+        if self.0.is_empty() {
+            self.0 = vec![[0; 3]; CACHED_PIECES];
+        }
+        let key = Key::new(piece);
+        let at = (key.hash >> (64 - PIECE_BITS)) as usize;
+        let entry = &mut self.0[at];
+        let len = piece.len() as u64;
+        if entry[2] & 0xFF == len && entry[0] == key.head && entry[1] == key.tail {
+            return (entry[2] >> 8) as usize;
+        }
+        let tokens = o200k.count_key(&key);
+        *entry = [key.head, key.tail, len | ((tokens as u64) << 8)];
+        tokens
+    }
 }
 
 /// The same count with the regex alone cutting the pieces (no ASCII scanner): what the
@@ -107,61 +165,155 @@ pub(super) fn count_regex_only(text: &str) -> usize {
     total
 }
 
-fn hash(bytes: &[u8]) -> usize {
-    // The low bits index the table: truncation is the point.
-    #[expect(clippy::cast_possible_truncation, reason = "an index into the table")]
-    let hash = xxhash_rust::xxh3::xxh3_64(bytes) as usize;
-    hash
+/// Up to the first eight bytes of `bytes` as a little-endian word, zeros after the end. Two
+/// overlapping reads of a fixed size (the overlap holds the same bytes), not a copy of a
+/// variable length: this runs for every piece.
+fn head_word(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    let u32_at = |at: usize| {
+        u64::from(u32::from_le_bytes([
+            bytes[at],
+            bytes[at + 1],
+            bytes[at + 2],
+            bytes[at + 3],
+        ]))
+    };
+    let u16_at = |at: usize| u64::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    match len {
+        8.. => u64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ]),
+        4..=7 => u32_at(0) | (u32_at(len - 4) << (8 * (len - 4))),
+        2..=3 => u16_at(0) | (u16_at(len - 2) << (8 * (len - 2))),
+        1 => u64::from(bytes[0]),
+        0 => 0,
+    }
+}
+
+/// The last eight bytes of `bytes` (at least eight long) as a little-endian word.
+fn tail_word(bytes: &[u8]) -> u64 {
+    head_word(&bytes[bytes.len() - 8..])
+}
+
+/// The 128-bit product of `a` and `b`, folded to 64 bits (wyhash's mixing step).
+fn fold_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    #[expect(clippy::cast_possible_truncation, reason = "the two halves are folded")]
+    let folded = (product as u64) ^ ((product >> 64) as u64);
+    folded
+}
+
+/// A byte string looked up in the rank table: its hash, and its first (and, from 9 to 16
+/// bytes, last) eight bytes, read once and compared with a token's as words.
+struct Key<'a> {
+    bytes: &'a [u8],
+    hash: u64,
+    head: u64,
+    tail: u64,
+}
+
+impl<'a> Key<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        const P0: u64 = 0xa076_1d64_78bd_642f;
+        const P1: u64 = 0xe703_7ed1_a0b4_28db;
+        let len = bytes.len() as u64;
+        let head = head_word(bytes);
+        let tail = if bytes.len() > 8 { tail_word(bytes) } else { 0 };
+        // The vocabulary is fixed and every probe sequence is bounded by it, so the input
+        // cannot make lookups slower: a fast unseeded hash is enough.
+        let hash = if bytes.len() <= 16 {
+            fold_multiply(head ^ P0, tail ^ len.rotate_left(56) ^ P1)
+        } else {
+            xxhash_rust::xxh3::xxh3_64(bytes)
+        };
+        Self {
+            bytes,
+            hash,
+            head,
+            tail,
+        }
+    }
+
+    /// The slot the probe starts at.
+    fn home(&self) -> usize {
+        // The low bits index the table: truncation is the point.
+        #[expect(clippy::cast_possible_truncation, reason = "an index into the table")]
+        let home = self.hash as usize & (SLOTS - 1);
+        home
+    }
+
+    /// The length and tag bits a slot holding this string has.
+    fn len_and_tag(&self) -> u64 {
+        ((self.bytes.len() as u64) << slot::LEN_SHIFT) | ((self.hash >> 47) << slot::TAG_SHIFT)
+    }
 }
 
 impl O200k {
     fn load() -> Self {
-        let mut bytes = Vec::with_capacity(VOCABULARY.len());
-        let mut starts = Vec::with_capacity(200_001);
+        let mut bytes = Vec::with_capacity(VOCABULARY.len() + PAD);
+        let mut tokens = Vec::with_capacity(200_000);
         let mut at = 0;
         while let Some(&len) = VOCABULARY.get(at) {
-            let token = &VOCABULARY[at + 1..at + 1 + usize::from(len)];
-            starts.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
-            bytes.extend_from_slice(token);
+            tokens.push((bytes.len(), usize::from(len)));
+            bytes.extend_from_slice(&VOCABULARY[at + 1..at + 1 + usize::from(len)]);
             at += 1 + usize::from(len);
         }
-        starts.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        bytes.extend_from_slice(&[0; PAD]);
         let mut o200k = Self {
             bytes,
-            starts,
-            slots: vec![EMPTY; SLOTS],
+            slots: vec![0; SLOTS],
             split: Regex::new_many(&PATTERNS.map(|(pattern, _)| pattern))
                 .unwrap_or_else(|error| unreachable!("the o200k patterns compile: {error}")),
             lookahead: PATTERNS.map(|(_, lookahead)| lookahead),
         };
-        for rank in 0..o200k.starts.len() - 1 {
-            let rank = u32::try_from(rank).unwrap_or(EMPTY);
-            let mut slot = hash(o200k.token(rank)) & (SLOTS - 1);
-            while o200k.slots[slot] != EMPTY {
-                slot = (slot + 1) & (SLOTS - 1);
+        for (rank, &(start, len)) in tokens.iter().enumerate() {
+            let key = Key::new(&o200k.bytes[start..start + len]);
+            let entry = key.len_and_tag() | ((rank as u64) << slot::RANK_SHIFT) | start as u64;
+            let mut at = key.home();
+            while o200k.slots[at] != 0 {
+                at = (at + 1) & (SLOTS - 1);
             }
-            o200k.slots[slot] = rank;
+            o200k.slots[at] = entry;
         }
         o200k
     }
 
-    fn token(&self, rank: u32) -> &[u8] {
-        let rank = rank as usize;
-        &self.bytes[self.starts[rank] as usize..self.starts[rank + 1] as usize]
+    /// Whether the token a slot holds is `key`'s bytes (its length and tag already match).
+    fn holds(&self, entry: u64, key: &Key<'_>) -> bool {
+        let start = (entry & ((1 << slot::LEN_SHIFT) - 1)) as usize;
+        let len = key.bytes.len();
+        let head = head_word(&self.bytes[start..start + 8]);
+        if len <= 8 {
+            let mask = u64::MAX >> (64 - 8 * len);
+            head & mask == key.head
+        } else if len <= 16 {
+            head == key.head && tail_word(&self.bytes[start..start + len]) == key.tail
+        } else {
+            &self.bytes[start..start + len] == key.bytes
+        }
     }
 
     /// The rank of a byte string that is a token.
     fn rank(&self, bytes: &[u8]) -> Option<u32> {
-        let mut slot = hash(bytes) & (SLOTS - 1);
+        if bytes.is_empty() {
+            return None;
+        }
+        self.rank_of(&Key::new(bytes))
+    }
+
+    /// The rank of the byte string of `key`, if it is a token.
+    fn rank_of(&self, key: &Key<'_>) -> Option<u32> {
+        let want = key.len_and_tag();
+        let mut at = key.home();
         loop {
-            let rank = self.slots[slot];
-            if rank == EMPTY {
+            let entry = self.slots[at];
+            if entry == 0 {
                 return None;
             }
-            if self.token(rank) == bytes {
-                return Some(rank);
+            if entry & slot::LEN_AND_TAG == want && self.holds(entry, key) {
+                return Some(((entry >> slot::RANK_SHIFT) & ((1 << 18) - 1)) as u32);
             }
-            slot = (slot + 1) & (SLOTS - 1);
+            at = (at + 1) & (SLOTS - 1);
         }
     }
 
@@ -200,8 +352,17 @@ impl O200k {
     }
 
     fn count_piece(&self, piece: &[u8]) -> usize {
-        if piece.len() <= 1 || self.rank(piece).is_some() {
-            return usize::from(!piece.is_empty());
+        if piece.len() <= 1 {
+            return piece.len();
+        }
+        self.count_key(&Key::new(piece))
+    }
+
+    /// [`Self::count_piece`] of a piece of two bytes or more, whose key is made.
+    fn count_key(&self, key: &Key<'_>) -> usize {
+        let piece = key.bytes;
+        if self.rank_of(key).is_some() {
+            return 1;
         }
         if piece.len() < LARGE_PIECE {
             self.merge_small(piece)
@@ -337,19 +498,31 @@ enum Ascii {
 /// The class of the byte at `at`; `None` for a non-ASCII one, whose class only the regex knows
 /// (a letter, a mark, a digit, white space, or a character that case-folds to `s`).
 fn ascii_class(bytes: &[u8], at: usize) -> Option<Ascii> {
-    let Some(&byte) = bytes.get(at) else {
-        return Some(Ascii::End);
-    };
-    Some(match byte {
-        b'A'..=b'Z' => Ascii::Upper,
-        b'a'..=b'z' => Ascii::Lower,
-        b'0'..=b'9' => Ascii::Digit,
-        b'\r' | b'\n' => Ascii::LineEnd,
-        b' ' | b'\t' | 0x0B | 0x0C => Ascii::Space,
-        0x80.. => return None,
-        _ => Ascii::Other,
-    })
+    match bytes.get(at) {
+        Some(&byte) => CLASSES[usize::from(byte)],
+        None => Some(Ascii::End),
+    }
 }
+
+/// [`ascii_class`] of each byte value.
+static CLASSES: [Option<Ascii>; 256] = {
+    let mut classes = [None; 256];
+    let mut byte = 0;
+    while byte < 0x80 {
+        #[expect(clippy::cast_possible_truncation, reason = "below 0x80")]
+        let ascii = byte as u8;
+        classes[byte] = Some(match ascii {
+            b'A'..=b'Z' => Ascii::Upper,
+            b'a'..=b'z' => Ascii::Lower,
+            b'0'..=b'9' => Ascii::Digit,
+            b'\r' | b'\n' => Ascii::LineEnd,
+            b' ' | b'\t' | 0x0B | 0x0C => Ascii::Space,
+            _ => Ascii::Other,
+        });
+        byte += 1;
+    }
+    classes
+};
 
 /// The end of the o200k piece that starts at `at`, found without the regex when every
 /// character the choice depends on is ASCII; `None` when one is not (the regex decides that
@@ -481,13 +654,21 @@ mod tests {
     fn the_vocabulary_is_tiktokens_rank_for_rank() {
         let tiktoken = tiktoken_rs::o200k_base_singleton();
         let o200k = o200k();
-        let tokens = o200k.starts.len() - 1;
-        assert_eq!(tokens, 199_998);
-        for rank in 0..u32::try_from(tokens).unwrap() {
+        let mut at = 0;
+        let mut rank = 0;
+        while let Some(&len) = VOCABULARY.get(at) {
+            let token = &VOCABULARY[at + 1..at + 1 + usize::from(len)];
             let bytes = tiktoken.decode_bytes(&[rank]).unwrap();
-            assert_eq!(o200k.token(rank), &bytes[..], "rank {rank}");
+            assert_eq!(token, &bytes[..], "rank {rank}");
             assert_eq!(o200k.rank(&bytes), Some(rank));
+            // A prefix or a longer string is another token or none.
+            if bytes.len() > 1 {
+                assert_ne!(o200k.rank(&bytes[..bytes.len() - 1]), Some(rank));
+            }
+            at += 1 + usize::from(len);
+            rank += 1;
         }
+        assert_eq!(rank, 199_998);
     }
 
     /// Random strings over characters each pre-tokenizer rule cares about (cases, marks,

@@ -353,7 +353,7 @@ impl UpstreamClient {
         &self,
         auth: BackendAuth<'_>,
         session_id: Option<&str>,
-        body: &(impl serde::Serialize + Sync),
+        body: bytes::Bytes,
     ) -> Result<reqwest::Response, UpstreamError> {
         let url = self.responses_url();
         let response = self
@@ -362,7 +362,7 @@ impl UpstreamClient {
             .headers(self.backend_headers(auth, session_id))
             .header(ACCEPT, "text/event-stream")
             .header(CONTENT_TYPE, "application/json")
-            .json(body)
+            .body(body)
             .send()
             .await
             .map_err(|err| self.unreachable(&url, &err))?;
