@@ -13,8 +13,8 @@ use output::Printer;
 
 /// An idle blocking thread (token counts of large bodies, file and keychain work) ends after
 /// this, and its allocator heap with it; tokio's default keeps it 10 s. In `make soak`, idle
-/// memory after the burst of large bodies: +218 MB with 10 s, +80 MB with 2 s; 0.5 s kept as
-/// much as 10 s (threads ended before the allocator's purge delay had passed).
+/// memory right after the burst of large bodies: +95 to +218 MB over the level before it with
+/// 10 s (five runs), +80 to +164 MB with 2 s (three runs); 0.5 s did no better than 10 s.
 const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An error caused by the user's input or environment, with advice.
