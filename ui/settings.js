@@ -521,6 +521,13 @@ loadUsage().catch(() => {});
 
 load().catch((err) => showMessage(String(err && err.message ? err.message : err), "error"));
 loadRequests().catch(() => {});
+// The gateway may start (or stop) while the window is open: the pill follows it, leaving the
+// form alone.
+setInterval(() => {
+  invoke("get_settings")
+    .then((s) => setGateway(s.gateway_url, s.attached))
+    .catch(() => {});
+}, 2000);
 // The list follows new requests; an open request stays as it is.
 setInterval(() => {
   if (!$("requests-list").hidden) loadRequests().catch(() => {});

@@ -311,7 +311,7 @@ async fn the_settings_window_changes_port_fallback_and_capture_and_the_gateway_f
 
     // The page shows the running gateway.
     let pill = session
-        .wait_text("#gateway-text", |t| t.contains("running"))
+        .wait_text("#gateway-text", |t| t.ends_with(" · running"))
         .await;
     let old_url = pill.trim_end_matches(" · running").to_owned();
     assert!(health(&old_url).await, "{old_url}");
@@ -949,7 +949,7 @@ async fn the_settings_usage_page_draws_a_populated_ledger() {
     let driver = start_driver(&home);
     let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
     let pill = session
-        .wait_text("#gateway-text", |t| t.contains("running"))
+        .wait_text("#gateway-text", |t| t.ends_with(" · running"))
         .await;
     let url = pill.trim_end_matches(" · running").to_owned();
 
@@ -1033,7 +1033,7 @@ async fn the_requests_page_shows_both_sides_and_the_timeline_replays_identically
     let driver = start_driver(&home);
     let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
     let pill = session
-        .wait_text("#gateway-text", |t| t.contains("running"))
+        .wait_text("#gateway-text", |t| t.ends_with(" · running"))
         .await;
     let url = pill.trim_end_matches(" · running").to_owned();
 
@@ -1161,7 +1161,7 @@ async fn the_settings_button_writes_a_support_bundle_without_secrets() {
     let driver = start_driver(&home);
     let session = WebDriver::start(&driver.url, binary(), &["tray"]).await;
     let pill = session
-        .wait_text("#gateway-text", |t| t.contains("running"))
+        .wait_text("#gateway-text", |t| t.ends_with(" · running"))
         .await;
     let url = pill.trim_end_matches(" · running").to_owned();
     one_request(&url).await;
