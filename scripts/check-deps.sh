@@ -17,7 +17,7 @@ declare -A ALLOWED=(
   [dirs-sys]="pure Rust over libc / windows-sys; links no extra library"
   [windows-sys]="Windows API declarations; the import libraries come with the crate"
   [libsqlite3-sys]="feature bundled: SQLite's own C source compiled into the binary (the usage ledger); no system library"
-  [libmimalloc-sys]="the global allocator (main.rs): mimalloc's C source ships in the crate and is compiled with cc; no system library"
+  [tikv-jemalloc-sys]="the global allocator (main.rs): jemalloc's C source ships in the crate and is built with its configure script, cc and make; no system library"
 )
 
 CARGO="${CARGO:-cargo}"

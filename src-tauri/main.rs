@@ -2,11 +2,13 @@
 
 use std::process::ExitCode;
 
-/// mimalloc instead of the system's malloc: after a burst of large requests it hands the memory
-/// back to the system within about a second (its purge delay), where glibc's malloc keeps most
-/// of it for good (figures in the README's Performance section, `make soak`).
+/// jemalloc instead of the system's malloc on Unix: its background thread hands the memory of a
+/// burst of large requests back to the system about a second later, even when the gateway then
+/// sits idle, where glibc's malloc keeps most of it for good (settings in .cargo/config.toml;
+/// figures in the README's Performance section, `make soak`).
+#[cfg(unix)]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     codexia::main()

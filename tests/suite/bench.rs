@@ -241,7 +241,7 @@ impl Gateway {
         // The allocator's tuning and the inspector's budget reach the measured gateway, so
         // one build can be measured with several.
         command.envs(std::env::vars().filter(|(name, _)| {
-            name.starts_with("MIMALLOC_")
+            name == "_RJEM_MALLOC_CONF"
                 || name == "CODEXIA_INSPECTOR_MEMORY_MB"
                 || name == "DUMP_HEAPTRACK_OUTPUT"
         }));

@@ -432,10 +432,10 @@ async fn streams_under_injected_faults_then_a_burst_of_large_and_malformed_bodie
     }
     let burst_time = burst_started.elapsed();
     let after_burst_rss = settled_rss(&gateway).await;
-    // The allocator hands freed memory back on its next activity after a delay (mimalloc: 1 s
-    // purge delay), and the runtime's idle blocking threads (which parsed and counted the
-    // large bodies) end after 10 s: a request a second for 15 s, as a client would send, then
-    // the figure again.
+    // The allocator's background thread hands freed memory back after its decay time (1 s), and
+    // the runtime's idle blocking threads (which parsed and counted the large bodies) end after
+    // 2 s: the figure above is idle; then a request a second for 15 s, as a client would send,
+    // and the figure again.
     for call in stream_calls.iter().cycle().take(15) {
         assert_eq!(call.run(&client, &url).await, Outcome::Complete);
         tokio::time::sleep(Duration::from_secs(1)).await;
