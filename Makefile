@@ -68,8 +68,12 @@ memory-serve:
 soak:
 	$(CARGO) test --release --no-default-features --test all suite::soak -- --ignored --nocapture --test-threads 1
 
-# The tray app's RSS under Xvfb (release build); reported, never asserted.
+# The tray app's RSS under Xvfb (release build): idle, with Settings open and closed, and after
+# a long Claude Code turn through its gateway (issue 15). Reported, never asserted.
 memory:
 	scripts/setup.sh test
 	$(CARGO) build --release
 	scripts/tray-memory.sh target/release/codexia
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- scripts/in-session.sh \
+	  $(CARGO) test --release --test all suite::tray::tray_memory_after_a_long_claude_code_turn \
+	  -- --ignored --nocapture --exact

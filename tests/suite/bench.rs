@@ -273,50 +273,20 @@ impl Gateway {
 
     /// Resident memory now and at its peak, in MB.
     pub(super) fn rss_mb(&self) -> (f64, f64) {
-        let status = self.status_mb(&["VmRSS:", "VmHWM:"]);
+        let status = status_mb(self.pid(), &["VmRSS:", "VmHWM:"]);
         (status[0], status[1])
     }
 
     /// Resident memory now split into anonymous (the heap, stacks) and file-backed (the
     /// binary's pages it touched), in MB.
     pub(super) fn rss_split_mb(&self) -> (f64, f64) {
-        let status = self.status_mb(&["RssAnon:", "RssFile:"]);
+        let status = status_mb(self.pid(), &["RssAnon:", "RssFile:"]);
         (status[0], status[1])
     }
 
-    /// Fields of `/proc/PID/status` given in kB, in MB (0 where missing).
-    fn status_mb(&self, names: &[&str]) -> Vec<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("/proc status (Linux)");
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                })
-                .map_or(0.0, |kb| kb / 1024.0)
-        };
-        names.iter().map(|name| field(name)).collect()
-    }
-
-    /// Waits until resident memory has stopped changing (two readings a second apart within
-    /// 0.2 MB; at most 8 s): memory an allocator hands back after its delay is counted as
-    /// handed back, memory it keeps is counted as kept.
+    /// Waits until resident memory has stopped changing ([`settled_rss`]).
     pub(super) async fn settled_rss(&self) {
-        let mut last = self.rss_mb().0;
-        for _ in 0..8 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let now = self.rss_mb().0;
-            if (now - last).abs() < 0.2 {
-                return;
-            }
-            last = now;
-        }
+        settled_rss(self.pid()).await;
     }
 
     /// Open sockets of the gateway (the listener, connections from clients and to the backend).
@@ -368,6 +338,42 @@ impl Gateway {
             last = now;
         }
         last
+    }
+}
+
+/// Fields of `/proc/PID/status` given in kB, in MB (0 where missing).
+pub(super) fn status_mb(pid: u32, names: &[&str]) -> Vec<f64> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status (Linux)");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    names.iter().map(|name| field(name)).collect()
+}
+
+/// Waits until the resident memory of `pid` has stopped changing (two readings a second apart
+/// within 0.2 MB; at most 8 s): memory an allocator hands back after its delay is counted as
+/// handed back, memory it keeps is counted as kept.
+pub(super) async fn settled_rss(pid: u32) {
+    let rss = || status_mb(pid, &["VmRSS:"])[0];
+    let mut last = rss();
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = rss();
+        if (now - last).abs() < 0.2 {
+            return;
+        }
+        last = now;
     }
 }
 

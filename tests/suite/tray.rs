@@ -1344,3 +1344,50 @@ async fn the_sign_in_window_adds_a_second_account() {
         .arg(pid.to_string())
         .status();
 }
+
+/// Issue 15's tray figure, for `make memory` (a measurement, nothing asserted about it): the
+/// tray app's resident memory signed in and idle, after one long Claude Code turn (the 677 KB
+/// conversation, streamed through its gateway) and after the next turn of the same session.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "measurement: make memory"]
+async fn tray_memory_after_a_long_claude_code_turn() {
+    use super::bench::long_conversation::{READ_TURNS, long_conversation};
+    use super::bench::{settled_rss, status_mb};
+
+    let Some((_serial, fake)) = gui_test().await else {
+        panic!("no graphical session: run it through make memory");
+    };
+    let (_home, tray, menu) = Tray::signed_in(&fake).await;
+    let pid = tray.pid();
+    let client = reqwest::Client::new();
+    let turn = |read_turns: usize| {
+        let body = serde_json::to_vec(&long_conversation(read_turns, "tray")).unwrap();
+        let request = client
+            .post(format!("{}/v1/messages?beta=true", tray.url))
+            .header("content-type", "application/json")
+            .header("anthropic-version", "2023-06-01")
+            .body(body);
+        async move {
+            let mut response = request.send().await.expect("request sent");
+            assert!(response.status().is_success(), "{}", response.status());
+            while response.chunk().await.expect("body chunk").is_some() {}
+        }
+    };
+    let report = |label: &str| {
+        let status = status_mb(pid, &["VmRSS:", "RssAnon:", "RssFile:"]);
+        println!(
+            "  {label:<38} {:6.1} MB  (heap {:.1}, binary and libraries {:.1})",
+            status[0], status[1], status[2]
+        );
+    };
+    println!("tray app resident memory (release build, Xvfb, no window open):");
+    settled_rss(pid).await;
+    report("signed in, idle");
+    turn(READ_TURNS).await;
+    settled_rss(pid).await;
+    report("after one long Claude Code turn");
+    turn(READ_TURNS + 1).await;
+    settled_rss(pid).await;
+    report("after the next turn");
+    tray.quit(&menu).await;
+}
