@@ -831,7 +831,9 @@ fn structured_output(request: &MessagesRequest) -> Option<Value> {
 }
 
 /// A stable key for clients without a session id: the same conversation start (model,
-/// instructions, first input item) gives the same key on every turn.
+/// instructions, first input item) gives the same key on every turn. Of the first item only
+/// the first [`KEY_ITEM_BYTES`] of its JSON count, so a huge first message (a hostile
+/// count_tokens, a pasted log) costs microseconds here instead of writing and hashing it all.
 fn conversation_key(model: &str, instructions: &str, input: &[InputItem]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(model.as_bytes());
@@ -839,9 +841,39 @@ fn conversation_key(model: &str, instructions: &str, input: &[InputItem]) -> Str
     hasher.update(instructions.as_bytes());
     hasher.update([0]);
     if let Some(first) = input.first() {
-        hasher.update(serde_json::to_vec(first).unwrap_or_default());
+        let mut prefix = HashPrefix {
+            hasher: &mut hasher,
+            left: KEY_ITEM_BYTES,
+        };
+        // Stops with an error once the prefix is hashed: that error is the expected end.
+        let _ = serde_json::to_writer(&mut prefix, first);
     }
     format!("codexia-{}", hex(&hasher.finalize()[..16]))
+}
+
+/// How much of the first input item's JSON [`conversation_key`] hashes.
+const KEY_ITEM_BYTES: usize = 64 * 1024;
+
+/// A writer that hashes the first `left` bytes written to it, then refuses more.
+struct HashPrefix<'a> {
+    hasher: &'a mut Sha256,
+    left: usize,
+}
+
+impl std::io::Write for HashPrefix<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("prefix hashed"));
+        }
+        let taken = buf.len().min(self.left);
+        self.hasher.update(&buf[..taken]);
+        self.left -= taken;
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -969,6 +1001,34 @@ mod tests {
                 .starts_with("codexia-")
         );
         assert_eq!(c1.prompt_cache_key, c2.prompt_cache_key);
+    }
+
+    #[test]
+    fn without_a_session_id_the_key_follows_the_start_of_the_conversation() {
+        let key = |first: &str, second: &str| {
+            let request: MessagesRequest = serde_json::from_value(json!({
+                "model": "gpt-5.5",
+                "messages": [{"role": "user", "content": first},
+                             {"role": "assistant", "content": "ok"},
+                             {"role": "user", "content": second}]
+            }))
+            .unwrap();
+            messages_to_responses(&request, &models(), None)
+                .unwrap()
+                .0
+                .prompt_cache_key
+                .unwrap()
+        };
+        // The next turns of a conversation keep its key; another conversation gets another.
+        assert_eq!(key("Fix the bug", "go on"), key("Fix the bug", "and test it"));
+        assert_ne!(key("Fix the bug", "go on"), key("Write a poem", "go on"));
+        // A huge first message is keyed by its beginning: a change at its start is seen, one
+        // past the hashed prefix is not (the same conversation, as far as the cache goes).
+        let huge = "a".repeat(4 * KEY_ITEM_BYTES);
+        let changed_late = format!("{}b", &huge[1..]);
+        let changed_early = format!("b{}", &huge[1..]);
+        assert_eq!(key(&huge, "go on"), key(&changed_late, "go on"));
+        assert_ne!(key(&huge, "go on"), key(&changed_early, "go on"));
     }
 
     #[test]

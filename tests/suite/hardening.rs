@@ -228,6 +228,13 @@ async fn a_client_that_leaves_during_a_large_count_tokens_stops_its_cpu_use() {
     let left_at = cpu_ticks(pid);
     drop(tcp);
     let after_leaving = cpu_when_quiet(pid).await - left_at;
+    // The figure issue 13 asks about (100 ms): printed, not asserted (CPU time depends on the
+    // build and the machine's load).
+    eprintln!(
+        "count_tokens left by its client: {} ms of CPU after leaving, the whole count {} ms",
+        after_leaving * 10,
+        full * 10
+    );
     // Without cancellation the count would run on for the remaining two thirds; with it only
     // the step under way and the request's teardown remain (a quarter on a quiet machine, more
     // when the whole suite shares the CPUs, never near two thirds).
