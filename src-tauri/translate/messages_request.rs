@@ -1020,7 +1020,10 @@ mod tests {
                 .unwrap()
         };
         // The next turns of a conversation keep its key; another conversation gets another.
-        assert_eq!(key("Fix the bug", "go on"), key("Fix the bug", "and test it"));
+        assert_eq!(
+            key("Fix the bug", "go on"),
+            key("Fix the bug", "and test it")
+        );
         assert_ne!(key("Fix the bug", "go on"), key("Write a poem", "go on"));
         // A huge first message is keyed by its beginning: a change at its start is seen, one
         // past the hashed prefix is not (the same conversation, as far as the cache goes).
