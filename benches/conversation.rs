@@ -24,6 +24,8 @@ use codexia::{BenchCounter, BenchRequest, count_text};
 
 #[path = "support/long_conversation.rs"]
 mod long_conversation;
+#[path = "support/proc_status.rs"]
+mod proc_status;
 
 use long_conversation::{READ_TURNS, long_conversation};
 
@@ -70,21 +72,7 @@ fn ms(duration: Duration) -> String {
 
 /// Resident memory of this process, in MB (Linux; 0 elsewhere).
 fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                })
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    proc_status::status_mb("self", &["VmRSS:"])[0]
 }
 
 /// What the handler does before counting: parse the body, translate it.

@@ -32,6 +32,8 @@ use crate::support::harness::{home_for, seed_credentials};
 
 #[path = "../../benches/support/long_conversation.rs"]
 pub(super) mod long_conversation;
+#[path = "../../benches/support/proc_status.rs"]
+mod proc_status;
 
 use long_conversation::{READ_TURNS, long_conversation};
 
@@ -343,22 +345,7 @@ impl Gateway {
 
 /// Fields of `/proc/PID/status` given in kB, in MB (0 where missing).
 pub(super) fn status_mb(pid: u32, names: &[&str]) -> Vec<f64> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status (Linux)");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    names.iter().map(|name| field(name)).collect()
+    proc_status::status_mb(&pid.to_string(), names)
 }
 
 /// Waits until the resident memory of `pid` has stopped changing (two readings a second apart
