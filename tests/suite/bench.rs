@@ -287,8 +287,8 @@ impl Gateway {
     }
 
     /// Waits until resident memory has stopped changing ([`settled_rss`]).
-    pub(super) async fn settled_rss(&self) {
-        settled_rss(self.pid()).await;
+    pub(super) async fn settled_rss(&self) -> f64 {
+        settled_rss(self.pid()).await
     }
 
     /// Open sockets of the gateway (the listener, connections from clients and to the backend).
@@ -348,20 +348,21 @@ pub(super) fn status_mb(pid: u32, names: &[&str]) -> Vec<f64> {
     proc_status::status_mb(&pid.to_string(), names)
 }
 
-/// Waits until the resident memory of `pid` has stopped changing (two readings a second apart
-/// within 0.2 MB; at most 8 s): memory an allocator hands back after its delay is counted as
-/// handed back, memory it keeps is counted as kept.
-pub(super) async fn settled_rss(pid: u32) {
+/// The resident memory of `pid` in MB once it has stopped changing (two readings a second
+/// apart within 0.2 MB; at most 8 s): memory an allocator hands back after its delay is counted
+/// as handed back, memory it keeps is counted as kept.
+pub(super) async fn settled_rss(pid: u32) -> f64 {
     let rss = || status_mb(pid, &["VmRSS:"])[0];
     let mut last = rss();
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = rss();
         if (now - last).abs() < 0.2 {
-            return;
+            return now;
         }
         last = now;
     }
+    last
 }
 
 async fn start() -> Setup {

@@ -183,21 +183,6 @@ fn soak_duration() -> Duration {
     )
 }
 
-/// Resident memory once it has stopped moving (the allocator returns freed memory after a
-/// delay): read every 500 ms until two readings agree within 0.5 MB, at most 20 s.
-async fn settled_rss(gateway: &Gateway) -> f64 {
-    let mut last = gateway.rss_mb().0;
-    for _ in 0..40 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = gateway.rss_mb().0;
-        if (now - last).abs() < 0.5 {
-            return now;
-        }
-        last = now;
-    }
-    last
-}
-
 #[allow(
     clippy::cast_precision_loss,
     reason = "figures for a report: request counts far below 2^52"
@@ -247,7 +232,7 @@ async fn streams_under_injected_faults_then_a_burst_of_large_and_malformed_bodie
     for call in &stream_calls {
         assert_eq!(call.run(&client, &url).await, Outcome::Complete);
     }
-    let idle_rss = settled_rss(&gateway).await;
+    let idle_rss = gateway.settled_rss().await;
     let cpu_before = gateway.settled_cpu().await;
 
     // The soak.
@@ -378,7 +363,7 @@ async fn streams_under_injected_faults_then_a_burst_of_large_and_malformed_bodie
         }
     }
     let cpu_soak = gateway.settled_cpu().await.saturating_sub(cpu_before);
-    let after_soak_rss = settled_rss(&gateway).await;
+    let after_soak_rss = gateway.settled_rss().await;
 
     // The burst: large valid bodies and malformed ones, STREAMS at a time.
     let mut conversation = long_conversation(READ_TURNS * 12, "burst");
@@ -431,7 +416,7 @@ async fn streams_under_injected_faults_then_a_burst_of_large_and_malformed_bodie
         burst_peak = burst_peak.max(gateway.rss_mb().1);
     }
     let burst_time = burst_started.elapsed();
-    let after_burst_rss = settled_rss(&gateway).await;
+    let after_burst_rss = gateway.settled_rss().await;
     // The allocator's background thread hands freed memory back after its decay time (1 s), and
     // the runtime's idle blocking threads (which parsed and counted the large bodies) end after
     // 2 s: the figure above is idle; then a request a second for 15 s, as a client would send,
@@ -440,7 +425,7 @@ async fn streams_under_injected_faults_then_a_burst_of_large_and_malformed_bodie
         assert_eq!(call.run(&client, &url).await, Outcome::Complete);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let after_burst_and_use = settled_rss(&gateway).await;
+    let after_burst_and_use = gateway.settled_rss().await;
 
     // The figures.
     let outcomes = outcomes.lock().unwrap().clone();
