@@ -1,11 +1,22 @@
 //! A JSON body extractor whose rejections are [`ApiError`]s, so a malformed body gets a 400 in
 //! the caller's own envelope naming the offending field.
+//!
+//! A large body takes tens of milliseconds to parse (much of it the first touch of fresh memory
+//! for its strings), so bodies over [`PARSE_INLINE_MAX`] are parsed on the blocking pool: the
+//! async workers keep serving other connections meanwhile, and the request, waiting on the
+//! parse, still sees its client leave. hyper then drops the request, so nothing after the parse
+//! runs (no translation, no count); the parse itself runs to its end, bounded by
+//! `max_body_size`, and its result is thrown away.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+
+/// Bodies up to this size are parsed in place: a hop to the blocking pool costs more than they
+/// take.
+const PARSE_INLINE_MAX: usize = 1024 * 1024;
 
 /// `Json<T>` for request bodies, with errors like
 /// `invalid request body: messages[0].content: invalid type: integer `3`, expected …`.
@@ -15,7 +26,7 @@ pub(crate) struct ApiJson<T>(pub T);
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned,
+    T: DeserializeOwned + Send + 'static,
 {
     type Rejection = ApiError;
 
@@ -35,7 +46,13 @@ where
                     ))
                 }
             })?;
-        parse_body(&bytes).map(ApiJson)
+        if bytes.len() <= PARSE_INLINE_MAX {
+            return parse_body(&bytes).map(ApiJson);
+        }
+        tokio::task::spawn_blocking(move || parse_body(&bytes))
+            .await
+            .map_err(|_| ApiError::internal("Reading the request body failed."))?
+            .map(ApiJson)
     }
 }
 
