@@ -86,6 +86,21 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_block_of_a_request_is_named_by_its_path_and_field() {
+        let err = parse_body::<crate::protocol::anthropic::MessagesRequest>(
+            br#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"ok"},{"type":"tool_result","content":"x","tool_use_id":7}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.starts_with(
+                "invalid request body: messages[0].content[1]: tool_use_id: invalid type: integer `7`, expected a string"
+            ),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn an_empty_body_says_so() {
         let err = parse_body::<Body>(b"  ").unwrap_err();
         assert_eq!(

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::json_text::JsonText;
+
 /// `POST /codex/responses` body. Only the fields the official client sends
 /// (`ResponsesApiRequest` in openai/codex): anything else risks `Unsupported parameter`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,12 +85,13 @@ pub(crate) enum Role {
     System,
 }
 
-/// A content part of an input message.
+/// A content part of an input message. Texts may be the client's literals, written verbatim
+/// ([`JsonText`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ContentPart {
     InputText {
-        text: String,
+        text: JsonText,
     },
     InputImage {
         /// A data URL or an https URL.
@@ -104,7 +107,7 @@ pub(crate) enum ContentPart {
     },
     /// Assistant history.
     OutputText {
-        text: String,
+        text: JsonText,
         #[serde(default)]
         annotations: Vec<Value>,
     },
@@ -121,7 +124,7 @@ fn detail_auto() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum FunctionOutput {
-    Text(String),
+    Text(JsonText),
     Parts(Vec<ContentPart>),
 }
 
@@ -145,7 +148,7 @@ pub(crate) enum Tool {
     Function {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        description: Option<String>,
+        description: Option<JsonText>,
         parameters: Value,
         #[serde(default)]
         strict: bool,
