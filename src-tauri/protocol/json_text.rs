@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -32,8 +32,9 @@ pub(crate) struct JsonText(Repr);
 enum Repr {
     Text(String),
     Literal {
-        /// The literal, quotes included.
-        json: Box<RawValue>,
+        /// The literal, quotes included; shared, so the translated request holds the same
+        /// bytes as the client's.
+        json: Arc<Box<RawValue>>,
         /// Whether it has escapes (without any, the text is the literal between its quotes).
         escaped: bool,
         /// The text, once something read it (only for escaped literals).
@@ -75,7 +76,7 @@ impl JsonText {
             parse_raw::<String>(&raw)?;
         }
         Ok(Self(Repr::Literal {
-            json: raw,
+            json: Arc::new(raw),
             escaped,
             text: OnceLock::new(),
         }))
@@ -172,7 +173,7 @@ impl JsonText {
             if let Ok(json) = RawValue::from_string(json) {
                 return Self(Repr::Literal {
                     escaped: json.get().contains('\\'),
-                    json,
+                    json: Arc::new(json),
                     text: OnceLock::new(),
                 });
             }
@@ -277,7 +278,7 @@ impl Serialize for JsonText {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
             Repr::Text(text) => serializer.serialize_str(text),
-            Repr::Literal { json, .. } => json.serialize(serializer),
+            Repr::Literal { json, .. } => json.as_ref().serialize(serializer),
         }
     }
 }

@@ -372,8 +372,49 @@ pub enum ResponsesEvent {
 impl ResponsesEvent {
     /// Parses one `data:` payload.
     pub fn parse(data: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(data)
+        parse_event(data)
     }
+}
+
+/// One `data:` payload as a [`ResponsesEvent`]. The events that carry the response object are
+/// read straight into their variant: the backend echoes the request's instructions and tools in
+/// that object (tens of KB a turn, three times), which the derived internally tagged parse would
+/// first copy into a buffered tree only to drop it. Here they are skipped unread.
+fn parse_event(data: &str) -> Result<ResponsesEvent, serde_json::Error> {
+    /// The event's `type`, the rest skipped.
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    #[derive(Deserialize)]
+    struct WithResponse {
+        response: ResponseObject,
+    }
+    #[derive(Deserialize)]
+    struct WithOptionalResponse {
+        #[serde(default)]
+        response: Option<ResponseObject>,
+    }
+    let response = || serde_json::from_str::<WithResponse>(data).map(|event| event.response);
+    Ok(match serde_json::from_str::<Head>(data)?.kind.as_ref() {
+        "response.created" => ResponsesEvent::Created {
+            response: response()?,
+        },
+        "response.in_progress" => ResponsesEvent::InProgress {
+            response: serde_json::from_str::<WithOptionalResponse>(data)?.response,
+        },
+        "response.completed" | "response.done" => ResponsesEvent::Completed {
+            response: response()?,
+        },
+        "response.incomplete" => ResponsesEvent::Incomplete {
+            response: response()?,
+        },
+        "response.failed" => ResponsesEvent::Failed {
+            response: response()?,
+        },
+        _ => serde_json::from_str(data)?,
+    })
 }
 
 /// Where an event leaves the response stream.
@@ -399,7 +440,7 @@ pub trait BackendEvent: Sized + Send + 'static {
 
 impl BackendEvent for ResponsesEvent {
     fn parse(data: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(data)
+        parse_event(data)
     }
 
     fn end(&self) -> StreamEnd {
@@ -694,6 +735,34 @@ mod tests {
             panic!("not completed")
         };
         assert_eq!(response.usage.unwrap().input_tokens, 3);
+    }
+
+    #[test]
+    fn response_object_events_parse_as_the_derived_parse_reads_them() {
+        let response = json!({"id": "resp_1", "status": "completed", "model": "gpt-5.5",
+            "instructions": "Be brief.\n", "tools": [{"type": "function", "name": "Bash", "parameters": {"type": "object"}}],
+            "output": [{"type": "message", "id": "msg_1", "content": [{"type": "output_text", "text": "Hi", "annotations": []}]}],
+            "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}, "error": null});
+        for event in [
+            json!({"type": "response.created", "sequence_number": 0, "response": response}),
+            json!({"response": response, "type": "response.in_progress"}),
+            json!({"type": "response.in_progress"}),
+            json!({"type": "response.completed", "response": response}),
+            json!({"type": "response.done", "response": response}),
+            json!({"type": "response.incomplete", "response": response}),
+            json!({"type": "response.failed", "response": {"id": "r", "error": {"code": "server_error", "message": "boom"}}}),
+        ] {
+            let data = event.to_string();
+            let derived: ResponsesEvent = serde_json::from_str(&data).unwrap();
+            assert_eq!(ResponsesEvent::parse(&data).unwrap(), derived, "{data}");
+        }
+        for bad in [
+            r#"{"type": "response.created"}"#,
+            r#"{"response": {}}"#,
+            "[DONE]",
+        ] {
+            assert!(ResponsesEvent::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
