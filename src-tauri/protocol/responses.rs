@@ -397,7 +397,15 @@ fn parse_event(data: &str) -> Result<ResponsesEvent, serde_json::Error> {
         response: Option<ResponseObject>,
     }
     let response = || serde_json::from_str::<WithResponse>(data).map(|event| event.response);
-    Ok(match serde_json::from_str::<Head>(data)?.kind.as_ref() {
+    // The backend writes `type` first: read it there without a pass over the whole event.
+    let head;
+    let kind = if let Some(kind) = leading_type(data) {
+        kind
+    } else {
+        head = serde_json::from_str::<Head>(data)?;
+        head.kind.as_ref()
+    };
+    Ok(match kind {
         "response.created" => ResponsesEvent::Created {
             response: response()?,
         },
@@ -436,6 +444,13 @@ pub trait BackendEvent: Sized + Send + 'static {
     fn parse(data: &str) -> Result<Self, serde_json::Error>;
     /// Whether this event ends the stream, and how.
     fn end(&self) -> StreamEnd;
+}
+
+/// The `type` of an event whose JSON starts with it, when it has no escapes.
+fn leading_type(data: &str) -> Option<&str> {
+    let rest = data.strip_prefix(r#"{"type":""#)?;
+    let kind = &rest[..rest.find('"')?];
+    (!kind.contains('\\')).then_some(kind)
 }
 
 impl BackendEvent for ResponsesEvent {
@@ -755,7 +770,15 @@ mod tests {
             let data = event.to_string();
             let derived: ResponsesEvent = serde_json::from_str(&data).unwrap();
             assert_eq!(ResponsesEvent::parse(&data).unwrap(), derived, "{data}");
+            // `type` not first, or spaced: read by the full pass.
+            let spaced = serde_json::to_string_pretty(&event).unwrap();
+            assert_eq!(ResponsesEvent::parse(&spaced).unwrap(), derived, "{spaced}");
         }
+        let escaped = r#"{"type":"response.\u0063ompleted","response":{"id":"r"}}"#;
+        assert!(matches!(
+            ResponsesEvent::parse(escaped).unwrap(),
+            ResponsesEvent::Completed { .. }
+        ));
         for bad in [
             r#"{"type": "response.created"}"#,
             r#"{"response": {}}"#,
