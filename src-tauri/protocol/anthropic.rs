@@ -9,8 +9,12 @@
 //! the translation cannot do without (a model, message roles, a block's own required field) is
 //! a 400 naming the field.
 
+use serde::de::{self, DeserializeOwned, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::json_text::{JsonText, parse_raw};
 
 /// Treats `null` like an absent field for collections and other defaults.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -66,11 +70,19 @@ pub(crate) struct MessagesRequest {
 pub(crate) type CountTokensRequest = MessagesRequest;
 
 /// `system`: a string or a list of text blocks (with `cache_control`, ignored).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SystemPrompt {
-    Text(String),
+    Text(JsonText),
     Blocks(Vec<ContentBlock>),
+}
+
+impl<'de> Deserialize<'de> for SystemPrompt {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match deserializer.deserialize_any(TextOrBlocksVisitor)? {
+            TextOrBlocks::Text(text) => Self::Text(text),
+            TextOrBlocks::Blocks(blocks) => Self::Blocks(blocks),
+        })
+    }
 }
 
 /// One entry of `messages`.
@@ -94,10 +106,9 @@ pub(crate) enum MessageRole {
 }
 
 /// Message content: a string or blocks.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum MessageContent {
-    Text(String),
+    Text(JsonText),
     Blocks(Vec<ContentBlock>),
 }
 
@@ -107,55 +118,205 @@ impl Default for MessageContent {
     }
 }
 
+impl<'de> Deserialize<'de> for MessageContent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match deserializer.deserialize_any(TextOrBlocksVisitor)? {
+            TextOrBlocks::Text(text) => Self::Text(text),
+            TextOrBlocks::Blocks(blocks) => Self::Blocks(blocks),
+        })
+    }
+}
+
+/// A string or an array of content blocks, the shape of `system`, `content` and
+/// `tool_result.content`.
+enum TextOrBlocks {
+    Text(JsonText),
+    Blocks(Vec<ContentBlock>),
+}
+
+/// Reads [`TextOrBlocks`] in one pass. (An untagged enum would buffer the whole value first,
+/// and a buffered value can no longer keep the literals of its texts.) A string here is read as
+/// text: only block fields keep their literals (see [`ContentBlock`]).
+struct TextOrBlocksVisitor;
+
+impl<'de> Visitor<'de> for TextOrBlocksVisitor {
+    type Value = TextOrBlocks;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or an array of content blocks")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(TextOrBlocks::Text(text.into()))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+        Ok(TextOrBlocks::Text(text.into()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut blocks = Vec::new();
+        while let Some(block) = seq.next_element()? {
+            blocks.push(block);
+        }
+        Ok(TextOrBlocks::Blocks(blocks))
+    }
+}
+
 /// A content block of a request message (also the blocks of `system`, of `tool_result.content`
 /// and of a `content` document source).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+///
+/// Read through [`BlockFields`], not as an internally tagged enum: serde would buffer each
+/// block to find its `type` (which may come last), and a buffered string has lost its JSON
+/// literal. The long strings (`text`, a string `tool_result.content`) keep their literals
+/// ([`JsonText`]), to be written to the backend as they came.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ContentBlock {
     Text {
-        #[serde(default, deserialize_with = "null_as_default")]
-        text: String,
+        text: JsonText,
     },
     Image {
         source: ImageSource,
     },
     Document {
         source: DocumentSource,
-        #[serde(default)]
         title: Option<String>,
     },
     ToolUse {
         id: String,
         name: String,
-        #[serde(default)]
         input: Value,
     },
     ToolResult {
         tool_use_id: String,
-        #[serde(default)]
         content: Option<ToolResultContent>,
-        #[serde(default)]
         is_error: Option<bool>,
     },
     /// `signature` is what a gateway issued; ours carry the backend's encrypted reasoning.
     Thinking {
-        #[serde(default, deserialize_with = "null_as_default")]
         thinking: String,
-        #[serde(default, deserialize_with = "null_as_default")]
         signature: String,
     },
     RedactedThinking {
-        #[serde(default)]
         data: Option<String>,
     },
     /// ToolSearch results inside `tool_result.content`.
     ToolReference {
-        #[serde(default, deserialize_with = "null_as_default")]
         tool_name: String,
     },
     /// `server_tool_use`, `web_search_tool_result`, `container_upload`, and whatever comes next.
+    Unknown,
+}
+
+impl<'de> Deserialize<'de> for ContentBlock {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BlockFields::deserialize(deserializer)?
+            .into_block()
+            .map_err(de::Error::custom)
+    }
+}
+
+/// `type` of a content block.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum BlockKind {
+    Text,
+    Image,
+    Document,
+    ToolUse,
+    ToolResult,
+    Thinking,
+    RedactedThinking,
+    ToolReference,
     #[serde(other)]
     Unknown,
+}
+
+/// Every field a known block type has, each kept as raw JSON until `type` is known (their
+/// types depend on it, and a type unknown to codexia may use the same names otherwise).
+/// Unknown fields (`cache_control`, `citations`, …) are skipped.
+#[derive(Deserialize)]
+#[serde(expecting = "a content block object")]
+struct BlockFields {
+    #[serde(rename = "type")]
+    kind: BlockKind,
+    text: Option<Box<RawValue>>,
+    source: Option<Box<RawValue>>,
+    title: Option<Box<RawValue>>,
+    id: Option<Box<RawValue>>,
+    name: Option<Box<RawValue>>,
+    input: Option<Box<RawValue>>,
+    tool_use_id: Option<Box<RawValue>>,
+    content: Option<Box<RawValue>>,
+    is_error: Option<Box<RawValue>>,
+    thinking: Option<Box<RawValue>>,
+    signature: Option<Box<RawValue>>,
+    data: Option<Box<RawValue>>,
+    tool_name: Option<Box<RawValue>>,
+}
+
+impl BlockFields {
+    /// The block of this `type`; `Err` names the bad field. `null` is an absent field.
+    fn into_block(self) -> Result<ContentBlock, String> {
+        Ok(match self.kind {
+            BlockKind::Text => ContentBlock::Text {
+                text: self
+                    .text
+                    .map(JsonText::from_raw)
+                    .transpose()
+                    .map_err(|err| format!("text: {err}"))?
+                    .unwrap_or_default(),
+            },
+            BlockKind::Image => ContentBlock::Image {
+                source: required(self.source, "source")?,
+            },
+            BlockKind::Document => ContentBlock::Document {
+                source: required(self.source, "source")?,
+                title: optional(self.title, "title")?,
+            },
+            BlockKind::ToolUse => ContentBlock::ToolUse {
+                id: required(self.id, "id")?,
+                name: required(self.name, "name")?,
+                input: optional(self.input, "input")?.unwrap_or_default(),
+            },
+            BlockKind::ToolResult => ContentBlock::ToolResult {
+                tool_use_id: required(self.tool_use_id, "tool_use_id")?,
+                content: self
+                    .content
+                    .map(ToolResultContent::from_raw)
+                    .transpose()
+                    .map_err(|err| format!("content: {err}"))?
+                    .flatten(),
+                is_error: optional(self.is_error, "is_error")?,
+            },
+            BlockKind::Thinking => ContentBlock::Thinking {
+                thinking: optional(self.thinking, "thinking")?.unwrap_or_default(),
+                signature: optional(self.signature, "signature")?.unwrap_or_default(),
+            },
+            BlockKind::RedactedThinking => ContentBlock::RedactedThinking {
+                data: optional(self.data, "data")?,
+            },
+            BlockKind::ToolReference => ContentBlock::ToolReference {
+                tool_name: optional(self.tool_name, "tool_name")?.unwrap_or_default(),
+            },
+            BlockKind::Unknown => ContentBlock::Unknown,
+        })
+    }
+}
+
+/// A field the block needs, parsed from its raw JSON.
+fn required<T: DeserializeOwned>(raw: Option<Box<RawValue>>, field: &str) -> Result<T, String> {
+    let raw = raw.ok_or_else(|| format!("missing field `{field}`"))?;
+    parse_raw(&raw).map_err(|err| format!("{field}: {err}"))
+}
+
+/// An optional field, parsed from its raw JSON (`null` was already `None`).
+fn optional<T: DeserializeOwned>(
+    raw: Option<Box<RawValue>>,
+    field: &str,
+) -> Result<Option<T>, String> {
+    raw.map(|raw| parse_raw(&raw).map_err(|err| format!("{field}: {err}")))
+        .transpose()
 }
 
 /// `image.source`.
@@ -174,12 +335,11 @@ pub(crate) enum ImageSource {
     Unknown,
 }
 
-/// `document.source`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// `document.source`. Read through [`SourceFields`], not as an internally tagged enum: its
+/// `content` holds blocks, which must not be buffered (see [`ContentBlock`]).
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum DocumentSource {
     Base64 {
-        #[serde(default)]
         media_type: Option<String>,
         data: String,
     },
@@ -190,19 +350,82 @@ pub(crate) enum DocumentSource {
         url: String,
     },
     Content {
-        #[serde(default, deserialize_with = "null_as_default")]
         content: MessageContent,
     },
+    Unknown,
+}
+
+impl<'de> Deserialize<'de> for DocumentSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        SourceFields::deserialize(deserializer)?
+            .into_source()
+            .map_err(de::Error::custom)
+    }
+}
+
+/// `type` of a document source.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SourceKind {
+    Base64,
+    Text,
+    Url,
+    Content,
     #[serde(other)]
     Unknown,
 }
 
+/// Every field of a known document source, raw until `type` is known (as [`BlockFields`]).
+#[derive(Deserialize)]
+#[serde(expecting = "a document source object")]
+struct SourceFields {
+    #[serde(rename = "type")]
+    kind: SourceKind,
+    media_type: Option<Box<RawValue>>,
+    data: Option<Box<RawValue>>,
+    url: Option<Box<RawValue>>,
+    content: Option<Box<RawValue>>,
+}
+
+impl SourceFields {
+    fn into_source(self) -> Result<DocumentSource, String> {
+        Ok(match self.kind {
+            SourceKind::Base64 => DocumentSource::Base64 {
+                media_type: optional(self.media_type, "media_type")?,
+                data: required(self.data, "data")?,
+            },
+            SourceKind::Text => DocumentSource::Text {
+                data: required(self.data, "data")?,
+            },
+            SourceKind::Url => DocumentSource::Url {
+                url: required(self.url, "url")?,
+            },
+            SourceKind::Content => DocumentSource::Content {
+                content: optional(self.content, "content")?.unwrap_or_default(),
+            },
+            SourceKind::Unknown => DocumentSource::Unknown,
+        })
+    }
+}
+
 /// `tool_result.content`: a string or blocks (text, image, document, tool_reference).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ToolResultContent {
-    Text(String),
+    Text(JsonText),
     Blocks(Vec<ContentBlock>),
+}
+
+impl ToolResultContent {
+    /// The content of its raw JSON: a string keeps its literal (a long tool result is written
+    /// to the backend as it came), blocks are parsed, `null` is none.
+    fn from_raw(raw: Box<RawValue>) -> Result<Option<Self>, String> {
+        match raw.get().as_bytes().first() {
+            Some(b'"') => JsonText::from_raw(raw).map(|text| Some(Self::Text(text))),
+            Some(b'[') => parse_raw(&raw).map(|blocks| Some(Self::Blocks(blocks))),
+            _ if raw.get() == "null" => Ok(None),
+            _ => Err("expected a string or an array of content blocks".to_owned()),
+        }
+    }
 }
 
 /// One entry of `tools`: a custom tool (`type` absent or `custom`) or a server tool
@@ -213,8 +436,9 @@ pub(crate) struct ToolDefinition {
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
+    /// Kept as its literal: Claude Code's tool descriptions are long and the same every turn.
+    #[serde(default, deserialize_with = "JsonText::deserialize_optional_literal")]
+    pub description: Option<JsonText>,
     #[serde(default)]
     pub input_schema: Option<Value>,
     /// Web search: only these domains.
@@ -548,6 +772,125 @@ mod tests {
                 display: Some("omitted".into())
             })
         );
+    }
+
+    #[test]
+    fn blocks_parse_whatever_the_order_of_their_fields_and_keep_their_literals() {
+        let body = r#"{"model": "gpt-5.5", "system": [{"text": "Be \u0062rief.", "type": "text"}],
+            "messages": [
+            {"role": "user", "content": [
+                {"content": "line 1\n\"two\"", "tool_use_id": "toolu_1", "type": "tool_result"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "is_error": true,
+                 "content": [{"text": "a\tb", "type": "text"}, {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]},
+                {"type": "tool_result", "tool_use_id": "toolu_3", "content": null},
+                {"type": "text", "text": null},
+                {"type": "document", "title": null, "source": {"content": [{"type": "text", "text": "doc"}], "type": "content"}},
+                {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": {"type": "web_search_tool_result_error", "error_code": "unavailable"}},
+                {"type": "search_result", "source": "https://example.com", "title": 3, "content": [{"type": "text", "text": "x"}]}
+            ]},
+            {"role": "assistant", "content": [{"input": {"command": "ls"}, "name": "Bash", "id": "toolu_4", "type": "tool_use"}]}
+        ]}"#;
+        let request: MessagesRequest = serde_json::from_str(body).unwrap();
+        let Some(SystemPrompt::Blocks(system)) = &request.system else {
+            panic!("{:?}", request.system)
+        };
+        assert_eq!(
+            system,
+            &vec![ContentBlock::Text {
+                text: "Be brief.".into()
+            }]
+        );
+        let MessageContent::Blocks(blocks) = &request.messages[0].content else {
+            panic!("blocks")
+        };
+        let ContentBlock::ToolResult {
+            content: Some(ToolResultContent::Text(result)),
+            ..
+        } = &blocks[0]
+        else {
+            panic!("{:?}", blocks[0])
+        };
+        assert_eq!(&**result, "line 1\n\"two\"");
+        assert_eq!(
+            serde_json::to_string(result).unwrap(),
+            r#""line 1\n\"two\"""#,
+            "the literal, verbatim"
+        );
+        assert_eq!(
+            blocks[1..],
+            [
+                ContentBlock::ToolResult {
+                    tool_use_id: "toolu_2".into(),
+                    content: Some(ToolResultContent::Blocks(vec![
+                        ContentBlock::Text {
+                            text: "a\tb".into()
+                        },
+                        ContentBlock::Image {
+                            source: ImageSource::Url {
+                                url: "https://x/y.png".into()
+                            }
+                        }
+                    ])),
+                    is_error: Some(true),
+                },
+                ContentBlock::ToolResult {
+                    tool_use_id: "toolu_3".into(),
+                    content: None,
+                    is_error: None,
+                },
+                ContentBlock::Text { text: "".into() },
+                ContentBlock::Document {
+                    source: DocumentSource::Content {
+                        content: MessageContent::Blocks(vec![ContentBlock::Text {
+                            text: "doc".into()
+                        }])
+                    },
+                    title: None,
+                },
+                ContentBlock::Unknown,
+                ContentBlock::Unknown,
+            ]
+        );
+        assert_eq!(
+            request.messages[1].content,
+            MessageContent::Blocks(vec![ContentBlock::ToolUse {
+                id: "toolu_4".into(),
+                name: "Bash".into(),
+                input: json!({"command": "ls"}),
+            }])
+        );
+    }
+
+    #[test]
+    fn bad_blocks_are_refused_naming_the_field() {
+        let refuse = |block: &str| {
+            let body = format!(
+                r#"{{"model": "m", "messages": [{{"role": "user", "content": [{block}]}}]}}"#
+            );
+            serde_json::from_str::<MessagesRequest>(&body)
+                .unwrap_err()
+                .to_string()
+        };
+        for (block, message) in [
+            (r#"{"type": "tool_result"}"#, "missing field `tool_use_id`"),
+            (
+                r#"{"tool_use_id": 3, "type": "tool_result"}"#,
+                "tool_use_id: invalid type: integer `3`, expected a string",
+            ),
+            (
+                r#"{"type": "tool_result", "tool_use_id": "t", "content": 3}"#,
+                "content: expected a string or an array of content blocks",
+            ),
+            (
+                r#"{"type": "text", "text": ["x"]}"#,
+                "text: invalid type: sequence, expected a string",
+            ),
+            (r#"{"text": "x"}"#, "missing field `type`"),
+            (r#""x""#, "expected a content block object"),
+        ] {
+            let error = refuse(block);
+            assert!(error.contains(message), "{block}: {error}");
+        }
     }
 
     #[test]

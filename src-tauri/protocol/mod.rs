@@ -3,5 +3,6 @@
 
 pub(crate) mod anthropic;
 pub(crate) mod error;
+pub(crate) mod json_text;
 pub(crate) mod openai_chat;
 pub(crate) mod responses;

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::json_text::JsonText;
+
 /// `POST /codex/responses` body. Only the fields the official client sends
 /// (`ResponsesApiRequest` in openai/codex): anything else risks `Unsupported parameter`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,12 +85,13 @@ pub(crate) enum Role {
     System,
 }
 
-/// A content part of an input message.
+/// A content part of an input message. Texts may be the client's literals, written verbatim
+/// ([`JsonText`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ContentPart {
     InputText {
-        text: String,
+        text: JsonText,
     },
     InputImage {
         /// A data URL or an https URL.
@@ -104,7 +107,7 @@ pub(crate) enum ContentPart {
     },
     /// Assistant history.
     OutputText {
-        text: String,
+        text: JsonText,
         #[serde(default)]
         annotations: Vec<Value>,
     },
@@ -121,7 +124,7 @@ fn detail_auto() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum FunctionOutput {
-    Text(String),
+    Text(JsonText),
     Parts(Vec<ContentPart>),
 }
 
@@ -145,7 +148,7 @@ pub(crate) enum Tool {
     Function {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        description: Option<String>,
+        description: Option<JsonText>,
         parameters: Value,
         #[serde(default)]
         strict: bool,
@@ -369,8 +372,57 @@ pub enum ResponsesEvent {
 impl ResponsesEvent {
     /// Parses one `data:` payload.
     pub fn parse(data: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(data)
+        parse_event(data)
     }
+}
+
+/// One `data:` payload as a [`ResponsesEvent`]. The events that carry the response object are
+/// read straight into their variant: the backend echoes the request's instructions and tools in
+/// that object (tens of KB a turn, three times), which the derived internally tagged parse would
+/// first copy into a buffered tree only to drop it. Here they are skipped unread.
+fn parse_event(data: &str) -> Result<ResponsesEvent, serde_json::Error> {
+    /// The event's `type`, the rest skipped.
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    #[derive(Deserialize)]
+    struct WithResponse {
+        response: ResponseObject,
+    }
+    #[derive(Deserialize)]
+    struct WithOptionalResponse {
+        #[serde(default)]
+        response: Option<ResponseObject>,
+    }
+    let response = || serde_json::from_str::<WithResponse>(data).map(|event| event.response);
+    // The backend writes `type` first: read it there without a pass over the whole event.
+    let head;
+    let kind = if let Some(kind) = leading_type(data) {
+        kind
+    } else {
+        head = serde_json::from_str::<Head>(data)?;
+        head.kind.as_ref()
+    };
+    Ok(match kind {
+        "response.created" => ResponsesEvent::Created {
+            response: response()?,
+        },
+        "response.in_progress" => ResponsesEvent::InProgress {
+            response: serde_json::from_str::<WithOptionalResponse>(data)?.response,
+        },
+        "response.completed" | "response.done" => ResponsesEvent::Completed {
+            response: response()?,
+        },
+        "response.incomplete" => ResponsesEvent::Incomplete {
+            response: response()?,
+        },
+        "response.failed" => ResponsesEvent::Failed {
+            response: response()?,
+        },
+        _ => serde_json::from_str(data)?,
+    })
 }
 
 /// Where an event leaves the response stream.
@@ -394,9 +446,16 @@ pub trait BackendEvent: Sized + Send + 'static {
     fn end(&self) -> StreamEnd;
 }
 
+/// The `type` of an event whose JSON starts with it, when it has no escapes.
+fn leading_type(data: &str) -> Option<&str> {
+    let rest = data.strip_prefix(r#"{"type":""#)?;
+    let kind = &rest[..rest.find('"')?];
+    (!kind.contains('\\')).then_some(kind)
+}
+
 impl BackendEvent for ResponsesEvent {
     fn parse(data: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(data)
+        parse_event(data)
     }
 
     fn end(&self) -> StreamEnd {
@@ -691,6 +750,42 @@ mod tests {
             panic!("not completed")
         };
         assert_eq!(response.usage.unwrap().input_tokens, 3);
+    }
+
+    #[test]
+    fn response_object_events_parse_as_the_derived_parse_reads_them() {
+        let response = json!({"id": "resp_1", "status": "completed", "model": "gpt-5.5",
+            "instructions": "Be brief.\n", "tools": [{"type": "function", "name": "Bash", "parameters": {"type": "object"}}],
+            "output": [{"type": "message", "id": "msg_1", "content": [{"type": "output_text", "text": "Hi", "annotations": []}]}],
+            "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}, "error": null});
+        for event in [
+            json!({"type": "response.created", "sequence_number": 0, "response": response}),
+            json!({"response": response, "type": "response.in_progress"}),
+            json!({"type": "response.in_progress"}),
+            json!({"type": "response.completed", "response": response}),
+            json!({"type": "response.done", "response": response}),
+            json!({"type": "response.incomplete", "response": response}),
+            json!({"type": "response.failed", "response": {"id": "r", "error": {"code": "server_error", "message": "boom"}}}),
+        ] {
+            let data = event.to_string();
+            let derived: ResponsesEvent = serde_json::from_str(&data).unwrap();
+            assert_eq!(ResponsesEvent::parse(&data).unwrap(), derived, "{data}");
+            // `type` not first, or spaced: read by the full pass.
+            let spaced = serde_json::to_string_pretty(&event).unwrap();
+            assert_eq!(ResponsesEvent::parse(&spaced).unwrap(), derived, "{spaced}");
+        }
+        let escaped = r#"{"type":"response.\u0063ompleted","response":{"id":"r"}}"#;
+        assert!(matches!(
+            ResponsesEvent::parse(escaped).unwrap(),
+            ResponsesEvent::Completed { .. }
+        ));
+        for bad in [
+            r#"{"type": "response.created"}"#,
+            r#"{"response": {}}"#,
+            "[DONE]",
+        ] {
+            assert!(ResponsesEvent::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

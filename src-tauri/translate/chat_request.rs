@@ -31,6 +31,7 @@ use super::messages_request::{
     pair_tool_calls,
 };
 use crate::models::ModelMap;
+use crate::protocol::json_text::JsonText;
 use crate::protocol::openai_chat::{
     ChatContent, ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolChoice,
     ResponseFormat,
@@ -62,7 +63,7 @@ pub(crate) fn chat_to_responses(
                 } else if !text.is_empty() {
                     input.push(message_item(
                         Role::Developer,
-                        vec![ContentPart::InputText { text }],
+                        vec![ContentPart::InputText { text: text.into() }],
                     ));
                 }
             }
@@ -225,7 +226,9 @@ fn user_parts(content: &ChatContent, index: usize) -> Result<Vec<ContentPart>, T
             return Ok(if text.is_empty() {
                 Vec::new()
             } else {
-                vec![ContentPart::InputText { text: text.clone() }]
+                vec![ContentPart::InputText {
+                    text: text.as_str().into(),
+                }]
             });
         }
         ChatContent::Parts(parts) => parts,
@@ -236,7 +239,9 @@ fn user_parts(content: &ChatContent, index: usize) -> Result<Vec<ContentPart>, T
         match part {
             ChatContentPart::Text { text } => {
                 if !text.is_empty() {
-                    out.push(ContentPart::InputText { text: text.clone() });
+                    out.push(ContentPart::InputText {
+                        text: text.as_str().into(),
+                    });
                 }
             }
             ChatContentPart::ImageUrl { image_url } => {
@@ -267,7 +272,7 @@ fn user_parts(content: &ChatContent, index: usize) -> Result<Vec<ContentPart>, T
             }
             // Only meaningful in assistant history; keep the text.
             ChatContentPart::Refusal { refusal } => out.push(ContentPart::InputText {
-                text: refusal.clone(),
+                text: refusal.as_str().into(),
             }),
             ChatContentPart::Unknown => {
                 return Err(TranslateError::Invalid(format!(
@@ -284,14 +289,14 @@ fn user_parts(content: &ChatContent, index: usize) -> Result<Vec<ContentPart>, T
 fn assistant_parts(content: &ChatContent) -> Vec<ContentPart> {
     let texts: Vec<ContentPart> = match content {
         ChatContent::Text(text) => vec![ContentPart::OutputText {
-            text: text.clone(),
+            text: text.as_str().into(),
             annotations: Vec::new(),
         }],
         ChatContent::Parts(parts) => parts
             .iter()
             .filter_map(|part| match part {
                 ChatContentPart::Text { text } => Some(ContentPart::OutputText {
-                    text: text.clone(),
+                    text: text.as_str().into(),
                     annotations: Vec::new(),
                 }),
                 ChatContentPart::Refusal { refusal } => Some(ContentPart::Refusal {
@@ -320,7 +325,7 @@ fn arguments_string(arguments: &Value) -> String {
 /// A tool message's content: text parts joined by newlines, or parts when there are images.
 fn tool_output(content: &ChatContent, index: usize) -> Result<FunctionOutput, TranslateError> {
     match content {
-        ChatContent::Text(text) => Ok(FunctionOutput::Text(text.clone())),
+        ChatContent::Text(text) => Ok(FunctionOutput::Text(text.as_str().into())),
         ChatContent::Parts(parts) => {
             let parts = user_parts(&ChatContent::Parts(parts.clone()), index)?;
             let all_text = parts
@@ -330,11 +335,11 @@ fn tool_output(content: &ChatContent, index: usize) -> Result<FunctionOutput, Tr
                 let texts: Vec<&str> = parts
                     .iter()
                     .filter_map(|part| match part {
-                        ContentPart::InputText { text } => Some(text.as_str()),
+                        ContentPart::InputText { text } => Some(&**text),
                         _ => None,
                     })
                     .collect();
-                Ok(FunctionOutput::Text(texts.join("\n")))
+                Ok(FunctionOutput::Text(texts.join("\n").into()))
             } else {
                 Ok(FunctionOutput::Parts(parts))
             }
@@ -350,7 +355,7 @@ fn tools(request: &ChatRequest) -> Result<Vec<Tool>, TranslateError> {
         .map(|(index, tool)| match tool {
             ChatTool::Function { function } => Ok(Tool::Function {
                 name: function.name.clone(),
-                description: function.description.clone(),
+                description: function.description.clone().map(JsonText::from),
                 parameters: match &function.parameters {
                     None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
                     Some(schema @ Value::Object(_)) => schema.clone(),

@@ -16,12 +16,16 @@
 //! the count of each text it has counted, keyed by a hash of its bytes, in a cache bounded in
 //! memory (least recently used entries go first): turn N+1 only counts what turn N did not
 //! have. A count is a function of the text alone, so the total is exactly the full count.
+//! A text that is still the client's JSON literal ([`JsonText`]) is remembered by a hash of the
+//! literal: a turn whose texts were all seen unescapes none of them.
 
+use std::borrow::Cow;
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use lru::LruCache;
 
+use crate::protocol::json_text::{Identity, JsonText};
 use crate::protocol::responses::{ContentPart, FunctionOutput, InputItem, ResponsesRequest, Tool};
 
 /// Framing tokens per input item (role, separators), as OpenAI's chat accounting does.
@@ -43,6 +47,8 @@ const ENTRY_BYTES: usize = 96;
 /// Shorter texts are counted each time (tool names, ids): counting them costs about as much as
 /// a lookup.
 const MIN_CACHED_LEN: usize = 32;
+/// Mixed into the seed for the hashes of escaped literals (any odd constant).
+const LITERAL_SEED: u64 = 0xA076_1D64_78BD_642F;
 
 /// o200k_base tokens of a text (not cached).
 pub(crate) fn count_text(text: &str) -> u64 {
@@ -71,9 +77,10 @@ pub(crate) fn count_request_tokens(request: &ResponsesRequest) -> u64 {
 }
 
 /// A cheap estimate of the input tokens without the tokenizer (about four bytes of text a
-/// token), for the moment before the exact count is ready.
+/// token; a literal's bytes stand in for its text's), for the moment before the exact count is
+/// ready.
 pub(crate) fn estimate_request_tokens(request: &ResponsesRequest) -> u64 {
-    count_request_with(request, &mut |text| (text.len() as u64).div_ceil(4))
+    walk_request(request, &mut |text| (text.len_hint() as u64).div_ceil(4))
 }
 
 /// The token count of a request with another count of each text (`count`), plus the framing
@@ -82,21 +89,54 @@ pub(crate) fn count_request_with(
     request: &ResponsesRequest,
     count: &mut impl FnMut(&str) -> u64,
 ) -> u64 {
-    let mut total = count(&request.instructions) + PER_ITEM;
+    walk_request(request, &mut |text| count(&text.text()))
+}
+
+/// One text of a request as a count meets it.
+#[derive(Clone, Copy)]
+enum RequestText<'a> {
+    Plain(&'a str),
+    /// Possibly still the client's literal.
+    Json(&'a JsonText),
+}
+
+impl RequestText<'_> {
+    /// The text (a literal is unescaped for the occasion, not kept).
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Self::Plain(text) => Cow::Borrowed(text),
+            Self::Json(text) => text.unescaped(),
+        }
+    }
+
+    /// The text's length in bytes, or its literal's.
+    fn len_hint(&self) -> usize {
+        match self {
+            Self::Plain(text) => text.len(),
+            Self::Json(text) => text.len_hint(),
+        }
+    }
+}
+
+/// The rules of the count: every text of `request` counted by `count`, plus the framing and the
+/// fixed costs of images and files.
+fn walk_request(request: &ResponsesRequest, count: &mut impl FnMut(RequestText<'_>) -> u64) -> u64 {
+    let mut total = count(RequestText::Plain(&request.instructions)) + PER_ITEM;
     for item in &request.input {
         total += PER_ITEM;
         total += match item {
             InputItem::Message { content, .. } => walk_parts(content, count),
             InputItem::FunctionCall {
                 name, arguments, ..
-            } => count(name) + count(arguments),
+            } => count(RequestText::Plain(name)) + count(RequestText::Plain(arguments)),
             InputItem::FunctionCallOutput { output, .. } => match output {
-                FunctionOutput::Text(text) => count(text),
+                FunctionOutput::Text(text) => count(RequestText::Json(text)),
                 FunctionOutput::Parts(parts) => walk_parts(parts, count),
             },
-            InputItem::Reasoning { summary, .. } => {
-                summary.iter().map(|part| count(&part.text)).sum()
-            }
+            InputItem::Reasoning { summary, .. } => summary
+                .iter()
+                .map(|part| count(RequestText::Plain(&part.text)))
+                .sum(),
         };
     }
     for tool in &request.tools {
@@ -111,19 +151,23 @@ pub(crate) fn count_request_with(
             continue;
         };
         total += PER_TOOL
-            + count(name)
-            + description.as_deref().map_or(0, &mut *count)
-            + count(&parameters.to_string());
+            + count(RequestText::Plain(name))
+            + description
+                .as_ref()
+                .map_or(0, |text| count(RequestText::Json(text)))
+            + count(RequestText::Plain(&parameters.to_string()));
     }
     total
 }
 
-fn walk_parts(parts: &[ContentPart], count: &mut impl FnMut(&str) -> u64) -> u64 {
+fn walk_parts(parts: &[ContentPart], count: &mut impl FnMut(RequestText<'_>) -> u64) -> u64 {
     parts
         .iter()
         .map(|part| match part {
-            ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => count(text),
-            ContentPart::Refusal { refusal } => count(refusal),
+            ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => {
+                count(RequestText::Json(text))
+            }
+            ContentPart::Refusal { refusal } => count(RequestText::Plain(refusal)),
             ContentPart::InputImage { .. } => PER_IMAGE,
             // Base64 is 4 characters per 3 bytes; ~4 bytes of document text per token.
             ContentPart::InputFile { file_data, .. } => {
@@ -172,7 +216,7 @@ impl TokenCounter {
     /// Input tokens of a translated request: exactly [`count_request_tokens`], counting only
     /// the texts this counter has not seen.
     pub(crate) fn count_request(&self, request: &ResponsesRequest) -> u64 {
-        count_request_with(request, &mut |text| self.count_text(text))
+        walk_request(request, &mut |text| self.count_text(text))
     }
 
     /// Texts remembered.
@@ -180,15 +224,24 @@ impl TokenCounter {
         self.lock().len()
     }
 
-    fn count_text(&self, text: &str) -> u64 {
-        if text.len() < MIN_CACHED_LEN {
-            return count_text(text);
+    fn count_text(&self, text: RequestText<'_>) -> u64 {
+        // A literal with escapes is hashed with another seed: its bytes may equal another
+        // text's own bytes.
+        let (bytes, seed) = match text {
+            RequestText::Plain(plain) => (plain, self.seed),
+            RequestText::Json(json) => match json.identity() {
+                Identity::Text(plain) => (plain, self.seed),
+                Identity::Literal(literal) => (literal, self.seed ^ LITERAL_SEED),
+            },
+        };
+        if bytes.len() < MIN_CACHED_LEN {
+            return count_text(&text.text());
         }
-        let key = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), self.seed);
+        let key = xxhash_rust::xxh3::xxh3_128_with_seed(bytes.as_bytes(), seed);
         if let Some(tokens) = self.lock().get(&key) {
             return *tokens;
         }
-        let tokens = count_text(text);
+        let tokens = count_text(&text.text());
         self.lock().put(key, tokens);
         tokens
     }
@@ -205,6 +258,7 @@ mod tests {
     use crate::protocol::responses::{Role, SummaryPart, ToolChoice};
     use pretty_assertions::assert_eq;
     use serde_json::json;
+    use serde_json::value::RawValue;
 
     fn request(input: Vec<InputItem>, tools: Vec<Tool>) -> ResponsesRequest {
         ResponsesRequest {
@@ -348,15 +402,43 @@ mod tests {
             out
         }
 
+        /// One of `texts`, as text or as the JSON literal a client sent (escaped by serde_json
+        /// or, as some clients do, with every non-ASCII character as `\u` escapes).
+        fn json_text(&mut self, texts: &[String]) -> JsonText {
+            let text = &texts[self.below(texts.len())];
+            let literal = match self.below(3) {
+                0 => return text.as_str().into(),
+                1 => serde_json::to_string(text).unwrap(),
+                _ => {
+                    let mut literal = String::from("\"");
+                    for unit in text.encode_utf16() {
+                        match char::from_u32(unit.into()) {
+                            Some(c) if c.is_ascii() && c != '"' && c != '\\' && c >= ' ' => {
+                                literal.push(c);
+                            }
+                            _ => literal.push_str(&format!("\\u{unit:04x}")),
+                        }
+                    }
+                    literal.push('"');
+                    literal
+                }
+            };
+            let text = JsonText::from_raw(RawValue::from_string(literal).unwrap()).unwrap();
+            assert_eq!(&*text, texts.iter().find(|t| **t == *text).unwrap());
+            text
+        }
+
         fn item(&mut self, texts: &[String]) -> InputItem {
             let text = texts[self.below(texts.len())].clone();
             match self.below(4) {
                 0 => InputItem::Message {
                     role: Role::User,
                     content: vec![
-                        ContentPart::InputText { text },
                         ContentPart::InputText {
-                            text: texts[self.below(texts.len())].clone(),
+                            text: self.json_text(texts),
+                        },
+                        ContentPart::InputText {
+                            text: self.json_text(texts),
                         },
                     ],
                     id: None,
@@ -365,7 +447,7 @@ mod tests {
                 1 => InputItem::Message {
                     role: Role::Assistant,
                     content: vec![ContentPart::OutputText {
-                        text,
+                        text: self.json_text(texts),
                         annotations: Vec::new(),
                     }],
                     id: None,
@@ -373,7 +455,7 @@ mod tests {
                 },
                 2 => InputItem::FunctionCallOutput {
                     call_id: "c".into(),
-                    output: FunctionOutput::Text(text),
+                    output: FunctionOutput::Text(self.json_text(texts)),
                 },
                 _ => InputItem::Reasoning {
                     id: None,
@@ -389,7 +471,7 @@ mod tests {
 
     /// Random conversations that grow turn by turn and repeat texts, as Claude Code's do,
     /// counted by one counter with a cache small enough to evict: every total equals a full
-    /// tiktoken count of the same request.
+    /// tiktoken count of the same request, whether the texts are text or literals.
     #[test]
     fn cached_counts_equal_full_counts_on_random_conversations() {
         let counter = TokenCounter::new(20 * ENTRY_BYTES);
@@ -421,7 +503,7 @@ mod tests {
         let turn = request(
             vec![InputItem::FunctionCallOutput {
                 call_id: "c".into(),
-                output: FunctionOutput::Text(long.clone()),
+                output: FunctionOutput::Text(long.clone().into()),
             }],
             Vec::new(),
         );
@@ -471,7 +553,7 @@ mod tests {
         let turn = request(
             vec![InputItem::FunctionCallOutput {
                 call_id: "c".into(),
-                output: FunctionOutput::Text("The quick brown fox jumps. ".repeat(40)),
+                output: FunctionOutput::Text("The quick brown fox jumps. ".repeat(40).into()),
             }],
             Vec::new(),
         );

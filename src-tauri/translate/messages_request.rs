@@ -29,6 +29,7 @@ use crate::protocol::anthropic::{
     MessagesRequest, SystemPrompt, ThinkingKind, ToolChoice as AnthropicToolChoice,
     ToolResultContent,
 };
+use crate::protocol::json_text::JsonText;
 use crate::protocol::responses::{
     ContentPart, FunctionOutput, INCLUDE_REASONING, InputItem, Reasoning, ResponsesRequest, Role,
     SummaryPart, TextControls, Tool, ToolChoice,
@@ -361,13 +362,13 @@ fn tool_names(request: &MessagesRequest) -> Vec<&str> {
 
 /// `system` → `instructions`: texts joined with a blank line, billing lines removed.
 fn instructions(system: Option<&SystemPrompt>) -> String {
-    let texts: Vec<String> = match system {
+    let texts: Vec<&str> = match system {
         None => Vec::new(),
-        Some(SystemPrompt::Text(text)) => vec![text.clone()],
+        Some(SystemPrompt::Text(text)) => vec![text],
         Some(SystemPrompt::Blocks(blocks)) => blocks
             .iter()
             .filter_map(|block| match block {
-                ContentBlock::Text { text } => Some(text.clone()),
+                ContentBlock::Text { text } => Some(&**text),
                 _ => None,
             })
             .collect(),
@@ -395,10 +396,10 @@ fn strip_billing_lines(text: &str) -> String {
         .collect()
 }
 
-fn input_text(text: &str) -> Option<ContentPart> {
-    (!text.trim().is_empty()).then(|| ContentPart::InputText {
-        text: text.to_owned(),
-    })
+/// An `input_text` part, unless the text is blank.
+fn input_text(text: impl Into<JsonText>) -> Option<ContentPart> {
+    let text = text.into();
+    (!text.is_blank()).then_some(ContentPart::InputText { text })
 }
 
 fn message_item(role: Role, content: Vec<ContentPart>) -> InputItem {
@@ -417,9 +418,13 @@ fn translate_message(
     names: &ToolNameMap,
     out: &mut Vec<InputItem>,
 ) -> Result<(), TranslateError> {
-    let blocks: Vec<ContentBlock> = match &message.content {
-        MessageContent::Text(text) => vec![ContentBlock::Text { text: text.clone() }],
-        MessageContent::Blocks(blocks) => blocks.clone(),
+    let single;
+    let blocks: &[ContentBlock] = match &message.content {
+        MessageContent::Text(text) => {
+            single = [ContentBlock::Text { text: text.clone() }];
+            &single
+        }
+        MessageContent::Blocks(blocks) => blocks,
     };
     match message.role {
         MessageRole::User | MessageRole::System => {
@@ -474,7 +479,7 @@ fn translate_message(
                             "messages[{index}].content[{block_index}].id: a tool use id must not be empty."
                         )));
                     }
-                    ContentBlock::Text { text: t } if !t.trim().is_empty() => {
+                    ContentBlock::Text { text: t } if !t.is_blank() => {
                         text.push(ContentPart::OutputText {
                             text: t.clone(),
                             annotations: Vec::new(),
@@ -528,11 +533,11 @@ fn translate_message(
 /// Content parts of a user (or system) block; `Err` names what is wrong.
 fn user_parts(block: &ContentBlock) -> Result<Vec<ContentPart>, String> {
     Ok(match block {
-        ContentBlock::Text { text } => input_text(text).into_iter().collect(),
+        ContentBlock::Text { text } => input_text(text.clone()).into_iter().collect(),
         ContentBlock::Image { source } => vec![image_part(source)?],
         ContentBlock::Document { source, title } => document_parts(source, title.as_deref())?,
         ContentBlock::ToolReference { tool_name } => {
-            input_text(&format!("[Loaded tool: {tool_name}]"))
+            input_text(format!("[Loaded tool: {tool_name}]"))
                 .into_iter()
                 .collect()
         }
@@ -572,14 +577,14 @@ fn document_parts(
                 Some(title) => format!("{title}\n\n{data}"),
                 None => data.clone(),
             };
-            input_text(&text).into_iter().collect()
+            input_text(text).into_iter().collect()
         }
         // The backend is not known to fetch URLs (docs/compatibility.md §9.1): name the document.
-        DocumentSource::Url { url } => input_text(&format!("[Document: {url}]"))
+        DocumentSource::Url { url } => input_text(format!("[Document: {url}]"))
             .into_iter()
             .collect(),
         DocumentSource::Content { content } => match content {
-            MessageContent::Text(text) => input_text(text).into_iter().collect(),
+            MessageContent::Text(text) => input_text(text.clone()).into_iter().collect(),
             MessageContent::Blocks(blocks) => {
                 let mut parts = Vec::new();
                 for block in blocks {
@@ -598,7 +603,8 @@ fn document_parts(
 }
 
 /// `tool_result.content` → `function_call_output.output`: a string when it is all text,
-/// content parts when it has images or files.
+/// content parts when it has images or files. Texts stay the client's literals where they were
+/// ([`JsonText::join`]).
 fn tool_output(content: Option<&ToolResultContent>, is_error: bool) -> FunctionOutput {
     let parts: Vec<ContentPart> = match content {
         None => Vec::new(),
@@ -609,7 +615,7 @@ fn tool_output(content: Option<&ToolResultContent>, is_error: bool) -> FunctionO
             .flat_map(|block| {
                 user_parts(block).unwrap_or_else(|what| {
                     vec![ContentPart::InputText {
-                        text: format!("[content omitted: {what}]"),
+                        text: format!("[content omitted: {what}]").into(),
                     }]
                 })
             })
@@ -619,19 +625,18 @@ fn tool_output(content: Option<&ToolResultContent>, is_error: bool) -> FunctionO
         .iter()
         .all(|p| matches!(p, ContentPart::InputText { .. }));
     if all_text {
-        let mut text = parts
-            .iter()
-            .filter_map(|p| match p {
-                ContentPart::InputText { text } => Some(text.as_str()),
+        let mut text = JsonText::join(
+            parts.iter().filter_map(|p| match p {
+                ContentPart::InputText { text } => Some(text),
                 _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+            }),
+            "\n",
+        );
         if is_error {
             text = if text.is_empty() {
-                TOOL_ERROR_PREFIX.to_owned()
+                TOOL_ERROR_PREFIX.into()
             } else {
-                format!("{TOOL_ERROR_PREFIX}\n{text}")
+                JsonText::join([&TOOL_ERROR_PREFIX.into(), &text], "\n")
             };
         }
         FunctionOutput::Text(text)
@@ -641,7 +646,7 @@ fn tool_output(content: Option<&ToolResultContent>, is_error: bool) -> FunctionO
             parts.insert(
                 0,
                 ContentPart::InputText {
-                    text: TOOL_ERROR_PREFIX.to_owned(),
+                    text: TOOL_ERROR_PREFIX.into(),
                 },
             );
         }
@@ -667,7 +672,7 @@ pub(crate) fn pair_tool_calls(items: Vec<InputItem>) -> Vec<InputItem> {
         for call_id in pending.drain(..) {
             out.push(InputItem::FunctionCallOutput {
                 call_id,
-                output: FunctionOutput::Text(INTERRUPTED_TOOL_OUTPUT.to_owned()),
+                output: FunctionOutput::Text(INTERRUPTED_TOOL_OUTPUT.into()),
             });
         }
     };
@@ -687,13 +692,13 @@ pub(crate) fn pair_tool_calls(items: Vec<InputItem>) -> Vec<InputItem> {
                     flush(&mut pending, &mut out);
                     let content = match output {
                         FunctionOutput::Text(text) => vec![ContentPart::InputText {
-                            text: format!("[tool result for {call_id}]\n{text}"),
+                            text: format!("[tool result for {call_id}]\n{}", &*text).into(),
                         }],
                         FunctionOutput::Parts(mut parts) => {
                             parts.insert(
                                 0,
                                 ContentPart::InputText {
-                                    text: format!("[tool result for {call_id}]"),
+                                    text: format!("[tool result for {call_id}]").into(),
                                 },
                             );
                             parts

@@ -1,13 +1,16 @@
 //! Server-sent events from a byte stream, yielded as each event completes (no buffering of the
-//! whole body), with an idle timeout between reads so a dead upstream ends with an error.
+//! whole body), with an idle timeout so a dead upstream ends with an error.
 //!
-//! Parsing is done by `eventsource-stream` (CRLF/LF, multi-line `data:`, comments, events split
-//! across chunks at any byte, including inside a UTF-8 character).
+//! The decoder ([`Decoder`]) follows the WHATWG event-stream rules that matter here: CRLF, LF or
+//! CR line ends, multi-line `data:`, comments, a leading BOM, events split across chunks at any
+//! byte (including inside a UTF-8 character). It looks at each byte once: the backend's
+//! `response.*` events carry the request's instructions and tools (tens of KB on one line), and
+//! the general-purpose parser used before re-scanned a partial line from its start on every
+//! chunk and copied the rest of its buffer after every line.
 
 use std::pin::Pin;
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
 
 /// One server-sent event.
@@ -33,41 +36,33 @@ pub enum SseError {
 /// A boxed stream of events.
 pub(crate) type SseStream = Pin<Box<dyn Stream<Item = Result<SseEvent, SseError>> + Send>>;
 
-/// Turns a byte stream into events; an `idle` gap between two reads ends it with [`SseError::Idle`].
+/// Turns a byte stream into events; waiting `idle` for the next event ends it with
+/// [`SseError::Idle`].
 pub fn sse_events<S, B, E>(bytes: S, idle: Duration) -> SseStream
 where
     S: Stream<Item = Result<B, E>> + Send + 'static,
     B: AsRef<[u8]> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let events = bytes
-        .map(|chunk| {
-            chunk
-                .map(|b| bytes::Bytes::copy_from_slice(b.as_ref()))
-                .map_err(|e| e.to_string())
-        })
-        .eventsource();
-    let stream = futures_util::stream::unfold(Some(Box::pin(events)), move |state| async move {
-        let mut events = state?;
-        match tokio::time::timeout(idle, events.next()).await {
+    let state = (Box::pin(bytes), Decoder::default());
+    let stream = futures_util::stream::unfold(Some(state), move |state| async move {
+        let (mut bytes, mut decoder) = state?;
+        let next = async {
+            loop {
+                if let Some(event) = decoder.next_event().transpose() {
+                    return Some(event);
+                }
+                match bytes.next().await? {
+                    Ok(chunk) => decoder.push(chunk.as_ref()),
+                    Err(err) => return Some(Err(SseError::Transport(err.to_string()))),
+                }
+            }
+        };
+        match tokio::time::timeout(idle, next).await {
             Err(_) => Some((Err(SseError::Idle(idle)), None)),
             Ok(None) => None,
-            Ok(Some(Ok(event))) => Some((
-                Ok(SseEvent {
-                    event: event.event,
-                    data: event.data,
-                }),
-                Some(events),
-            )),
-            Ok(Some(Err(err))) => {
-                let error = match err {
-                    eventsource_stream::EventStreamError::Transport(message) => {
-                        SseError::Transport(message)
-                    }
-                    other => SseError::Parse(other.to_string()),
-                };
-                Some((Err(error), None))
-            }
+            Ok(Some(Ok(event))) => Some((Ok(event), Some((bytes, decoder)))),
+            Ok(Some(Err(err))) => Some((Err(err), None)),
         }
     });
     Box::pin(stream)
@@ -76,6 +71,129 @@ where
 /// Events of a `reqwest` response body.
 pub(crate) fn response_events(response: reqwest::Response, idle: Duration) -> SseStream {
     sse_events(response.bytes_stream(), idle)
+}
+
+/// The UTF-8 byte order mark, skipped at the start of a stream.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// An incremental event-stream decoder: bytes in ([`Decoder::push`]), complete events out
+/// ([`Decoder::next_event`]). An event still incomplete when the bytes end is dropped.
+#[derive(Debug, Default)]
+struct Decoder {
+    /// Bytes received; those before `start` are consumed.
+    buffer: Vec<u8>,
+    start: usize,
+    /// Where the search for the next line end resumes (the bytes before it hold none).
+    searched: usize,
+    /// Whether the start of the stream was checked for a BOM.
+    bom_checked: bool,
+    /// The event being read: its `event:` name and its `data:` lines, each followed by `\n`.
+    event: Vec<u8>,
+    data: Vec<u8>,
+}
+
+impl Decoder {
+    fn push(&mut self, chunk: &[u8]) {
+        if self.start == self.buffer.len() {
+            self.buffer.clear();
+            self.start = 0;
+            self.searched = 0;
+        } else if self.start > self.buffer.len() / 2 {
+            // Amortised: what is moved is less than what was consumed since the last move.
+            self.buffer.drain(..self.start);
+            self.searched -= self.start;
+            self.start = 0;
+        }
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// The next complete event the bytes received hold, if any.
+    fn next_event(&mut self) -> Result<Option<SseEvent>, SseError> {
+        if !self.bom_checked {
+            let head = &self.buffer[self.start..];
+            if head.len() < BOM.len() && BOM.starts_with(head) {
+                return Ok(None);
+            }
+            if head.starts_with(BOM) {
+                self.start += BOM.len();
+                self.searched = self.start;
+            }
+            self.bom_checked = true;
+        }
+        loop {
+            let from = self.searched.max(self.start);
+            let Some(offset) = self.buffer[from..]
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+            else {
+                self.searched = self.buffer.len();
+                return Ok(None);
+            };
+            let end = from + offset;
+            let next = match (self.buffer[end], self.buffer.get(end + 1)) {
+                (b'\r', Some(b'\n')) => end + 2,
+                // A CR at the end of what arrived: an LF may follow in the next chunk.
+                (b'\r', None) => {
+                    self.searched = end;
+                    return Ok(None);
+                }
+                _ => end + 1,
+            };
+            let line = &self.buffer[self.start..end];
+            self.start = next;
+            self.searched = next;
+            if line.is_empty() {
+                let data = std::mem::take(&mut self.data);
+                let name = std::mem::take(&mut self.event);
+                if let Some(event) = dispatch(name, data)? {
+                    return Ok(Some(event));
+                }
+                continue;
+            }
+            if line[0] == b':' {
+                continue;
+            }
+            let (field, value) = match line.iter().position(|&b| b == b':') {
+                Some(colon) => {
+                    let value = &line[colon + 1..];
+                    (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+                }
+                None => (line, &[][..]),
+            };
+            match field {
+                b"event" => {
+                    self.event.clear();
+                    self.event.extend_from_slice(value);
+                }
+                b"data" => {
+                    self.data.extend_from_slice(value);
+                    self.data.push(b'\n');
+                }
+                // `id`, `retry` and unknown fields: nothing codexia uses.
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The event a blank line ends: none without data; named `message` without a name.
+fn dispatch(name: Vec<u8>, mut data: Vec<u8>) -> Result<Option<SseEvent>, SseError> {
+    if data.is_empty() {
+        return Ok(None);
+    }
+    data.pop();
+    let text = |bytes: Vec<u8>| {
+        String::from_utf8(bytes).map_err(|_| SseError::Parse("invalid UTF-8".to_owned()))
+    };
+    let event = if name.is_empty() {
+        "message".to_owned()
+    } else {
+        text(name)?
+    };
+    Ok(Some(SseEvent {
+        event,
+        data: text(data)?,
+    }))
 }
 
 #[cfg(test)]
@@ -127,6 +245,63 @@ data: line one\ndata: line two\n\n";
             collect(all.iter().map(|b| vec![*b]).collect()).await,
             expected()
         );
+    }
+
+    /// The decoder alone, fed `chunks` in turn.
+    fn decode(chunks: &[&[u8]]) -> Result<Vec<SseEvent>, SseError> {
+        let mut decoder = Decoder::default();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            decoder.push(chunk);
+            while let Some(event) = decoder.next_event()? {
+                events.push(event);
+            }
+        }
+        Ok(events)
+    }
+
+    fn event(name: &str, data: &str) -> SseEvent {
+        SseEvent {
+            event: name.into(),
+            data: data.into(),
+        }
+    }
+
+    #[test]
+    fn cr_line_ends_a_bom_fields_without_values_and_events_without_data() {
+        let stream =
+            b"\xEF\xBB\xBFevent: a\rdata:x\r\rid: 7\nretry: 10\nevent: ignored\n\ndata\ndata\n\n";
+        let expected = vec![event("a", "x"), event("message", "\n")];
+        assert_eq!(decode(&[stream]).unwrap(), expected);
+        for at in 1..stream.len() {
+            let (head, tail) = stream.split_at(at);
+            assert_eq!(decode(&[head, tail]).unwrap(), expected, "split at {at}");
+        }
+        // A CR and its LF in two chunks are one line end, not two.
+        assert_eq!(
+            decode(&[b"data: 1\r", b"\ndata: 2\r\n\r\n"]).unwrap(),
+            vec![event("message", "1\n2")]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_an_event_is_an_error_and_a_last_unended_event_is_dropped() {
+        assert_eq!(
+            decode(&[b"data: \xFF\n\n"]),
+            Err(SseError::Parse("invalid UTF-8".into()))
+        );
+        assert_eq!(
+            decode(&[b"data: 1\n\ndata: 2\n"]).unwrap(),
+            vec![event("message", "1")]
+        );
+    }
+
+    #[test]
+    fn a_long_line_in_many_chunks_is_read_whole() {
+        let data = "x".repeat(100_000);
+        let stream = format!("event: big\ndata: {data}\n\n");
+        let chunks: Vec<&[u8]> = stream.as_bytes().chunks(1000).collect();
+        assert_eq!(decode(&chunks).unwrap(), vec![event("big", &data)]);
     }
 
     #[tokio::test]

@@ -148,7 +148,7 @@ fn split(item: &InputItem) -> Option<(Vec<InputItem>, InputItem)> {
             };
             let pieces: Vec<InputItem> = match output {
                 FunctionOutput::Text(text) if text.len() > STEP_BYTES => text_pieces(text)
-                    .map(|piece| output_item(FunctionOutput::Text(piece.to_owned())))
+                    .map(|piece| output_item(FunctionOutput::Text(piece.into())))
                     .collect(),
                 FunctionOutput::Parts(parts) if parts_len(parts) > STEP_BYTES => split_parts(parts)
                     .into_iter()
@@ -156,7 +156,7 @@ fn split(item: &InputItem) -> Option<(Vec<InputItem>, InputItem)> {
                     .collect(),
                 _ => return None,
             };
-            Some((pieces, output_item(FunctionOutput::Text(String::new()))))
+            Some((pieces, output_item(FunctionOutput::Text("".into()))))
         }
         InputItem::Reasoning { id, summary, .. }
             if summary.iter().map(|s| s.text.len()).sum::<usize>() > STEP_BYTES =>
@@ -202,13 +202,13 @@ fn split_parts(parts: &[ContentPart]) -> Vec<ContentPart> {
     for part in parts {
         match part {
             ContentPart::InputText { text } => {
-                out.extend(text_pieces(text).map(|piece| ContentPart::InputText {
-                    text: piece.to_owned(),
-                }));
+                out.extend(
+                    text_pieces(text).map(|piece| ContentPart::InputText { text: piece.into() }),
+                );
             }
             ContentPart::OutputText { text, annotations } => {
                 out.extend(text_pieces(text).map(|piece| ContentPart::OutputText {
-                    text: piece.to_owned(),
+                    text: piece.into(),
                     annotations: annotations.clone(),
                 }));
             }
