@@ -2,13 +2,13 @@
 //! `/v1/messages` would translate it (billing line stripped, tools flattened, tool results
 //! rendered). Computed locally; never calls the backend.
 //!
-//! A client that leaves stops the work within one small step. A large body is parsed on the
-//! blocking pool (`gateway::extract`): leaving during the parse drops the request before its
-//! translation. Counting a large context takes a while on the blocking pool, and a blocking
-//! task cannot be aborted: when the client leaves, hyper drops this handler, which raises a
-//! cancellation flag that the count checks between steps. A step is one input item, or a piece of at most
-//! [`STEP_BYTES`] of a long text, so the count stops within one small step of the client
-//! leaving. Each step is counted by `translate::count_tokens::count_request_tokens` on a
+//! A client that leaves stops the work soon. A large body is parsed on the blocking pool
+//! (`gateway::extract`): leaving during the parse drops the request once the parse ends,
+//! before its translation. Counting a large context takes a while on the blocking pool, and a
+//! blocking task cannot be aborted: when the client leaves, hyper drops this handler, which
+//! raises a cancellation flag that the count checks between steps. A step is one input item, or
+//! a piece of at most [`STEP_BYTES`] of a long text, so the count stops within one small step
+//! of the client leaving. Each step is counted by `translate::count_tokens::count_request_tokens` on a
 //! one-item request, so the rules stay in that module: the sum of the steps equals the count of
 //! the whole request (a unit test checks it), except that a text split into pieces may differ
 //! by a token or so per piece.
