@@ -118,6 +118,9 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
+/// How long a stopping gateway waits for the usage ledger to write its last rows.
+const LEDGER_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A gateway whose listener is bound and accepting connections.
 pub(crate) struct Gateway {
     listener: tokio::net::TcpListener,
@@ -169,7 +172,18 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let limits = connections::ConnectionLimits::from_settings(&self.state.0.settings);
+        let ledger = self.state.ledger().clone();
         let app = router(self.state);
-        connections::serve(self.listener, app, limits, shutdown).await
+        let served = connections::serve(self.listener, app, limits, shutdown).await;
+        // The ledger's writer gathers rows for a moment before writing them: the last requests'
+        // rows reach the file before the process goes.
+        let flushed = tokio::task::spawn_blocking(move || ledger.flush_blocking());
+        if tokio::time::timeout(LEDGER_FLUSH_TIMEOUT, flushed)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the usage ledger did not write its last rows in time");
+        }
+        served
     }
 }

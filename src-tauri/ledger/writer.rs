@@ -1,5 +1,5 @@
 //! The one writer: a thread that drains the ledger's channel and inserts rows in batches (one
-//! transaction per batch), assigns window shares ([`super::attribution`]) as rows arrive, and
+//! transaction per batch, gathered for up to [`LINGER`]), assigns window shares ([`super::attribution`]) as rows arrive, and
 //! prunes rows older than the retention once at start and then hourly.
 //!
 //! Faults never reach the gateway: when the file cannot be opened or written, the writer says
@@ -20,6 +20,10 @@ use super::{Message, Row, WindowKind, WindowObservation, schema};
 
 /// Rows written in one transaction, at most.
 pub(crate) const BATCH: usize = 512;
+/// How long the writer waits after a row for more before writing: the requests of a busy
+/// minute then share a transaction (one write of the file, one wake of this thread) instead of
+/// taking one each. A flush ends the wait; a killed process loses at most this much more.
+pub(crate) const LINGER: Duration = Duration::from_millis(50);
 /// How often old rows are pruned.
 pub(crate) const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Wait before trying a file that could not be opened again.
@@ -59,16 +63,23 @@ pub(crate) fn run(config: &WriterConfig, receiver: &Receiver<Message>, dropped: 
         };
         let mut rows = Vec::new();
         let mut flushes: Vec<SyncSender<()>> = Vec::new();
+        let linger_until = Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
                 Message::Row(row) => rows.push(*row),
                 Message::Flush(done) => flushes.push(done),
             }
-            next = if rows.len() < BATCH {
-                receiver.try_recv().ok()
-            } else {
+            next = if rows.len() >= BATCH {
                 None
+            } else if flushes.is_empty() {
+                // Gone senders end the wait at once (Disconnected); the loop above then returns.
+                receiver
+                    .recv_timeout(linger_until.saturating_duration_since(Instant::now()))
+                    .ok()
+            } else {
+                // Someone waits for the file: what is queued, and no longer.
+                receiver.try_recv().ok()
             };
         }
         if !rows.is_empty() {
