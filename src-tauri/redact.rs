@@ -161,6 +161,24 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Literals at least one of which (ASCII case aside) is inside every match of every shape rule:
+/// the header and member names, `eyJ`, `bearer`, `sk-`, `cdx-`, `rt_`. Text with none of them
+/// (nearly every header value and log line) skips the eight rules: one scan instead of eight.
+static TRIGGERS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)authorization|api-key|api_key|cookie|chatgpt-account-id|access_token|refresh_token|id_token|account_id|eyj|bearer|sk-|cdx-|rt_",
+    )
+    .map_err(|err| tracing::error!("redaction triggers do not compile: {err}"))
+    .ok()
+});
+
+/// Whether `text` may match a shape rule (true if the triggers could not be compiled).
+fn may_have_shapes(text: &str) -> bool {
+    TRIGGERS
+        .as_ref()
+        .is_none_or(|triggers| triggers.is_match(text))
+}
+
 /// Replaces known secrets and secret-shaped text. Cheap to clone through [`Arc`].
 #[derive(Clone, Default)]
 pub(crate) struct Redactor {
@@ -226,9 +244,11 @@ impl Redactor {
                 out = Cow::Owned(out.replace(secret.as_str(), kind.marker()));
             }
         }
-        for shape in SHAPES.iter() {
-            if let Some(rewritten) = shape.apply(&out) {
-                out = Cow::Owned(rewritten);
+        if may_have_shapes(&out) {
+            for shape in SHAPES.iter() {
+                if let Some(rewritten) = shape.apply(&out) {
+                    out = Cow::Owned(rewritten);
+                }
             }
         }
         out
@@ -314,6 +334,10 @@ impl Redactor {
 impl Shape {
     /// The rewritten text, or `None` when nothing matched.
     fn apply(&self, text: &str) -> Option<String> {
+        // A plain search first: most texts do not match, and captures cost more to find.
+        if !self.regex.is_match(text) {
+            return None;
+        }
         let mut matches = self.regex.captures_iter(text).peekable();
         matches.peek()?;
         let mut out = String::with_capacity(text.len());
@@ -472,6 +496,41 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(none.text(&input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn text_without_a_trigger_skips_the_shape_rules_and_every_rule_needs_one() {
+        // One match of each rule, in a mix of cases: each has a trigger.
+        let samples = [
+            "Proxy-Authorization: Basic dXNlcjpwYXNz",
+            "\"Refresh_Token\": \"abc\"",
+            "Account_ID=acct_123",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+            "BEARER abcdefgh12345678",
+            "sk-abcdefghijklmnop1234",
+            "cdx-abcdefghijklmnopqrstu",
+            "rt_abcdefghijklmnop12",
+        ];
+        for (sample, shape) in samples.iter().zip(SHAPES.iter()) {
+            assert!(shape.regex.is_match(sample), "{sample}");
+            assert!(may_have_shapes(sample), "{sample}");
+            assert!(
+                matches!(Redactor::new().text(sample), Cow::Owned(_)),
+                "{sample}"
+            );
+        }
+        let plain = "2026-12-02T01:00:58.356Z  INFO codexia::gateway::middleware::log_request: \
+                     request method=POST path=/v1/messages status=200 ms=1";
+        assert!(!may_have_shapes(plain));
+        assert!(matches!(Redactor::new().text(plain), Cow::Borrowed(_)));
+        for value in [
+            "application/json",
+            "2023-06-01",
+            "text/event-stream",
+            "gzip, br",
+        ] {
+            assert!(!may_have_shapes(value), "{value}");
         }
     }
 
