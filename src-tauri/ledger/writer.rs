@@ -1,6 +1,7 @@
 //! The one writer: a thread that drains the ledger's channel and inserts rows in batches (one
-//! transaction per batch, gathered for up to [`LINGER`]), assigns window shares ([`super::attribution`]) as rows arrive, and
-//! prunes rows older than the retention once at start and then hourly.
+//! transaction per batch, gathered for up to [`LINGER`]), assigns window shares
+//! ([`super::attribution`]) as rows arrive, and prunes rows older than the retention once at
+//! start and then hourly.
 //!
 //! Faults never reach the gateway: when the file cannot be opened or written, the writer says
 //! so once (a `warn` line), counts the rows it could not keep as dropped, and tries to open the
@@ -21,7 +22,7 @@ use super::{Message, Row, WindowKind, WindowObservation, schema};
 /// Rows written in one transaction, at most.
 pub(crate) const BATCH: usize = 512;
 /// How long the writer waits after a row for more before writing: the requests of a busy
-/// minute then share a transaction (one write of the file, one wake of this thread) instead of
+/// moment then share a transaction (one write of the file, one wake of this thread) instead of
 /// taking one each. A flush ends the wait; a killed process loses at most this much more.
 pub(crate) const LINGER: Duration = Duration::from_millis(50);
 /// How often old rows are pruned.
