@@ -8,10 +8,10 @@
 //! blocking task cannot be aborted: when the client leaves, hyper drops this handler, which
 //! raises a cancellation flag that the count checks between steps. A step is one input item, or
 //! a piece of at most [`STEP_BYTES`] of a long text, so the count stops within one small step
-//! of the client leaving. Each step is counted by `translate::count_tokens::count_request_tokens` on a
-//! one-item request, so the rules stay in that module: the sum of the steps equals the count of
-//! the whole request (a unit test checks it), except that a text split into pieces may differ
-//! by a token or so per piece.
+//! of the client leaving. Each step is counted by
+//! `translate::count_tokens::count_request_tokens` on a one-item request, so the rules stay in
+//! that module: the sum of the steps equals the count of the whole request (a unit test checks
+//! it), except that a text split into pieces may differ by a token or so per piece.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
