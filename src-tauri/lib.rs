@@ -27,6 +27,8 @@ mod tray;
 mod upstream;
 
 pub use cli::main;
+#[cfg(feature = "tray")]
+pub use cli::window_main;
 pub use daemon::{ServiceSpec, launchd_plist};
 pub use protocol::responses::{ResponseObject, ResponsesEvent};
 pub use translate::chat_stream::ChatStream;

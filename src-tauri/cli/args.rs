@@ -68,9 +68,6 @@ pub(crate) enum Command {
     /// last log lines and recent requests, without tokens or keys (README.txt inside says what
     /// it holds).
     SupportBundle(SupportBundleArgs),
-    /// A window of the tray app, in its own process (started by the tray app).
-    #[command(hide = true)]
-    Window(WindowArgs),
 }
 
 impl Cli {
@@ -125,13 +122,6 @@ fn forget_env<T>(matches: &ArgMatches, id: &str, value: &mut Option<T>) {
     if matches.value_source(id) == Some(ValueSource::EnvVariable) {
         *value = None;
     }
-}
-
-/// Options of `codexia window`.
-#[derive(Debug, Args)]
-pub(crate) struct WindowArgs {
-    /// `settings`, `signin` or `signin-auto`.
-    pub name: String,
 }
 
 /// Options of `codexia login`.

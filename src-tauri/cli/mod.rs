@@ -55,19 +55,9 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(err) => {
-            Printer.error(
-                &anyhow::Error::new(err).context("cannot start the async runtime"),
-                None,
-            );
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     match dispatch(cli, &runtime) {
         Ok(code) => code,
@@ -75,12 +65,41 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The `codexia-window NAME` binary: one window of the tray app, in its own process, started
+/// by the tray (`settings`, `signin` or `signin-auto`).
+#[cfg(feature = "tray")]
+pub fn window_main() -> ExitCode {
+    let name = std::env::args().nth(1).unwrap_or_default();
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match commands::window(&runtime, &name) {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    }
+}
+
+/// The process's one tokio runtime (the error is printed).
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
+        .build()
+        .map_err(|err| {
+            Printer.error(
+                &anyhow::Error::new(err).context("cannot start the async runtime"),
+                None,
+            );
+            ExitCode::from(1)
+        })
+}
+
 fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
     let verbose = cli.verbose;
     match cli.command {
         None => commands::default_command(runtime),
         Some(Command::Tray) => commands::tray(runtime),
-        Some(Command::Window(args)) => commands::window(runtime, &args.name),
         Some(Command::Serve(args)) => runtime.block_on(commands::serve::run(&args, verbose)),
         Some(Command::Models) => runtime.block_on(commands::models::run()),
         Some(Command::Config(args)) => commands::config::run(args.action.as_ref()),

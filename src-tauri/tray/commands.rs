@@ -4,18 +4,15 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::Value;
-use tauri::{AppHandle, Manager};
-use tauri_plugin_autostart::ManagerExt as _;
-use tauri_plugin_clipboard_manager::ClipboardExt as _;
-
 use super::TrayApp;
+use super::desktop::{Desktop, Handle};
 use super::ipc::{Outcome, PageCommand, SettingsForm, TrayError};
 use super::signin::SignIn;
 use crate::settings::{
     ApiKey, ConfigFile, Env, ModelList, Overrides, Settings, parse_bind, parse_model_list,
 };
+use serde::Serialize;
+use serde_json::Value;
 
 type CommandResult<T> = Result<T, TrayError>;
 
@@ -70,7 +67,7 @@ fn credentials_location(settings: &Settings) -> String {
     }
 }
 
-async fn get_settings(app: &AppHandle, tray: &TrayApp) -> CommandResult<SettingsView> {
+async fn get_settings(app: &Desktop, tray: &TrayApp) -> CommandResult<SettingsView> {
     let (settings, file, path) = load()?;
     let endpoint = tray.gateway.endpoint().await;
     let attached = tray.gateway.state().await.is_none() && endpoint.is_some();
@@ -105,7 +102,7 @@ async fn get_settings(app: &AppHandle, tray: &TrayApp) -> CommandResult<Settings
             .unwrap_or_else(|| default_capture_dir(&settings.home))
             .display()
             .to_string(),
-        autostart: app.autolaunch().is_enabled().unwrap_or(false),
+        autostart: app.autostart_enabled(),
         credentials: credentials_location(&settings),
         config_file: path.display().to_string(),
         gateway_url: endpoint.map(|(url, _)| url),
@@ -154,7 +151,7 @@ fn parse_aliases(text: &str) -> CommandResult<Option<std::collections::BTreeMap<
 }
 
 async fn save_settings(
-    app: &AppHandle,
+    app: &Desktop,
     tray: &TrayApp,
     form: SettingsForm,
 ) -> CommandResult<SaveResult> {
@@ -183,14 +180,9 @@ async fn save_settings(
     }
     file.save(&path)?;
 
-    let launcher = app.autolaunch();
-    if form.autostart != launcher.is_enabled().unwrap_or(false) {
-        let changed = if form.autostart {
-            launcher.enable()
-        } else {
-            launcher.disable()
-        };
-        changed.map_err(|e| TrayError::new(format!("Start at login could not be changed: {e}")))?;
+    if form.autostart != app.autostart_enabled() {
+        app.set_autostart(form.autostart)
+            .map_err(|e| TrayError::new(format!("Start at login could not be changed: {e}")))?;
     }
 
     let in_process = tray.gateway.state().await.is_some();
@@ -238,7 +230,7 @@ async fn save_settings(
                 tray.set_gateway_line(super::menu::GatewayLine::Failed {
                     reason: reason.clone(),
                 });
-                super::render(app);
+                app.render();
                 return Err(TrayError::new(format!(
                     "Saved, but the gateway could not restart: {reason}"
                 )));
@@ -258,7 +250,7 @@ async fn save_settings(
             overridden.join(", ")
         )
     };
-    super::render(app);
+    app.render();
     tray.refresh.notify_one();
     Ok(SaveResult {
         message,
@@ -270,8 +262,8 @@ fn generate_api_key() -> CommandResult<String> {
     Ok(ApiKey::generate()?.expose().to_owned())
 }
 
-fn copy_text(app: &AppHandle, text: String) -> CommandResult<()> {
-    app.clipboard().write_text(text)?;
+fn copy_text(app: &Desktop, text: String) -> CommandResult<()> {
+    app.copy_text(text)?;
     Ok(())
 }
 
@@ -462,18 +454,14 @@ pub(crate) async fn use_account(tray: &TrayApp, name: &str) {
 /// "Continue with ChatGPT": starts (or continues) the attempt and answers the authorize URL,
 /// which the Sign in window loads; its navigation to the redirect URL comes back as
 /// `submit_redirect_url`.
-async fn sign_in_here(
-    app: &AppHandle,
-    tray: &Arc<TrayApp>,
-    signin: &SignIn,
-) -> CommandResult<String> {
+async fn sign_in_here(app: &Handle, tray: &Arc<TrayApp>, signin: &SignIn) -> CommandResult<String> {
     let pending = signin.begin(app, tray).await?;
     Ok(pending.request.url.clone())
 }
 
 /// "Use my browser instead": the system browser, finished through the loopback listener.
 async fn sign_in_with_browser(
-    app: &AppHandle,
+    app: &Handle,
     tray: &Arc<TrayApp>,
     signin: &SignIn,
 ) -> CommandResult<Option<String>> {
@@ -513,7 +501,7 @@ fn open_in_browser(url: &str) -> std::io::Result<()> {
 
 /// "Paste the redirect URL", and the Sign in window's own navigation to it.
 async fn submit_redirect_url(
-    app: &AppHandle,
+    app: &Handle,
     tray: &Arc<TrayApp>,
     signin: &SignIn,
     url: &str,
@@ -540,13 +528,9 @@ fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
 }
 
 /// Runs one page command forwarded by a window process.
-pub(crate) async fn dispatch(app: &AppHandle, request: PageCommand) -> Outcome {
-    let (Some(tray), Some(signin)) = (
-        app.try_state::<Arc<TrayApp>>().map(|s| Arc::clone(&s)),
-        app.try_state::<Arc<SignIn>>().map(|s| Arc::clone(&s)),
-    ) else {
-        return Outcome::Error(TrayError::new("The tray app is still starting; try again."));
-    };
+pub(crate) async fn dispatch(app: &Handle, request: PageCommand) -> Outcome {
+    let tray = Arc::clone(&app.tray);
+    let signin = Arc::clone(&app.signin);
     let result = match request {
         PageCommand::GetSettings => answer(get_settings(app, &tray).await),
         PageCommand::SaveSettings { form } => {

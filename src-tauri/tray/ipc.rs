@@ -1,6 +1,6 @@
 //! The line protocol between the tray process and a window process.
 //!
-//! Windows run in their own process (`codexia window NAME`), started by the tray with piped
+//! Windows run in their own process (`codexia-window NAME`, a second binary), started by the tray with piped
 //! stdin and stdout: the web engine's memory (WebKit, its GL stack, its child processes) then
 //! goes away with the window instead of staying in the tray for good. Each line is one JSON
 //! message. The window asks (`FromWindow`), the tray answers and sends events (`ToWindow`).
@@ -172,6 +172,15 @@ impl WindowKind {
     }
 }
 
+/// The Sign in page showing `message` (the window's own failures, and the tray's after a failed
+/// attempt).
+pub(crate) fn sign_in_error_url(message: &str) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", message)
+        .finish();
+    format!("tauri://localhost/signin.html?{query}")
+}
+
 /// One message as one line (JSON never contains a raw newline).
 pub(crate) fn encode<T: Serialize>(message: &T) -> String {
     let mut line = serde_json::to_string(message).unwrap_or_else(|_| "{}".to_owned());
@@ -181,6 +190,14 @@ pub(crate) fn encode<T: Serialize>(message: &T) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn error_pages_carry_the_message_encoded() {
+        assert_eq!(
+            super::sign_in_error_url("Sign-in was refused (denied). Try again."),
+            "tauri://localhost/signin.html?error=Sign-in+was+refused+%28denied%29.+Try+again."
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

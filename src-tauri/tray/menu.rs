@@ -1,8 +1,7 @@
 //! The tray menu: one table of ids and labels (`Item::spec`), a pure description of the menu
-//! from the current view, and building it with Tauri.
+//! from the current view, and building it (`muda`'s menu items, main thread only).
 
-use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
-use tauri::{AppHandle, Wry};
+use tray_icon::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 
 use super::status::{AccountLine, AccountState, TrayView};
 
@@ -92,7 +91,7 @@ impl Item {
     }
 }
 
-/// One entry of the menu, before it becomes a Tauri item.
+/// One entry of the menu, before it becomes a menu item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Entry {
     Item {
@@ -209,17 +208,17 @@ fn accounts_submenu(accounts: &[AccountLine]) -> Entry {
     }
 }
 
-/// A Tauri item of the menu, kept to change it in place.
+/// An item of the menu, kept to change it in place.
 enum Built {
-    Item(MenuItem<Wry>),
-    Check(CheckMenuItem<Wry>),
-    Submenu(Submenu<Wry>, Vec<Built>),
+    Item(MenuItem),
+    Check(CheckMenuItem),
+    Submenu(Submenu, Vec<Built>),
     Separator,
 }
 
 /// A menu attached to the tray, with the entries it was built from.
 pub(crate) struct BuiltMenu {
-    pub(crate) menu: Menu<Wry>,
+    pub(crate) menu: Menu,
     entries: Vec<Entry>,
     items: Vec<Built>,
 }
@@ -245,32 +244,31 @@ fn same_shape(a: &[Entry], b: &[Entry]) -> bool {
 }
 
 /// Changes texts, enabled and checked states in place (same shape only).
-fn update_items(old: &[Entry], new: &[Entry], items: &[Built]) -> tauri::Result<()> {
+fn update_items(old: &[Entry], new: &[Entry], items: &[Built]) {
     for ((old, new), item) in old.iter().zip(new).zip(items) {
         if old == new {
             continue;
         }
         match (old, new, item) {
             (_, Entry::Item { label, enabled, .. }, Built::Item(item)) => {
-                item.set_text(label)?;
-                item.set_enabled(*enabled)?;
+                item.set_text(label);
+                item.set_enabled(*enabled);
             }
             (_, Entry::Check { label, checked, .. }, Built::Check(item)) => {
-                item.set_text(label)?;
-                item.set_checked(*checked)?;
+                item.set_text(label);
+                item.set_checked(*checked);
             }
             (
                 Entry::Submenu { entries: old, .. },
                 Entry::Submenu { label, entries, .. },
                 Built::Submenu(submenu, items),
             ) => {
-                submenu.set_text(label)?;
-                update_items(old, entries, items)?;
+                submenu.set_text(label);
+                update_items(old, entries, items);
             }
             _ => {}
         }
     }
-    Ok(())
 }
 
 impl BuiltMenu {
@@ -280,17 +278,16 @@ impl BuiltMenu {
     }
 
     /// Changes texts, enabled and checked states in place (same shape only).
-    pub(crate) fn update(&mut self, entries: &[Entry]) -> tauri::Result<()> {
-        update_items(&self.entries, entries, &self.items)?;
+    pub(crate) fn update(&mut self, entries: &[Entry]) {
+        update_items(&self.entries, entries, &self.items);
         self.entries = entries.to_vec();
-        Ok(())
     }
 }
 
-/// Builds a Tauri menu from entries.
-pub(crate) fn build(app: &AppHandle, entries: &[Entry]) -> tauri::Result<BuiltMenu> {
-    let menu = Menu::new(app)?;
-    let items = append_entries(app, &|item| menu.append(item), entries)?;
+/// Builds a menu from entries.
+pub(crate) fn build(entries: &[Entry]) -> tray_icon::menu::Result<BuiltMenu> {
+    let menu = Menu::new();
+    let items = append_entries(&|item| menu.append(item), entries)?;
     Ok(BuiltMenu {
         menu,
         entries: entries.to_vec(),
@@ -300,32 +297,30 @@ pub(crate) fn build(app: &AppHandle, entries: &[Entry]) -> tauri::Result<BuiltMe
 
 /// Appends each entry through `append` (the menu's or a submenu's).
 fn append_entries(
-    app: &AppHandle,
-    append: &dyn Fn(&dyn IsMenuItem<Wry>) -> tauri::Result<()>,
+    append: &dyn Fn(&dyn IsMenuItem) -> tray_icon::menu::Result<()>,
     entries: &[Entry],
-) -> tauri::Result<Vec<Built>> {
+) -> tray_icon::menu::Result<Vec<Built>> {
     let mut items = Vec::with_capacity(entries.len());
     for entry in entries {
         match entry {
             Entry::Item { id, label, enabled } => {
-                let item = MenuItem::with_id(app, id.as_str(), label, *enabled, None::<&str>)?;
+                let item = MenuItem::with_id(id.as_str(), label, *enabled, None);
                 append(&item)?;
                 items.push(Built::Item(item));
             }
             Entry::Check { id, label, checked } => {
-                let item =
-                    CheckMenuItem::with_id(app, id.as_str(), label, true, *checked, None::<&str>)?;
+                let item = CheckMenuItem::with_id(id.as_str(), label, true, *checked, None);
                 append(&item)?;
                 items.push(Built::Check(item));
             }
             Entry::Submenu { id, label, entries } => {
-                let submenu = Submenu::with_id(app, id.as_str(), label, true)?;
-                let children = append_entries(app, &|item| submenu.append(item), entries)?;
+                let submenu = Submenu::with_id(id.as_str(), label, true);
+                let children = append_entries(&|item| submenu.append(item), entries)?;
                 append(&submenu)?;
                 items.push(Built::Submenu(submenu, children));
             }
             Entry::Separator => {
-                append(&PredefinedMenuItem::separator(app)?)?;
+                append(&PredefinedMenuItem::separator())?;
                 items.push(Built::Separator);
             }
         }
@@ -336,13 +331,13 @@ fn append_entries(
 impl BuiltMenu {
     /// Replaces every item of the attached menu (the menu object itself stays, so the tray
     /// keeps exporting the same menu to the panel).
-    pub(crate) fn replace(&mut self, app: &AppHandle, entries: &[Entry]) -> tauri::Result<()> {
+    pub(crate) fn replace(&mut self, entries: &[Entry]) -> tray_icon::menu::Result<()> {
         // Append the new items first, then remove the old ones: the menu is never empty.
-        let old = self.menu.items()?.len();
+        let old = self.menu.items().len();
         let menu = self.menu.clone();
-        let items = append_entries(app, &|item| menu.append(item), entries)?;
+        let items = append_entries(&|item| menu.append(item), entries)?;
         for _ in 0..old {
-            self.menu.remove_at(0)?;
+            self.menu.remove_at(0);
         }
         self.items = items;
         self.entries = entries.to_vec();

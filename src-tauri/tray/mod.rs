@@ -3,6 +3,7 @@
 //! sends commands. Nothing outside this module knows a tray exists.
 
 mod commands;
+mod desktop;
 mod gateway;
 mod ipc;
 mod menu;
@@ -20,17 +21,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
-use tauri::{AppHandle, Manager, RunEvent};
-use tauri_plugin_autostart::ManagerExt as _;
-use tauri_plugin_clipboard_manager::ClipboardExt as _;
-use tauri_plugin_notification::NotificationExt as _;
+use tao::event::{Event, StartCause};
+use tao::event_loop::{ControlFlow, EventLoopBuilder};
+use tray_icon::menu::MenuEvent;
 
 use crate::claude_env::ClaudeEnv;
 use crate::local::{LocalError, LocalGateway};
 use crate::logging::{self, Loudness};
 use crate::models::{BUILTIN_MODELS, ModelMap};
 use crate::settings::{Env, Overrides, Settings};
+use desktop::{Desktop, Handle, UiEvent};
 use gateway::GatewayControl;
 use menu::{GatewayLine, Item};
 use status::{AccountState, TrayView};
@@ -49,8 +49,6 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct TrayApp {
     pub(crate) gateway: GatewayControl,
     view: Mutex<(TrayView, GatewayLine)>,
-    /// The menu currently attached to the tray icon.
-    shown: Mutex<Option<menu::BuiltMenu>>,
     /// Wakes the status task (after sign-in, settings, a live header change).
     pub(crate) refresh: tokio::sync::Notify,
     /// `$CODEXIA_HOME`, where the usage ledger lives.
@@ -80,14 +78,13 @@ impl TrayApp {
     }
 }
 
-/// Runs the tray app on the main thread until Quit; the gateway runs on `runtime`.
+/// Runs the tray app on the main thread until Quit (the event loop ends the process); the
+/// gateway and every background task run on `runtime`.
 pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     without_gdk_gl();
-    // One tokio runtime for the whole process, shared with Tauri.
-    tauri::async_runtime::set(runtime.handle().clone());
     let settings = Settings::resolve(&Overrides::default(), &Env::from_process())?;
-    // Its drop writes the last lines to `logs/tray.log`: at the app's exit event, since the
-    // event loop ends the process without returning here.
+    // Its drop writes the last lines to `logs/tray.log`: when the event loop ends, since it
+    // ends the process without returning here.
     let mut log = Some(logging::init_with_file(
         &settings,
         Loudness::Configured,
@@ -95,69 +92,90 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         "tray",
     ));
     let open_at_start = std::env::var("CODEXIA_TRAY_OPEN").ok();
-
-    let app = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            // A second launch: bring the running instance forward.
-            tracing::info!("another launch was redirected to this instance");
-            windows::open(app, WindowKind::Settings);
-        }))
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
-        ))
-        .plugin(tauri_plugin_clipboard_manager::init())
-        .plugin(tauri_plugin_notification::init())
-        .setup(move |app| {
-            let tray_app = Arc::new(TrayApp {
-                gateway: GatewayControl::default(),
-                view: Mutex::new((TrayView::unknown(), GatewayLine::Starting)),
-                shown: Mutex::new(None),
-                refresh: tokio::sync::Notify::new(),
-                home: settings.home.clone(),
-                usage: Mutex::new(vec![usage::NO_REQUESTS.to_owned()]),
-                forecast_notified: Mutex::new(HashMap::new()),
-            });
-            app.manage(Arc::clone(&tray_app));
-            app.manage(Arc::new(signin::SignIn::default()));
-            app.manage(Arc::new(windows::WindowHost::default()));
-            let handle = app.handle().clone();
-            let entries = menu::entries(
-                &TrayView::unknown(),
-                &[usage::NO_REQUESTS.to_owned()],
-                &GatewayLine::Starting,
-                autostart_enabled(&handle),
-            );
-            let built = menu::build(&handle, &entries)?;
-            let tray_menu = built.menu.clone();
-            if let Ok(mut shown) = tray_app.shown.lock() {
-                *shown = Some(built);
-            }
-            let mut builder = tauri::tray::TrayIconBuilder::with_id("main")
-                .tooltip("codexia")
-                .menu(&tray_menu)
-                .show_menu_on_left_click(true)
-                .on_menu_event(|app, event| on_menu_event(app, event.id().as_ref()));
-            if let Some(icon) = handle.default_window_icon() {
-                builder = builder.icon(icon.clone());
-            }
-            builder.build(app)?;
-            tauri::async_runtime::spawn(start(handle.clone(), settings, tray_app));
-            if let Some(which) = &open_at_start {
-                windows::open_named(&handle, which);
-            }
-            Ok(())
-        })
-        .build(tauri::generate_context!())
-        .context("cannot start the tray app")?;
-
-    app.run(move |_app, event| match event {
-        // Closing the last window keeps the app in the tray; only Quit exits.
-        RunEvent::ExitRequested { api, code, .. } if code.is_none() => api.prevent_exit(),
-        RunEvent::Exit => drop(log.take()),
-        _ => {}
+    // Menu events arrive on this thread: `tokio::spawn` works from it.
+    let _entered = runtime.enter();
+    let event_loop = EventLoopBuilder::<UiEvent>::with_user_event().build();
+    let tray_app = Arc::new(TrayApp {
+        gateway: GatewayControl::default(),
+        view: Mutex::new((TrayView::unknown(), GatewayLine::Starting)),
+        refresh: tokio::sync::Notify::new(),
+        home: settings.home.clone(),
+        usage: Mutex::new(vec![usage::NO_REQUESTS.to_owned()]),
+        forecast_notified: Mutex::new(HashMap::new()),
     });
-    Ok(())
+    let app = Desktop::new(
+        Arc::clone(&tray_app),
+        runtime.handle().clone(),
+        event_loop.create_proxy(),
+    );
+    let Some(instance) = desktop::single::claim(&app)? else {
+        // Another tray runs in this session and was asked to show Settings.
+        return Ok(());
+    };
+    let mut instance = Some(instance);
+    {
+        let app = app.clone();
+        MenuEvent::set_event_handler(Some(move |event: MenuEvent| {
+            on_menu_event(&app, event.id().as_ref());
+        }));
+    }
+    let mut shown: Option<Shown> = None;
+    event_loop.run(move |event, _, control_flow| {
+        *control_flow = ControlFlow::Wait;
+        match event {
+            // The icon is made once the loop runs (macOS needs it so).
+            Event::NewEvents(StartCause::Init) => match show_icon(&app) {
+                Ok(icon) => {
+                    shown = Some(icon);
+                    app.spawn(start(app.clone(), settings.clone(), Arc::clone(&tray_app)));
+                    if let Some(which) = &open_at_start {
+                        windows::open_named(&app, which);
+                    }
+                }
+                Err(err) => {
+                    tracing::error!("cannot show the tray icon: {err:#}");
+                    *control_flow = ControlFlow::ExitWithCode(1);
+                }
+            },
+            Event::UserEvent(UiEvent::Render) => {
+                if let Some(shown) = shown.as_mut() {
+                    render_now(&app, shown);
+                }
+            }
+            Event::UserEvent(UiEvent::Quit) => *control_flow = ControlFlow::Exit,
+            Event::LoopDestroyed => {
+                drop(shown.take());
+                drop(instance.take());
+                drop(log.take());
+            }
+            _ => {}
+        }
+    })
+}
+
+/// The status icon and the menu attached to it (main thread only).
+struct Shown {
+    icon: tray_icon::TrayIcon,
+    menu: menu::BuiltMenu,
+}
+
+/// Builds the first menu and the icon showing it.
+fn show_icon(app: &Desktop) -> anyhow::Result<Shown> {
+    let entries = menu::entries(
+        &TrayView::unknown(),
+        &[usage::NO_REQUESTS.to_owned()],
+        &GatewayLine::Starting,
+        app.autostart_enabled(),
+    );
+    let menu = menu::build(&entries)?;
+    let icon = tray_icon::TrayIconBuilder::new()
+        .with_id("main")
+        .with_tooltip("codexia")
+        .with_menu(Box::new(menu.menu.clone()))
+        .with_menu_on_left_click(true)
+        .with_icon(desktop::tray_icon_image()?)
+        .build()?;
+    Ok(Shown { icon, menu })
 }
 
 /// Starts this process again with GDK's OpenGL support turned off, unless it already is.
@@ -199,7 +217,7 @@ pub(crate) fn restore_gdk_gl(command: &mut std::process::Command) {
 }
 
 /// Starts (or attaches to) the gateway, then keeps the menu in step with its status.
-async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
+async fn start(app: Handle, settings: Settings, tray: Arc<TrayApp>) {
     match tray.gateway.start(settings).await {
         Ok((url, attached)) => tray.set_gateway_line(GatewayLine::Running { url, attached }),
         Err(err) => {
@@ -208,7 +226,7 @@ async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
             tray.set_gateway_line(GatewayLine::Failed { reason });
         }
     }
-    render(&app);
+    app.render();
     let mut limits: Option<tokio::sync::watch::Receiver<u64>> = None;
     loop {
         // Subscribe before reading, so that no change between the two is missed. A restarted
@@ -242,7 +260,7 @@ async fn start(app: AppHandle, settings: Settings, tray: Arc<TrayApp>) {
 }
 
 /// Fetches the status and updates menu, tooltip and notifications.
-async fn refresh_status(app: &AppHandle, tray: &TrayApp) {
+async fn refresh_status(app: &Desktop, tray: &TrayApp) {
     let Some((url, key)) = tray.gateway.endpoint().await else {
         return;
     };
@@ -264,33 +282,25 @@ async fn refresh_status(app: &AppHandle, tray: &TrayApp) {
     };
     let previous = tray.current().0;
     for note in status::crossed_thresholds(&previous, &new_view) {
-        let _ = app
-            .notification()
-            .builder()
-            .title("codexia")
-            .body(note)
-            .show();
+        app.notify(note);
     }
     if new_view.account == AccountState::SignInAgain
         && previous.account != AccountState::SignInAgain
     {
-        let _ = app
-            .notification()
-            .builder()
-            .title("codexia")
-            .body("Your ChatGPT sign-in expired. Choose \"Sign in…\" in the codexia menu.")
-            .show();
+        app.notify(
+            "Your ChatGPT sign-in expired. Choose \"Sign in…\" in the codexia menu.".to_owned(),
+        );
     }
     if let Ok(mut view) = tray.view.lock() {
         view.0 = new_view;
     }
     refresh_usage(app, tray).await;
-    render(app);
+    app.render();
 }
 
 /// Reads today's usage from the ledger (off the async threads) into the menu's usage lines,
 /// and announces a window forecast to run out before its reset, once per window period.
-async fn refresh_usage(app: &AppHandle, tray: &TrayApp) {
+async fn refresh_usage(app: &Desktop, tray: &TrayApp) {
     let path = tray.home.join(crate::ledger::FILE_NAME);
     let now = chrono::Local::now();
     let midnight = now
@@ -320,49 +330,25 @@ async fn refresh_usage(app: &AppHandle, tray: &TrayApp) {
         .map(|mut seen| usage::forecast_notices(&report, &mut seen))
         .unwrap_or_default();
     for note in notices {
-        let _ = app
-            .notification()
-            .builder()
-            .title("codexia")
-            .body(note)
-            .show();
+        app.notify(note);
     }
 }
 
-fn autostart_enabled(app: &AppHandle) -> bool {
-    app.autolaunch().is_enabled().unwrap_or(false)
-}
-
-/// Brings the menu and tooltip up to date with the current view: item texts change in place;
-/// the menu is rebuilt only when its shape changes (a limit line appears, sign-in state flips),
-/// so a panel showing it does not flicker.
-pub(crate) fn render(app: &AppHandle) {
-    let Some(tray_app) = app.try_state::<Arc<TrayApp>>() else {
-        return;
-    };
-    let (view, gateway) = tray_app.current();
-    let usage = tray_app.usage_lines();
-    let entries = menu::entries(&view, &usage, &gateway, autostart_enabled(app));
-    let Some(tray) = app.tray_by_id("main") else {
-        return;
-    };
-    let Ok(mut shown) = tray_app.shown.lock() else {
-        return;
-    };
-    let result = match shown.as_mut() {
-        Some(current) if current.same_shape(&entries) => current.update(&entries),
-        Some(current) => current.replace(app, &entries),
-        None => menu::build(app, &entries).and_then(|built| {
-            tray.set_menu(Some(built.menu.clone()))?;
-            *shown = Some(built);
-            Ok(())
-        }),
-    };
-    if let Err(err) = result {
+/// Brings the menu and tooltip up to date with the current view (main thread): item texts
+/// change in place; the menu is rebuilt only when its shape changes (a limit line appears,
+/// sign-in state flips), so a panel showing it does not flicker.
+fn render_now(app: &Desktop, shown: &mut Shown) {
+    let (view, gateway) = app.tray.current();
+    let usage = app.tray.usage_lines();
+    let entries = menu::entries(&view, &usage, &gateway, app.autostart_enabled());
+    if shown.menu.same_shape(&entries) {
+        shown.menu.update(&entries);
+    } else if let Err(err) = shown.menu.replace(&entries) {
         tracing::warn!("cannot update the tray menu: {err}");
     }
-    drop(shown);
-    let _ = tray.set_tooltip(Some(view.tooltip()));
+    if let Err(err) = shown.icon.set_tooltip(Some(view.tooltip())) {
+        tracing::debug!("cannot set the tray tooltip: {err}");
+    }
 }
 
 /// The `export` lines that point Claude Code at the gateway, with the models `codexia claude`
@@ -398,14 +384,11 @@ fn shell_word(value: &str) -> String {
     }
 }
 
-fn on_menu_event(app: &AppHandle, id: &str) {
-    let Some(tray) = app.try_state::<Arc<TrayApp>>().map(|s| Arc::clone(&s)) else {
-        return;
-    };
-    let app = app.clone();
+fn on_menu_event(app: &Handle, id: &str) {
+    let tray = Arc::clone(&app.tray);
     if let Some(name) = Item::account_of(id) {
         let name = name.to_owned();
-        tauri::async_runtime::spawn(async move {
+        app.spawn(async move {
             commands::use_account(&tray, &name).await;
             tray.refresh.notify_one();
         });
@@ -414,16 +397,18 @@ fn on_menu_event(app: &AppHandle, id: &str) {
     let Some(item) = Item::from_id(id) else {
         return;
     };
+    let app = app.clone();
     match item {
         Item::Gateway | Item::CopySetup => {
-            tauri::async_runtime::spawn(async move {
+            let desktop = app.clone();
+            app.spawn(async move {
                 if let Some((url, key)) = tray.gateway.endpoint().await {
                     let text = if item == Item::Gateway {
                         url
                     } else {
                         claude_setup(&url, key.as_deref())
                     };
-                    if let Err(err) = app.clipboard().write_text(text) {
+                    if let Err(err) = desktop.copy_text(text) {
                         tracing::warn!("cannot copy to the clipboard: {err}");
                     }
                 }
@@ -433,27 +418,22 @@ fn on_menu_event(app: &AppHandle, id: &str) {
         // Signing in with an account already signed in adds the new one (and makes it active).
         Item::SignIn | Item::AddAccount => windows::open(&app, WindowKind::SignIn),
         Item::SignOut => {
-            tauri::async_runtime::spawn(async move {
+            app.spawn(async move {
                 commands::sign_out(&tray).await;
                 tray.refresh.notify_one();
             });
         }
         Item::Autostart => {
-            let launcher = app.autolaunch();
-            let result = if launcher.is_enabled().unwrap_or(false) {
-                launcher.disable()
-            } else {
-                launcher.enable()
-            };
-            if let Err(err) = result {
+            if let Err(err) = app.set_autostart(!app.autostart_enabled()) {
                 tracing::warn!("cannot change start at login: {err}");
             }
-            render(&app);
+            app.render();
         }
         Item::Quit => {
-            tauri::async_runtime::spawn(async move {
+            let desktop = app.clone();
+            app.spawn(async move {
                 tray.gateway.stop().await;
-                app.exit(0);
+                desktop.quit();
             });
         }
         Item::Account | Item::Limit | Item::Usage | Item::Accounts | Item::UseAccount => {}

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use tauri::{AppHandle, Manager};
 use tokio::sync::{Mutex, mpsc};
 
 use super::TrayApp;
+use super::desktop::Handle;
 use super::ipc::{ToWindow, TrayError, WindowKind};
 use crate::auth::callback::{self, Attempt, CallbackHit, CallbackParams, CallbackServer, Page};
 use crate::auth::oauth::{self, AuthorizeRequest};
@@ -65,7 +65,7 @@ impl SignIn {
     /// The current attempt, or a new one (binds the loopback listener, 1455 then 1457).
     pub(crate) async fn begin(
         &self,
-        app: &AppHandle,
+        app: &Handle,
         tray: &Arc<TrayApp>,
     ) -> Result<Arc<Pending>, TrayError> {
         let mut pending = self.pending.lock().await;
@@ -97,9 +97,7 @@ impl SignIn {
         tokio::spawn(async move {
             let outcome = finish(&app, auth.manager(), &upstream, &request, hits, incoming).await;
             listener.finish().await;
-            if let Some(signin) = app.try_state::<Arc<SignIn>>() {
-                signin.pending.lock().await.take();
-            }
+            app.signin.pending.lock().await.take();
             match outcome {
                 Ok(who) => {
                     tracing::info!("signed in as {who}");
@@ -148,7 +146,7 @@ fn capitalize(text: &str) -> String {
 
 /// Waits for the first valid redirect, exchanges the code and stores the credentials.
 async fn finish(
-    app: &AppHandle,
+    app: &Handle,
     auth: &AuthManager,
     upstream: &UpstreamClient,
     request: &AuthorizeRequest,
@@ -241,13 +239,13 @@ fn reply(to: Option<tokio::sync::oneshot::Sender<Page>>, page: Page) {
 }
 
 /// Shows a message in the Sign in window (back on its own page).
-fn show_error(app: &AppHandle, message: &str) {
+fn show_error(app: &Handle, message: &str) {
     tracing::warn!("sign-in: {message}");
     super::windows::send(
         app,
         WindowKind::SignIn.label(),
         ToWindow::Navigate {
-            url: super::window_app::sign_in_error_url(message),
+            url: super::ipc::sign_in_error_url(message),
         },
     );
 }

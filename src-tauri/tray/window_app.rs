@@ -1,4 +1,4 @@
-//! A window process (`codexia window NAME`): one webview window from `ui/`, started by the
+//! A window process (`codexia-window NAME`, its own binary): one webview window from `ui/`, started by the
 //! tray app. The page's commands are forwarded to the tray over stdin/stdout (see `ipc`), so
 //! this process holds no state of its own; it ends when its window closes or the tray goes.
 
@@ -13,7 +13,9 @@ use serde_json::Value;
 use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tokio::sync::oneshot;
 
-use super::ipc::{self, FromWindow, Outcome, PageCommand, ToWindow, TrayError, WindowKind};
+use super::ipc::{
+    self, FromWindow, Outcome, PageCommand, ToWindow, TrayError, WindowKind, sign_in_error_url,
+};
 use crate::logging::{self, Loudness};
 use crate::settings::{Env, Overrides, Settings};
 
@@ -211,14 +213,6 @@ fn show_sign_in_error(app: &AppHandle, message: &str) {
     }
 }
 
-/// The Sign in page showing `message` (what the tray sends after a failed attempt, too).
-pub(crate) fn sign_in_error_url(message: &str) -> String {
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("error", message)
-        .finish();
-    format!("tauri://localhost/signin.html?{query}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,13 +227,5 @@ mod tests {
         assert!(!yes("https://auth.openai.com/oauth/authorize?x=1"));
         assert!(!yes("http://localhost:1455/other"));
         assert!(!yes("http://example.com/auth/callback"));
-    }
-
-    #[test]
-    fn error_pages_carry_the_message_encoded() {
-        assert_eq!(
-            sign_in_error_url("Sign-in was refused (denied). Try again."),
-            "tauri://localhost/signin.html?error=Sign-in+was+refused+%28denied%29.+Try+again."
-        );
     }
 }

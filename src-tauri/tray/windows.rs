@@ -1,4 +1,4 @@
-//! The tray's side of the windows: each window runs in its own process (`codexia window
+//! The tray's side of the windows: each window runs in its own process (`codexia-window
 //! NAME`, see `window_app`), started here with piped stdin and stdout. The tray answers the
 //! page commands a window forwards and sends it events; when the window closes, its process
 //! ends and the web engine's memory goes with it.
@@ -8,10 +8,10 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tauri::{AppHandle, Manager};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+use super::desktop::Handle;
 use super::ipc::{self, FromWindow, ToWindow, WindowKind};
 
 /// The open windows, by label.
@@ -45,7 +45,7 @@ impl WindowHost {
 
     /// Brings the window forward, or starts its process and the two tasks that talk to it.
     /// Runs on the async runtime (the process pipes need its reactor).
-    fn open(self: &Arc<Self>, app: &AppHandle, kind: WindowKind) -> std::io::Result<()> {
+    fn open(self: &Arc<Self>, app: &Handle, kind: WindowKind) -> std::io::Result<()> {
         let label = kind.label();
         // Held from the check to the insert, so two quick clicks open one window.
         let Ok(mut open) = self.open.lock() else {
@@ -57,9 +57,8 @@ impl WindowHost {
         {
             return Ok(());
         }
-        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        let mut command = tokio::process::Command::new(window_binary()?);
         command
-            .arg("window")
             .arg(kind.arg())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -82,7 +81,7 @@ impl WindowHost {
         );
         drop(open);
 
-        tauri::async_runtime::spawn(async move {
+        tokio::spawn(async move {
             while let Some(event) = outgoing.recv().await {
                 let line = ipc::encode(&event);
                 if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
@@ -93,7 +92,7 @@ impl WindowHost {
 
         let host = Arc::clone(self);
         let app = app.clone();
-        tauri::async_runtime::spawn(async move {
+        tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let Ok(FromWindow { id, request }) = serde_json::from_str(&line) else {
@@ -102,7 +101,7 @@ impl WindowHost {
                 };
                 let app = app.clone();
                 let events = events.clone();
-                tauri::async_runtime::spawn(async move {
+                tokio::spawn(async move {
                     let outcome = super::commands::dispatch(&app, request).await;
                     let _ = events.send(ToWindow::Reply { id, outcome });
                 });
@@ -120,14 +119,26 @@ impl WindowHost {
     }
 }
 
+/// The windows' program: `codexia-window`, next to this one.
+fn window_binary() -> std::io::Result<std::path::PathBuf> {
+    let name = format!("codexia-window{}", std::env::consts::EXE_SUFFIX);
+    let path = std::env::current_exe()?.with_file_name(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is missing; install it beside codexia", path.display()),
+        ))
+    }
+}
+
 /// Opens a window, or brings it forward when it is open.
-pub(crate) fn open(app: &AppHandle, kind: WindowKind) {
-    let Some(host) = app.try_state::<Arc<WindowHost>>().map(|h| Arc::clone(&h)) else {
-        return;
-    };
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Err(err) = host.open(&app, kind) {
+pub(crate) fn open(app: &Handle, kind: WindowKind) {
+    let host = Arc::clone(&app.windows);
+    let handle = app.clone();
+    app.spawn(async move {
+        if let Err(err) = host.open(&handle, kind) {
             tracing::error!("cannot open the {} window: {err}", kind.label());
         }
     });
@@ -135,7 +146,7 @@ pub(crate) fn open(app: &AppHandle, kind: WindowKind) {
 
 /// Opens the window named by `CODEXIA_TRAY_OPEN` (`settings`, `signin` or `signin-auto`),
 /// for tests and for launching straight into a window.
-pub(crate) fn open_named(app: &AppHandle, which: &str) {
+pub(crate) fn open_named(app: &Handle, which: &str) {
     if let Some(kind) = WindowKind::parse(which) {
         open(app, kind);
     } else {
@@ -144,8 +155,6 @@ pub(crate) fn open_named(app: &AppHandle, which: &str) {
 }
 
 /// Sends an event to an open window (nothing happens when it is closed).
-pub(crate) fn send(app: &AppHandle, label: &str, event: ToWindow) {
-    if let Some(host) = app.try_state::<Arc<WindowHost>>() {
-        host.send(label, event);
-    }
+pub(crate) fn send(app: &Handle, label: &str, event: ToWindow) {
+    app.windows.send(label, event);
 }

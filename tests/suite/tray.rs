@@ -284,7 +284,7 @@ fn tray_pid_of(codexia_home: &std::path::Path) -> Option<u32> {
             let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
             let environ = std::fs::read(entry.path().join("environ")).ok()?;
             let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            // The tray itself, not one of its window processes (`codexia window NAME`).
+            // The tray itself, not one of its window processes (`codexia-window NAME`).
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
             let is_tray = String::from_utf8_lossy(args.first()?).contains(binary())
                 && args.get(1).is_some_and(|a| *a == b"tray");
@@ -544,7 +544,12 @@ async fn a_window_runs_in_its_own_process_and_takes_the_web_engine_with_it_when_
     };
     let (home, tray, menu) = Tray::signed_in(&fake).await;
     let pid = tray.pid();
-    // Idle, the tray has not loaded the web engine's GL stack (GDK's GL probe is off).
+    // The tray process never loads the web engine (only `codexia-window` links it), nor GL
+    // (GDK's GL probe is off).
+    assert!(
+        !maps_library(pid, "libwebkit2gtk"),
+        "the tray loaded the web engine"
+    );
     assert!(!maps_library(pid, "libLLVM"), "the idle tray loaded LLVM");
     assert!(children_of(pid).is_empty(), "{:?}", children_of(pid));
 
@@ -557,7 +562,7 @@ async fn a_window_runs_in_its_own_process_and_takes_the_web_engine_with_it_when_
     let windows = children_of(pid);
     assert_eq!(windows.len(), 1, "{windows:?}");
     let (window_pid, cmdline) = windows[0].clone();
-    assert!(cmdline.ends_with("window settings"), "{cmdline}");
+    assert!(cmdline.ends_with("codexia-window settings"), "{cmdline}");
     until("the window's web process", || {
         children_of(window_pid)
             .iter()

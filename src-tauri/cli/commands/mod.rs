@@ -45,26 +45,20 @@ pub(crate) fn tray(runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// `codexia window NAME`: one window of the tray app, talking to the tray over stdin/stdout.
+/// `codexia-window NAME`: one window of the tray app, talking to the tray over stdin/stdout.
 #[cfg(feature = "tray")]
 pub(crate) fn window(runtime: &tokio::runtime::Runtime, name: &str) -> anyhow::Result<ExitCode> {
     let started_by_tray = !std::io::IsTerminal::is_terminal(&std::io::stdin());
     let kind = crate::tray::WindowKind::parse(name).filter(|_| started_by_tray && has_display());
     let Some(kind) = kind else {
         return Err(UserError::with_hint(
-            "`codexia window` is started by the tray app, not by hand",
+            "`codexia-window` is started by the tray app, not by hand",
             "run `codexia` (or `codexia tray`) and open the window from its menu",
         )
         .into());
     };
     crate::tray::run_window(runtime, kind)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `codexia window` in a build without the tray feature.
-#[cfg(not(feature = "tray"))]
-pub(crate) fn window(runtime: &tokio::runtime::Runtime, _name: &str) -> anyhow::Result<ExitCode> {
-    tray(runtime)
 }
 
 /// `codexia tray` in a build without the tray feature.
