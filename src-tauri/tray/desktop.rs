@@ -257,14 +257,26 @@ pub(crate) mod single {
     }
 }
 
-/// Elsewhere, every launch runs (the name above is a D-Bus one).
+/// Elsewhere, a lock on `$CODEXIA_HOME/tray.lock` held while the tray runs: another launch
+/// finds it taken and ends (there is no session bus to ask the running tray to show Settings).
 #[cfg(not(target_os = "linux"))]
 pub(crate) mod single {
     use super::Handle;
 
-    pub(crate) struct Held;
+    /// The locked file (the lock goes when it closes).
+    pub(crate) struct Held {
+        _file: std::fs::File,
+    }
 
-    pub(crate) fn claim(_desktop: &Handle) -> anyhow::Result<Option<Held>> {
-        Ok(Some(Held))
+    pub(crate) fn claim(desktop: &Handle) -> anyhow::Result<Option<Held>> {
+        let file = crate::files::open_lock(&desktop.tray.home.join("tray.lock"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Held { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::info!("codexia is already running");
+                Ok(None)
+            }
+            Err(std::fs::TryLockError::Error(err)) => Err(err.into()),
+        }
     }
 }
