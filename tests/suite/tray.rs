@@ -1396,3 +1396,24 @@ async fn tray_memory_after_a_long_claude_code_turn() {
     report("after the next turn");
     tray.quit(&menu).await;
 }
+
+/// `codexia-window` is the tray's, not a command for people: run by hand it says what to run
+/// instead and exits with a usage error, without opening anything.
+#[tokio::test]
+async fn the_window_binary_run_by_hand_points_to_the_tray() {
+    let output = Command::new(env!("CARGO_BIN_EXE_codexia-window"))
+        .arg("settings")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run codexia-window");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`codexia-window` is started by the tray app, not by hand"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("open the window from its menu"), "{stderr}");
+}
