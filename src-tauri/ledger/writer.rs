@@ -1,7 +1,9 @@
 //! The one writer: a thread that drains the ledger's channel and inserts rows in batches (one
 //! transaction per batch, gathered for up to [`LINGER`]), assigns window shares
-//! ([`super::attribution`]) as rows arrive, and prunes rows older than the retention once at
-//! start and then hourly.
+//! ([`super::attribution`]) as rows arrive, and prunes rows older than the retention when the
+//! file is first needed and then hourly. The file is opened at the first message (a row, or a
+//! flush before a report), not at start: a gateway that serves nothing never loads SQLite's
+//! code and caches.
 //!
 //! Faults never reach the gateway: when the file cannot be opened or written, the writer says
 //! so once (a `warn` line), counts the rows it could not keep as dropped, and tries to open the
@@ -51,17 +53,24 @@ pub(crate) fn run(config: &WriterConfig, receiver: &Receiver<Message>, dropped: 
         store: None,
         warned: false,
         last_open_attempt: None,
-        next_prune: Instant::now(),
+        next_prune: None,
     };
-    writer.ensure_open();
     loop {
         writer.prune_if_due();
-        let timeout = writer.next_prune.saturating_duration_since(Instant::now());
-        let first = match receiver.recv_timeout(timeout) {
+        let first = match writer.next_prune {
+            Some(due) => receiver.recv_timeout(due.saturating_duration_since(Instant::now())),
+            None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        let first = match first {
             Ok(message) => message,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
+        if writer.next_prune.is_none() {
+            // The first message: open the file, and prune before anything is written or read.
+            writer.next_prune = Some(Instant::now());
+            writer.prune_if_due();
+        }
         let mut rows = Vec::new();
         let mut flushes: Vec<SyncSender<()>> = Vec::new();
         let linger_until = Instant::now() + LINGER;
@@ -98,7 +107,8 @@ struct Writer {
     store: Option<Store>,
     warned: bool,
     last_open_attempt: Option<Instant>,
-    next_prune: Instant,
+    /// None until the first message.
+    next_prune: Option<Instant>,
 }
 
 impl Writer {
@@ -158,10 +168,10 @@ impl Writer {
     }
 
     fn prune_if_due(&mut self) {
-        if Instant::now() < self.next_prune {
+        if self.next_prune.is_none_or(|due| Instant::now() < due) {
             return;
         }
-        self.next_prune = Instant::now() + PRUNE_EVERY;
+        self.next_prune = Some(Instant::now() + PRUNE_EVERY);
         self.ensure_open();
         let retention = self.config.retention_days;
         if let Some(store) = &mut self.store {
