@@ -170,6 +170,14 @@ impl WindowKind {
             Self::SignIn | Self::SignInAuto => "signin",
         }
     }
+
+    /// The window's name as its menu item says it.
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Self::Settings => "Settings",
+            Self::SignIn | Self::SignInAuto => "Sign in",
+        }
+    }
 }
 
 /// The Sign in page showing `message` (the window's own failures, and the tray's after a failed

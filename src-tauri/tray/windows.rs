@@ -140,6 +140,8 @@ pub(crate) fn open(app: &Handle, kind: WindowKind) {
     app.spawn(async move {
         if let Err(err) = host.open(&handle, kind) {
             tracing::error!("cannot open the {} window: {err}", kind.label());
+            // The tray has nowhere else to say it.
+            handle.notify(format!("The {} window cannot open: {err}.", kind.title()));
         }
     });
 }

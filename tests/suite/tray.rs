@@ -1397,6 +1397,55 @@ async fn tray_memory_after_a_long_claude_code_turn() {
     tray.quit(&menu).await;
 }
 
+/// Without `codexia-window` beside it (a broken install), choosing Settings… tells the user why
+/// nothing opens, with a desktop notification naming the missing program; the tray keeps
+/// serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_that_cannot_open_is_announced_with_what_is_missing() {
+    let Some((_serial, fake)) = gui_test().await else {
+        return;
+    };
+    let home = tray_home(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    seed_file_credentials(&home, &fake);
+    // A copy of codexia alone in a directory.
+    let alone = tempfile::tempdir().unwrap();
+    let copy = alone.path().join("codexia");
+    std::fs::copy(binary(), &copy).unwrap();
+    let mut command = home.command_of(&copy, &["tray"]);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut tray = command.spawn().unwrap();
+    let pid = tray.id().unwrap();
+    let menu = tokio::task::spawn_blocking(move || TrayMenu::find(pid, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let labels = menu.wait_for("the gateway", |labels| {
+        labels.iter().any(|l| l.ends_with(" · running"))
+    });
+    let url = labels
+        .iter()
+        .find_map(|l| l.strip_prefix("Gateway: ")?.strip_suffix(" · running"))
+        .unwrap()
+        .to_owned();
+
+    let mut notifications = Notifications::watch().await;
+    menu.click("Settings…");
+    let note = notifications.next().await;
+    assert_eq!(note[2], "codexia", "{note:?}");
+    assert!(
+        note[3].starts_with("The Settings window cannot open: ")
+            && note[3].contains(&alone.path().join("codexia-window").display().to_string()),
+        "{note:?}"
+    );
+    assert!(children_of(pid).is_empty(), "{:?}", children_of(pid));
+    assert!(health(&url).await, "the tray still serves");
+
+    menu.click("Quit codexia");
+    assert!(exited(&mut tray).await.success());
+}
+
 /// `codexia-window` is the tray's, not a command for people: run by hand it says what to run
 /// instead and exits with a usage error, without opening anything.
 #[tokio::test]

@@ -67,7 +67,12 @@ impl TestHome {
 
     /// A command with a clean environment: PATH, HOME, CODEXIA_HOME and this home's extras.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(binary());
+        self.command_of(binary(), args)
+    }
+
+    /// [`TestHome::command`] running another program (e.g. a copy of codexia).
+    pub fn command_of(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
+        let mut command = Command::new(program);
         command
             .args(args)
             .env_clear()
