@@ -183,13 +183,24 @@ const TRIGGERS: [&str; 14] = [
     "rt_",
 ];
 
+/// The bytes a trigger starts with (lower case), by byte value.
+const TRIGGER_STARTS: [bool; 256] = {
+    let mut starts = [false; 256];
+    let mut i = 0;
+    while i < TRIGGERS.len() {
+        starts[TRIGGERS[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    starts
+};
+
 /// Whether `text` may match a shape rule: whether it holds a trigger, ASCII case aside.
 fn may_have_shapes(text: &str) -> bool {
     let bytes = text.as_bytes();
     (0..bytes.len()).any(|at| {
         let first = bytes[at].to_ascii_lowercase();
-        // Most bytes start no trigger: one comparison each.
-        b"abcreis".contains(&first)
+        // Most bytes start no trigger: one lookup each.
+        TRIGGER_STARTS[usize::from(first)]
             && TRIGGERS.iter().any(|trigger| {
                 trigger.as_bytes()[0] == first
                     && bytes

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
+use serde_json::Value;
+
 use super::TrayApp;
 use super::desktop::{Desktop, Handle};
 use super::ipc::{Outcome, PageCommand, SettingsForm, TrayError};
@@ -11,8 +14,6 @@ use super::signin::SignIn;
 use crate::settings::{
     ApiKey, ConfigFile, Env, ModelList, Overrides, Settings, parse_bind, parse_model_list,
 };
-use serde::Serialize;
-use serde_json::Value;
 
 type CommandResult<T> = Result<T, TrayError>;
 
@@ -530,7 +531,7 @@ fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
 /// Runs one page command forwarded by a window process.
 pub(crate) async fn dispatch(app: &Handle, request: PageCommand) -> Outcome {
     let tray = Arc::clone(&app.tray);
-    let signin = Arc::clone(&app.signin);
+    let signin = &app.signin;
     let result = match request {
         PageCommand::GetSettings => answer(get_settings(app, &tray).await),
         PageCommand::SaveSettings { form } => {
@@ -546,10 +547,10 @@ pub(crate) async fn dispatch(app: &Handle, request: PageCommand) -> Outcome {
         PageCommand::CreateSupportBundle { include_contents } => {
             answer(Box::pin(create_support_bundle(&tray, include_contents)).await)
         }
-        PageCommand::SignInHere => answer(sign_in_here(app, &tray, &signin).await),
-        PageCommand::SignInWithBrowser => answer(sign_in_with_browser(app, &tray, &signin).await),
+        PageCommand::SignInHere => answer(sign_in_here(app, &tray, signin).await),
+        PageCommand::SignInWithBrowser => answer(sign_in_with_browser(app, &tray, signin).await),
         PageCommand::SubmitRedirectUrl { url } => {
-            answer(submit_redirect_url(app, &tray, &signin, &url).await)
+            answer(submit_redirect_url(app, &tray, signin, &url).await)
         }
     };
     match result {

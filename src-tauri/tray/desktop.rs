@@ -24,13 +24,14 @@ pub(crate) enum UiEvent {
 /// background tasks.
 pub(crate) struct Desktop {
     pub(crate) tray: Arc<TrayApp>,
-    pub(crate) signin: Arc<SignIn>,
-    pub(crate) windows: Arc<WindowHost>,
+    pub(crate) signin: SignIn,
+    pub(crate) windows: WindowHost,
     /// Where background work runs (menu events and D-Bus calls arrive on other threads).
     runtime: tokio::runtime::Handle,
+    /// The proxy is `Send` but not `Sync` on every platform.
     ui: Mutex<EventLoopProxy<UiEvent>>,
     /// The notifications, shown one after the other by one thread (each is a D-Bus call).
-    notes: Mutex<mpsc::Sender<String>>,
+    notes: mpsc::Sender<String>,
     autostart: Option<auto_launch::AutoLaunch>,
     /// Kept while the app runs: on X11 the copied text is served by its owner.
     clipboard: Mutex<Option<arboard::Clipboard>>,
@@ -65,11 +66,11 @@ impl Desktop {
         };
         Arc::new(Self {
             tray,
-            signin: Arc::new(SignIn::default()),
-            windows: Arc::new(WindowHost::default()),
+            signin: SignIn::default(),
+            windows: WindowHost::default(),
             runtime,
             ui: Mutex::new(ui),
-            notes: Mutex::new(notes),
+            notes,
             autostart,
             clipboard: Mutex::new(None),
         })
@@ -101,9 +102,7 @@ impl Desktop {
 
     /// Shows a desktop notification titled "codexia".
     pub(crate) fn notify(&self, body: String) {
-        if let Ok(notes) = self.notes.lock() {
-            let _ = notes.send(body);
-        }
+        let _ = self.notes.send(body);
     }
 
     /// Puts `text` on the clipboard.

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
@@ -45,7 +45,7 @@ impl WindowHost {
 
     /// Brings the window forward, or starts its process and the two tasks that talk to it.
     /// Runs on the async runtime (the process pipes need its reactor).
-    fn open(self: &Arc<Self>, app: &Handle, kind: WindowKind) -> std::io::Result<()> {
+    fn open(&self, app: &Handle, kind: WindowKind) -> std::io::Result<()> {
         let label = kind.label();
         // Held from the check to the insert, so two quick clicks open one window.
         let Ok(mut open) = self.open.lock() else {
@@ -90,7 +90,6 @@ impl WindowHost {
             }
         });
 
-        let host = Arc::clone(self);
         let app = app.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
@@ -106,7 +105,7 @@ impl WindowHost {
                     let _ = events.send(ToWindow::Reply { id, outcome });
                 });
             }
-            host.forget(label, generation);
+            app.windows.forget(label, generation);
             match child.wait().await {
                 Ok(status) if !status.success() => {
                     tracing::warn!("the {label} window ended with {status}");
@@ -135,10 +134,9 @@ fn window_binary() -> std::io::Result<std::path::PathBuf> {
 
 /// Opens a window, or brings it forward when it is open.
 pub(crate) fn open(app: &Handle, kind: WindowKind) {
-    let host = Arc::clone(&app.windows);
     let handle = app.clone();
     app.spawn(async move {
-        if let Err(err) = host.open(&handle, kind) {
+        if let Err(err) = handle.windows.open(&handle, kind) {
             tracing::error!("cannot open the {} window: {err}", kind.label());
             // The tray has nowhere else to say it.
             handle.notify(format!("The {} window cannot open: {err}.", kind.title()));
