@@ -125,11 +125,14 @@ async fn open<E: BackendEvent>(
     Ok(until_terminal(Box::pin(tapped)))
 }
 
-/// The backend request's JSON body.
+/// The backend request's JSON body. Its buffer is cut to its length: the capture may keep it,
+/// counting its length, and a buffer grown by doubling can be nearly twice as long.
 fn write_body(body: &impl serde::Serialize) -> Result<Bytes, ApiError> {
-    serde_json::to_vec(body)
-        .map(Bytes::from)
-        .map_err(|err| ApiError::internal(format!("The backend request cannot be written: {err}")))
+    let mut json = serde_json::to_vec(body).map_err(|err| {
+        ApiError::internal(format!("The backend request cannot be written: {err}"))
+    })?;
+    json.shrink_to_fit();
+    Ok(Bytes::from(json))
 }
 
 /// The backend request as the inspector keeps it: URL, headers redacted, the body as sent.

@@ -473,11 +473,20 @@ impl Capture {
 }
 
 /// `bytes` if it fits in `room`, else a copy of its first `room` bytes and `true`.
+/// Bodies shorter than this are copied when kept rather than shared: a small body is a view
+/// into the buffer hyper read it with (up to 64 KiB), and sharing it would keep that whole
+/// buffer alive, unseen by the budget.
+const SHARE_FROM: usize = 64 * 1024;
+
+/// The part of `bytes` that fits in `room`, and whether it was cut. A body is shared only when
+/// it is at least [`SHARE_FROM`] long and kept whole.
 fn fit(bytes: &Bytes, room: usize) -> (Bytes, bool) {
-    if bytes.len() <= room {
-        (bytes.clone(), false)
-    } else {
+    if bytes.len() > room {
         (Bytes::copy_from_slice(&bytes[..room]), true)
+    } else if bytes.len() < SHARE_FROM {
+        (Bytes::copy_from_slice(bytes), false)
+    } else {
+        (bytes.clone(), false)
     }
 }
 

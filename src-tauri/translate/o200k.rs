@@ -5,9 +5,10 @@
 //! tiktoken-rs keeps the vocabulary three times over in hash maps of heap-allocated byte
 //! vectors (about 43 MB resident), bpe-openai in three Aho-Corasick automata (about 36 MB, plus
 //! 32 MB of its serialised tables paged in from the binary). Counting needs only the rank of a
-//! byte string: here the 1.4 MB of token bytes lie end to end, and an open-addressing table of
-//! 2^18 `u64` slots (2 MB), each packing a token's place, length, rank and a few more bits of
-//! its hash, finds a rank by hashing the bytes: 3.4 MB of tables. Each lookup is a cache miss
+//! byte string: an open-addressing table of 2^18 `u64` slots (2 MB), each packing a token's
+//! place in the vocabulary, its length, rank and a few more bits of its hash, finds a rank by
+//! hashing the bytes. The vocabulary itself (1.6 MB) is read where it lies in the binary, not
+//! copied: 2 MB of heap. Each lookup is a cache miss
 //! or two, so a thread keeps the counts of the short pieces it met last in a small table of
 //! its own ([`PieceCache`], 768 KB): most pieces of real text are words seen before.
 //!
@@ -64,7 +65,7 @@ const HUGE_PIECE: usize = 1024;
 
 /// One slot of the rank table, packed in a `u64` so that a probe reads one word and rejects
 /// nearly every other token without touching its bytes: where the token's bytes start in
-/// [`O200k::bytes`] (21 bits: 1.4 MB), its length (8 bits: at most 128), its rank (18 bits:
+/// [`O200k::bytes`] (21 bits: 1.6 MB), its length (8 bits: at most 128), its rank (18 bits:
 /// 199,998 tokens) and a tag of 17 more bits of its hash. An empty slot is 0 (no token is
 /// empty).
 mod slot {
@@ -77,18 +78,14 @@ mod slot {
 
 /// The loaded counter.
 struct O200k {
-    /// Every token's bytes, end to end, in rank order, then [`PAD`] zero bytes (so that eight
-    /// bytes can be read from any token's start).
-    bytes: Vec<u8>,
+    /// [`VOCABULARY`]: each token's bytes after its length byte, where the slots point.
+    bytes: &'static [u8],
     /// Open addressing (linear probing) by hash of the bytes: see [`slot`].
     slots: Vec<u64>,
     split: Regex,
     /// Per pattern of [`PATTERNS`]: whether its last character is a look-ahead.
     lookahead: [bool; 3],
 }
-
-/// Zero bytes after the last token.
-const PAD: usize = 8;
 
 static O200K: OnceLock<O200k> = OnceLock::new();
 
@@ -252,28 +249,25 @@ impl<'a> Key<'a> {
 
 impl O200k {
     fn load() -> Self {
-        // One pass over the vocabulary: each token's bytes are appended and its slot filled
-        // at once (no list of all tokens on the side: that was 3.2 MB more at the first count).
-        let mut bytes = Vec::with_capacity(VOCABULARY.len() + PAD);
+        // One pass over the vocabulary, filling each token's slot (no list of all tokens on the
+        // side: that was 3.2 MB more at the first count, and a copy of the tokens' bytes 1.4 MB).
         let mut slots = vec![0; SLOTS];
         let mut at = 0;
         let mut rank: u64 = 0;
         while let Some(&len) = VOCABULARY.get(at) {
             let token = &VOCABULARY[at + 1..at + 1 + usize::from(len)];
             let key = Key::new(token);
-            let entry = key.len_and_tag() | (rank << slot::RANK_SHIFT) | bytes.len() as u64;
+            let entry = key.len_and_tag() | (rank << slot::RANK_SHIFT) | (at + 1) as u64;
             let mut probe = key.home();
             while slots[probe] != 0 {
                 probe = (probe + 1) & (SLOTS - 1);
             }
             slots[probe] = entry;
-            bytes.extend_from_slice(token);
             at += 1 + usize::from(len);
             rank += 1;
         }
-        bytes.extend_from_slice(&[0; PAD]);
         Self {
-            bytes,
+            bytes: VOCABULARY,
             slots,
             split: Regex::new_many(&PATTERNS.map(|(pattern, _)| pattern))
                 .unwrap_or_else(|error| unreachable!("the o200k patterns compile: {error}")),
@@ -285,7 +279,9 @@ impl O200k {
     fn holds(&self, entry: u64, key: &Key<'_>) -> bool {
         let start = (entry & ((1 << slot::LEN_SHIFT) - 1)) as usize;
         let len = key.bytes.len();
-        let head = head_word(&self.bytes[start..start + 8]);
+        // Up to eight bytes: the next token's length byte and bytes follow (masked off below),
+        // or the end of the vocabulary.
+        let head = head_word(&self.bytes[start..(start + 8).min(self.bytes.len())]);
         if len <= 8 {
             let mask = u64::MAX >> (64 - 8 * len);
             head & mask == key.head

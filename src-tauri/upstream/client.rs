@@ -22,6 +22,8 @@ use crate::settings::{ProxyUrl, Settings, UpstreamProxy};
 pub(crate) const ORIGINATOR: &str = "codex_cli_rs";
 /// The Codex client version we present (used for `/codex/models?client_version=`).
 pub(crate) const CODEX_CLIENT_VERSION: &str = "0.146.0";
+/// Idle connections kept open to each host (the backend, the sign-in server).
+const IDLE_CONNECTIONS: usize = 8;
 
 /// Access to the backend for one request: the bearer token and the ChatGPT account id.
 #[derive(Clone, Copy)]
@@ -252,7 +254,11 @@ impl UpstreamClient {
             .connect_timeout(Duration::from_secs(15))
             // Streams may be silent for long stretches while the model thinks; idle detection
             // is done per read by the SSE reader, not by a whole-request timeout.
-            .tcp_keepalive(Duration::from_secs(30));
+            .tcp_keepalive(Duration::from_secs(30))
+            // reqwest keeps every idle connection for 90 s by default: after 32 parallel
+            // streams, 32 connections to the backend and their buffers (about 80 KB each).
+            // A handful covers a client's parallel requests (Claude Code's subagents).
+            .pool_max_idle_per_host(IDLE_CONNECTIONS);
         if !proxy.is_direct() {
             let rule = std::sync::Arc::clone(&proxy);
             builder = builder.proxy(reqwest::Proxy::custom(move |url| {
