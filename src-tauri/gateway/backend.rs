@@ -57,6 +57,7 @@ impl<E> Future for Opening<E> {
 pub(crate) fn open_stream<E: BackendEvent>(
     state: AppState,
     body: impl serde::Serialize + Send + Sync + 'static,
+    size_hint: usize,
     session_id: Option<String>,
     capture: Option<Arc<Capture>>,
 ) -> Opening<E> {
@@ -67,6 +68,7 @@ pub(crate) fn open_stream<E: BackendEvent>(
             &state,
             account.as_deref(),
             &body,
+            size_hint,
             session_id.as_deref(),
             capture,
         )
@@ -78,6 +80,7 @@ async fn open<E: BackendEvent>(
     state: &AppState,
     account: Option<&str>,
     body: &(impl serde::Serialize + Sync),
+    size_hint: usize,
     session_id: Option<&str>,
     capture: Option<Arc<Capture>>,
 ) -> Result<EventStream<E>, ApiError> {
@@ -100,7 +103,7 @@ async fn open<E: BackendEvent>(
     };
     // Written once: the same bytes are sent (again after a 401) and, shared, kept by the
     // capture; nothing copies or parses them again.
-    let json = write_body(body)?;
+    let json = write_body(body, size_hint)?;
     let Some(capture) = capture else {
         let response = call.post(&credentials, &json, None).await?;
         return Ok(until_terminal(sse::response_events(
@@ -125,14 +128,26 @@ async fn open<E: BackendEvent>(
     Ok(until_terminal(Box::pin(tapped)))
 }
 
-/// The backend request's JSON body. Its buffer is cut to its length: the capture may keep it,
-/// counting its length, and a buffer grown by doubling can be nearly twice as long.
-fn write_body(body: &impl serde::Serialize) -> Result<Bytes, ApiError> {
-    let mut json = serde_json::to_vec(body).map_err(|err| {
+/// The backend request's JSON body, written into a buffer of about the size expected (the
+/// client's body, plus an eighth): a long conversation's buffer, grown by doubling from 128
+/// bytes, would touch about twice its size in fresh pages. The buffer is then cut to its
+/// length, since the capture may keep it and counts only its length.
+fn write_body(body: &impl serde::Serialize, size_hint: usize) -> Result<Bytes, ApiError> {
+    let mut json = Vec::with_capacity(size_hint.saturating_add(size_hint / 8).max(1024));
+    serde_json::to_writer(&mut json, body).map_err(|err| {
         ApiError::internal(format!("The backend request cannot be written: {err}"))
     })?;
     json.shrink_to_fit();
     Ok(Bytes::from(json))
+}
+
+/// The size of the client's body as it declared it (`Content-Length`), for [`open_stream`]'s
+/// `size_hint`; 0 for a chunked body.
+pub(crate) fn body_size(headers: &axum::http::HeaderMap) -> usize {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The backend request as the inspector keeps it: URL, headers redacted, the body as sent.

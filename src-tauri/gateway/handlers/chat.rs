@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::gateway::catalog::translate_with_catalog;
@@ -25,6 +26,7 @@ use crate::translate::chat_stream::ChatStream;
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
+    headers: HeaderMap,
     capture: Option<Extension<Arc<Capture>>>,
     ApiJson(request): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
@@ -36,6 +38,7 @@ pub(crate) async fn chat_completions(
     let opening = backend::open_stream::<ResponsesEvent>(
         state.clone(),
         upstream,
+        backend::body_size(&headers),
         session_id,
         capture.map(|Extension(capture)| capture),
     );

@@ -88,6 +88,7 @@ pub(crate) async fn create_message(
     let opening = backend::open_stream::<ResponsesEvent>(
         state.clone(),
         SharedRequest(Arc::clone(&upstream)),
+        backend::body_size(&headers),
         prepared.session_id,
         capture.map(|Extension(capture)| capture),
     );

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
@@ -23,6 +24,7 @@ use crate::translate::responses_passthrough::{ResponsesRelay, normalise_response
 /// `POST /v1/responses`.
 pub(crate) async fn create_response(
     State(state): State<AppState>,
+    headers: HeaderMap,
     capture: Option<Extension<Arc<Capture>>>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
@@ -40,6 +42,7 @@ pub(crate) async fn create_response(
     let opening = backend::open_stream::<Value>(
         state.clone(),
         prepared.upstream.clone(),
+        backend::body_size(&headers),
         session_id,
         capture.map(|Extension(capture)| capture),
     );
