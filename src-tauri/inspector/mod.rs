@@ -12,10 +12,16 @@
 //! the oldest captures are dropped until it fits, so the total never exceeds the budget; an
 //! item that would take one capture past the whole budget is cut (a truncation marker says
 //! how much is missing) and later items of that capture are not kept.
+//!
+//! What a finished capture repeats of an older one (the conversation a client sends again each
+//! turn, the backend's events that echo the instructions and tools) is kept once: the older
+//! capture keeps slices of the newer one's bytes and a copy of what differs (`share.rs`), and
+//! is counted for that copy only.
 
 pub(crate) mod diff;
 pub(crate) mod disk;
 mod render;
+mod share;
 pub(crate) mod view;
 
 use std::collections::VecDeque;
@@ -52,6 +58,9 @@ struct Store {
     /// Bytes counted by the kept captures.
     total: usize,
     dropped: u64,
+    /// The ids of the finished captures that kept a long body or event (see `share.rs`),
+    /// oldest first.
+    long: VecDeque<u64>,
 }
 
 /// One request being captured (or finished). Shared by the gateway's hooks and the store.
@@ -98,11 +107,24 @@ pub(crate) struct Message {
     pub status: Option<u16>,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
-    /// The body's full size; more than `body.len()` when it was cut.
+    /// The body's full size; more than the bytes kept when it was cut.
     pub body_len: u64,
+    /// The body in pieces, when it shares bytes with newer captures (`body` is then empty);
+    /// set by the inspector only (`share.rs`).
+    pub pieces: Vec<Bytes>,
 }
 
 impl Message {
+    /// The body's bytes as kept.
+    fn contents(&self) -> std::borrow::Cow<'_, [u8]> {
+        if self.pieces.is_empty() {
+            std::borrow::Cow::Borrowed(&self.body)
+        } else {
+            std::borrow::Cow::Owned(self.pieces.concat())
+        }
+    }
+
+    /// The size of what is counted for it (before any sharing).
     fn size(&self) -> usize {
         let headers: usize = self
             .headers
@@ -121,7 +143,20 @@ impl Message {
 struct UpstreamEvent {
     ms: u64,
     event: String,
-    data: String,
+    /// The data as it arrived (empty when in `pieces`, see `share.rs`).
+    data: Bytes,
+    pieces: Vec<Bytes>,
+}
+
+impl UpstreamEvent {
+    /// The data's bytes as kept.
+    fn contents(&self) -> std::borrow::Cow<'_, [u8]> {
+        if self.pieces.is_empty() {
+            std::borrow::Cow::Borrowed(&self.data)
+        } else {
+            std::borrow::Cow::Owned(self.pieces.concat())
+        }
+    }
 }
 
 /// How a request ended and what the gateway learnt about it.
@@ -202,6 +237,9 @@ impl Inspector {
         if !self.is_on() {
             return None;
         }
+        // The id is taken under the store's lock, so the kept captures stay in id order
+        // (`share_long_items` looks them up by id).
+        let mut store = lock(&self.0.store);
         let capture = Arc::new(Capture {
             id: self.0.next_id.fetch_add(1, Ordering::Relaxed),
             at: Utc::now(),
@@ -217,10 +255,8 @@ impl Inspector {
             }),
             shared: Arc::downgrade(&self.0),
         });
-        {
-            let mut store = lock(&self.0.store);
-            store.kept.push_back(Arc::clone(&capture));
-        }
+        store.kept.push_back(Arc::clone(&capture));
+        drop(store);
         let size = client_request.size();
         let mut client_request = client_request;
         if capture.reserve(size) {
@@ -397,6 +433,73 @@ impl Capture {
         }
     }
 
+    /// Shares this finished capture's long bodies and events with the older captures that
+    /// repeat them (see `share.rs`).
+    fn share_long_items(&self) {
+        let items: Vec<(Item, Bytes)> = {
+            let data = lock(&self.data);
+            let mut items = Vec::new();
+            let whole = |m: &Message| m.pieces.is_empty() && m.body_len == m.body.len() as u64;
+            if whole(&data.client_request) {
+                items.push((Item::Client, data.client_request.body.clone()));
+            }
+            if let Some(m) = data.upstream_request.as_ref().filter(|m| whole(m)) {
+                items.push((Item::Upstream, m.body.clone()));
+            }
+            for event in &data.upstream_events {
+                items.push((Item::Event(event.event.clone()), event.data.clone()));
+            }
+            items.retain(|(_, bytes)| bytes.len() >= share::SHARE_MIN);
+            items
+        };
+        if items.is_empty() || self.evicted.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let older: Vec<Arc<Capture>> = {
+            let mut store = lock(&shared.store);
+            let oldest = store.kept.front().map_or(u64::MAX, |c| c.id);
+            store.long.retain(|id| *id >= oldest);
+            if let Err(at) = store.long.binary_search(&self.id) {
+                store.long.insert(at, self.id);
+            }
+            let older: Vec<Arc<Capture>> = store
+                .long
+                .iter()
+                .filter(|id| **id < self.id)
+                .filter_map(|id| {
+                    let at = store.kept.binary_search_by_key(id, |c| c.id).ok()?;
+                    store.kept.get(at).cloned()
+                })
+                .collect();
+            older
+        };
+        for (item, new) in &items {
+            share_with_older(&shared, &older, item, new);
+        }
+    }
+
+    /// This capture's first whole `item` that repeats most of `new`, rewritten as slices of
+    /// `new` around its own differing middle: the bytes given up and the pieces, or `None`.
+    fn rebase(&self, item: &Item, new: &Bytes) -> Option<(Bytes, Vec<Bytes>)> {
+        let mut data = lock(&self.data);
+        if self.evicted.load(Ordering::Relaxed) {
+            return None;
+        }
+        for (bytes, pieces, whole_len) in data.items(Some(item)) {
+            if !pieces.is_empty() || bytes.len() < share::SHARE_MIN || whole_len != bytes.len() {
+                continue;
+            }
+            if let Some(rebased) = share::rebase(bytes, new) {
+                pieces.clone_from(&rebased);
+                return Some((std::mem::take(bytes), rebased));
+            }
+        }
+        None
+    }
+
     /// The backend's status.
     pub(crate) fn upstream_status(&self, status: u16) {
         lock(&self.data).upstream_status = Some(status);
@@ -412,7 +515,8 @@ impl Capture {
         lock(&self.data).upstream_events.push(UpstreamEvent {
             ms,
             event: event.to_owned(),
-            data: data.to_owned(),
+            data: Bytes::copy_from_slice(data.as_bytes()),
+            pieces: Vec::new(),
         });
     }
 
@@ -457,6 +561,7 @@ impl Capture {
     pub(crate) fn finish(self: &Arc<Self>, mut outcome: Outcome) {
         outcome.duration_ms.get_or_insert(self.elapsed_ms());
         lock(&self.data).outcome = outcome;
+        self.share_long_items();
         let Some(disk) = self.shared.upgrade().and_then(|s| s.disk.clone()) else {
             return;
         };
@@ -473,17 +578,88 @@ impl Capture {
 }
 
 /// `bytes` if it fits in `room`, else a copy of its first `room` bytes and `true`.
-/// Bodies shorter than this are copied when kept rather than shared: a small body is a view
-/// into the buffer hyper read it with (up to 64 KiB), and sharing it would keep that whole
-/// buffer alive, unseen by the budget.
-const SHARE_FROM: usize = 64 * 1024;
+/// Bodies shorter than this are copied when kept rather than held as they came: a small body is
+/// a view into the buffer hyper read it with (up to 64 KiB), and holding it would keep that
+/// whole buffer alive, unseen by the budget.
+const COPY_BELOW: usize = 64 * 1024;
 
-/// The part of `bytes` that fits in `room`, and whether it was cut. A body is shared only when
-/// it is at least [`SHARE_FROM`] long and kept whole.
+/// What a capture keeps that may be shared: a request body, or the data of a backend event
+/// of a type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Client,
+    Upstream,
+    Event(String),
+}
+
+impl Data {
+    /// The kept bytes of `item` (all items for `None`): each as its whole bytes, its pieces and
+    /// the length it had whole (more than kept when it was cut).
+    fn items(&mut self, item: Option<&Item>) -> Vec<(&mut Bytes, &mut Vec<Bytes>, usize)> {
+        fn whole(m: &mut Message) -> (&mut Bytes, &mut Vec<Bytes>, usize) {
+            let len = usize::try_from(m.body_len).unwrap_or(usize::MAX);
+            (&mut m.body, &mut m.pieces, len)
+        }
+        let mut items = Vec::new();
+        if matches!(item, None | Some(Item::Client)) {
+            items.push(whole(&mut self.client_request));
+        }
+        if matches!(item, None | Some(Item::Upstream))
+            && let Some(message) = self.upstream_request.as_mut()
+        {
+            items.push(whole(message));
+        }
+        for event in &mut self.upstream_events {
+            let wanted = match item {
+                None => true,
+                Some(Item::Event(name)) => *name == event.event,
+                Some(_) => false,
+            };
+            if wanted {
+                let len = event.data.len() + event.pieces.iter().map(Bytes::len).sum::<usize>();
+                items.push((&mut event.data, &mut event.pieces, len));
+            }
+        }
+        items
+    }
+}
+
+/// Lets the newest of `older` (oldest first) whose `item` repeats most of `new` give its own
+/// copy up for slices of `new`, remaps the captures before it that held slices of that copy,
+/// and counts it for what it still owns.
+fn share_with_older(shared: &Shared, older: &[Arc<Capture>], item: &Item, new: &Bytes) {
+    /// Older captures compared, newest first (other sessions' turns come in between).
+    const CANDIDATES: usize = 16;
+    for (at, candidate) in older.iter().enumerate().rev().take(CANDIDATES) {
+        let Some((old, rebased)) = candidate.rebase(item, new) else {
+            continue;
+        };
+        // The captures before it that held slices of the bytes given up now hold the same
+        // bytes of their new pieces.
+        for before in &older[..at] {
+            let mut data = lock(&before.data);
+            for (_, pieces, _) in data.items(None) {
+                if let Some(remapped) = share::remap(pieces, &old, &rebased) {
+                    *pieces = remapped;
+                }
+            }
+        }
+        let freed = old.len() - share::owned(&rebased, new);
+        let mut store = lock(&shared.store);
+        if !candidate.evicted.load(Ordering::Relaxed) {
+            store.total -= freed;
+            candidate.bytes.fetch_sub(freed, Ordering::Relaxed);
+        }
+        return;
+    }
+}
+
+/// The part of `bytes` that fits in `room`, and whether it was cut. A body is held as it came
+/// only when it is at least [`COPY_BELOW`] long and kept whole.
 fn fit(bytes: &Bytes, room: usize) -> (Bytes, bool) {
     if bytes.len() > room {
         (Bytes::copy_from_slice(&bytes[..room]), true)
-    } else if bytes.len() < SHARE_FROM {
+    } else if bytes.len() < COPY_BELOW {
         (Bytes::copy_from_slice(bytes), false)
     } else {
         (bytes.clone(), false)
@@ -566,6 +742,94 @@ mod tests {
         old.upstream_event("response.created", &"z".repeat(500));
         assert!(inspector.memory().bytes <= 3_000);
         assert_eq!(inspector.memory().dropped, 1);
+    }
+
+    /// Turn `n` of a conversation: the messages so far, a reminder that only the latest turn
+    /// has (what each capture keeps of its own), then the same tools every turn.
+    fn turn(session: u32, n: usize) -> Vec<u8> {
+        let mut body = format!(r#"{{"model":"m","messages":[{{"session":{session}}}"#);
+        for i in 0..n {
+            let text = format!("line {i} of a file read by session {session}\\n").repeat(100);
+            body.push_str(&format!(r#",{{"turn":{i},"text":"{text}"}}"#));
+        }
+        let reminder = format!("turn {n} ").repeat(500);
+        body.push_str(&format!(r#",{{"reminder":"{reminder}"}}"#));
+        body.push_str(&format!(r#"],"tools":["{}"]}}"#, "a tool ".repeat(3000)));
+        body.into_bytes()
+    }
+
+    /// Sends turns `turns` of two sessions, alternating; returns what each capture was sent.
+    fn converse(
+        inspector: &Inspector,
+        turns: std::ops::Range<usize>,
+    ) -> Vec<(Arc<Capture>, Vec<u8>, Vec<u8>)> {
+        let mut sent = Vec::new();
+        for n in turns {
+            for session in 0..2 {
+                let body = turn(session, n);
+                let capture = begin(inspector, &body);
+                let upstream = [b"{\"input\":".as_slice(), &body, b"}"].concat();
+                capture.upstream_request(Message {
+                    body: Bytes::from(upstream.clone()),
+                    ..Message::default()
+                });
+                capture.finish(Outcome::default());
+                sent.push((capture, body, upstream));
+            }
+        }
+        sent
+    }
+
+    /// The bodies a capture gives back, and checks that the store counts what its captures do.
+    fn kept_bodies(inspector: &Inspector, capture: &Capture) -> (Vec<u8>, Vec<u8>) {
+        let store = lock(&inspector.0.store);
+        let counted: usize = store
+            .kept
+            .iter()
+            .map(|c| c.bytes.load(Ordering::Relaxed))
+            .sum();
+        assert_eq!(store.total, counted);
+        let data = lock(&capture.data);
+        let upstream = data.upstream_request.as_ref().unwrap();
+        (
+            data.client_request.contents().into_owned(),
+            upstream.contents().into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_conversation_sent_again_each_turn_is_kept_once_and_reads_back_whole() {
+        let inspector = Inspector::new(4 << 20, None);
+        let sent = converse(&inspector, 1..40);
+        let memory = inspector.memory();
+        let total: usize = sent.iter().map(|(_, b, u)| b.len() + u.len()).sum();
+        assert!(total as u64 > 3 * memory.budget_bytes, "{total}");
+        assert_eq!(memory.dropped, 0, "{memory:?}");
+        for (capture, body, upstream) in &sent {
+            let (kept_body, kept_upstream) = kept_bodies(&inspector, capture);
+            assert!(kept_body == *body, "{}", capture.id());
+            assert!(kept_upstream == *upstream, "{}", capture.id());
+        }
+        // The view shows the whole body.
+        let detail = inspector.detail(&sent[3].0.id()).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&sent[3].1).unwrap();
+        assert_eq!(detail.client_request.body, body);
+        assert!(!detail.client_request.truncated);
+    }
+
+    #[test]
+    fn shared_captures_are_dropped_oldest_first_and_the_rest_read_back_whole() {
+        let inspector = Inspector::new(2 << 20, None);
+        let sent = converse(&inspector, 1..60);
+        let memory = inspector.memory();
+        assert!(memory.dropped > 0 && memory.kept > 40, "{memory:?}");
+        assert!(memory.bytes <= memory.budget_bytes, "{memory:?}");
+        let kept = usize::try_from(memory.kept).unwrap();
+        for (capture, body, upstream) in &sent[sent.len() - kept..] {
+            let (kept_body, kept_upstream) = kept_bodies(&inspector, capture);
+            assert!(kept_body == *body, "{}", capture.id());
+            assert!(kept_upstream == *upstream, "{}", capture.id());
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl Capture {
             .map(|e| EventView {
                 ms: e.ms,
                 event: Some(e.event.clone()),
-                data: body_value(&redactor, e.data.as_bytes(), false),
+                data: body_value(&redactor, &e.contents(), false),
                 comment: false,
             })
             .collect();
@@ -83,7 +83,8 @@ impl Capture {
 }
 
 fn http_message(redactor: &Redactor, message: &Message) -> HttpMessage {
-    let truncated = message.body_len > message.body.len() as u64;
+    let contents = message.contents();
+    let truncated = message.body_len > contents.len() as u64;
     HttpMessage {
         method: message.method.clone(),
         url: message
@@ -96,12 +97,12 @@ fn http_message(redactor: &Redactor, message: &Message) -> HttpMessage {
             .iter()
             .map(|(n, v)| (n.clone(), redactor.header(n, v).into_owned()))
             .collect(),
-        body: if message.body.is_empty() && !truncated {
+        body: if contents.is_empty() && !truncated {
             Value::Null
         } else {
-            let mut body = body_value(redactor, &message.body, truncated);
+            let mut body = body_value(redactor, &contents, truncated);
             if truncated && let Value::String(text) = &mut body {
-                let missing = message.body_len - message.body.len() as u64;
+                let missing = message.body_len - contents.len() as u64;
                 text.push_str(&format!("[truncated: {missing} bytes not kept]"));
             }
             body
