@@ -24,6 +24,7 @@ mod render;
 mod share;
 pub(crate) mod view;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -116,12 +117,8 @@ pub(crate) struct Message {
 
 impl Message {
     /// The body's bytes as kept.
-    fn contents(&self) -> std::borrow::Cow<'_, [u8]> {
-        if self.pieces.is_empty() {
-            std::borrow::Cow::Borrowed(&self.body)
-        } else {
-            std::borrow::Cow::Owned(self.pieces.concat())
-        }
+    fn contents(&self) -> Cow<'_, [u8]> {
+        share::contents(&self.body, &self.pieces)
     }
 
     /// The size of what is counted for it (before any sharing).
@@ -150,12 +147,8 @@ struct UpstreamEvent {
 
 impl UpstreamEvent {
     /// The data's bytes as kept.
-    fn contents(&self) -> std::borrow::Cow<'_, [u8]> {
-        if self.pieces.is_empty() {
-            std::borrow::Cow::Borrowed(&self.data)
-        } else {
-            std::borrow::Cow::Owned(self.pieces.concat())
-        }
+    fn contents(&self) -> Cow<'_, [u8]> {
+        share::contents(&self.data, &self.pieces)
     }
 }
 

@@ -101,6 +101,15 @@ fn common_stretch(old: &[u8], new: &[u8]) -> Option<(std::ops::Range<usize>, usi
     Some((start - before..start + ANCHOR + after, at - before))
 }
 
+/// An item's bytes as kept: `whole`, or its `pieces` joined when it has any.
+pub(super) fn contents<'a>(whole: &'a Bytes, pieces: &[Bytes]) -> std::borrow::Cow<'a, [u8]> {
+    if pieces.is_empty() {
+        std::borrow::Cow::Borrowed(whole)
+    } else {
+        std::borrow::Cow::Owned(pieces.concat())
+    }
+}
+
 /// The bytes a capture owns among `pieces` (the copies it made), as opposed to slices of
 /// `shared_with`: what it is counted for.
 pub(super) fn owned(pieces: &[Bytes], shared_with: &Bytes) -> usize {
