@@ -432,17 +432,21 @@ impl Capture {
         let items: Vec<(Item, Bytes)> = {
             let data = lock(&self.data);
             let mut items = Vec::new();
-            let whole = |m: &Message| m.pieces.is_empty() && m.body_len == m.body.len() as u64;
-            if whole(&data.client_request) {
-                items.push((Item::Client, data.client_request.body.clone()));
+            let body = |m: &Message| {
+                let whole_len = usize::try_from(m.body_len).unwrap_or(usize::MAX);
+                share::shareable(&m.body, &m.pieces, whole_len).then(|| m.body.clone())
+            };
+            if let Some(bytes) = body(&data.client_request) {
+                items.push((Item::Client, bytes));
             }
-            if let Some(m) = data.upstream_request.as_ref().filter(|m| whole(m)) {
-                items.push((Item::Upstream, m.body.clone()));
+            if let Some(bytes) = data.upstream_request.as_ref().and_then(body) {
+                items.push((Item::Upstream, bytes));
             }
             for event in &data.upstream_events {
-                items.push((Item::Event(event.event.clone()), event.data.clone()));
+                if share::shareable(&event.data, &event.pieces, event.data.len()) {
+                    items.push((Item::Event(event.event.clone()), event.data.clone()));
+                }
             }
-            items.retain(|(_, bytes)| bytes.len() >= share::SHARE_MIN);
             items
         };
         if items.is_empty() || self.evicted.load(Ordering::Relaxed) {
@@ -482,7 +486,7 @@ impl Capture {
             return None;
         }
         for (bytes, pieces, whole_len) in data.items(Some(item)) {
-            if !pieces.is_empty() || bytes.len() < share::SHARE_MIN || whole_len != bytes.len() {
+            if !share::shareable(bytes, pieces, whole_len) {
                 continue;
             }
             if let Some(rebased) = share::rebase(bytes, new) {

@@ -16,6 +16,12 @@ use bytes::Bytes;
 /// Bodies and event data shorter than this are neither shared nor rewritten.
 pub(super) const SHARE_MIN: usize = 16 * 1024;
 
+/// Whether an item may be shared or given up: long, kept whole (`whole_len` is its length
+/// before any cut) and not already in pieces.
+pub(super) fn shareable(bytes: &Bytes, pieces: &[Bytes], whole_len: usize) -> bool {
+    pieces.is_empty() && bytes.len() == whole_len && bytes.len() >= SHARE_MIN
+}
+
 /// The blocks compared at once while looking for the first difference.
 const BLOCK: usize = 4096;
 
