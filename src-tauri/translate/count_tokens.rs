@@ -14,16 +14,15 @@
 //!
 //! Claude Code sends the whole conversation again on every turn, so a [`TokenCounter`] remembers
 //! the count of each text it has counted, keyed by a hash of its bytes, in a cache bounded in
-//! memory (least recently used entries go first): turn N+1 only counts what turn N did not
-//! have. A count is a function of the text alone, so the total is exactly the full count.
+//! memory (the texts not used for longest go first, [`Memo`]): turn N+1 only counts what turn N
+//! did not have. A count is a function of the text alone, so the total is exactly the full count.
 //! A text that is still the client's JSON literal ([`JsonText`]) is remembered by a hash of the
 //! literal: a turn whose texts were all seen unescapes none of them.
 
 use std::borrow::Cow;
-use std::num::NonZeroUsize;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{LazyLock, Mutex, PoisonError};
-
-use lru::LruCache;
 
 use crate::protocol::json_text::{Identity, JsonText};
 use crate::protocol::responses::{ContentPart, FunctionOutput, InputItem, ResponsesRequest, Tool};
@@ -39,11 +38,10 @@ const PER_FILE: u64 = 1_000;
 
 /// Memory budget of the shared cache: about 40,000 texts, far more than the blocks of the
 /// longest conversations of a few concurrent sessions.
-pub(crate) const CACHE_BUDGET_BYTES: usize = 4 * 1024 * 1024;
-/// What one cache entry costs, estimated: the 16-byte key and 8-byte count in the list node the
-/// LRU allocates with its two links (48 bytes with the allocator's rounding), and the hash
-/// table's slot that points at it with its spare capacity (up to about 40), rounded up.
-const ENTRY_BYTES: usize = 96;
+pub(crate) const CACHE_BUDGET_BYTES: usize = 2 * 1024 * 1024;
+/// What one remembered text costs at most: a 24-byte slot and its control byte in a table at
+/// least 7/16 full (a table doubles once it is 7/8 full), rounded up.
+const ENTRY_BYTES: usize = 48;
 /// Shorter texts are counted each time (tool names, ids): counting them costs about as much as
 /// a lookup.
 const MIN_CACHED_LEN: usize = 32;
@@ -178,12 +176,91 @@ fn walk_parts(parts: &[ContentPart], count: &mut impl FnMut(RequestText<'_>) -> 
 }
 
 /// Counts requests, remembering the count of every text of [`MIN_CACHED_LEN`] bytes or more by
-/// a 128-bit hash of its bytes (seeded per process, so nobody can aim a collision at it), in an
-/// LRU cache bounded by a memory budget. Shared by concurrent requests: the lock is held for
+/// a 128-bit hash of its bytes (seeded per process, so nobody can aim a collision at it), in a
+/// [`Memo`] bounded by a memory budget. Shared by concurrent requests: the lock is held for
 /// lookups and inserts only, never while counting.
 pub(crate) struct TokenCounter {
-    cache: Mutex<LruCache<u128, u64>>,
+    cache: Mutex<Memo>,
     seed: u64,
+}
+
+/// A text's key: its 128-bit hash, as two words (8-byte aligned, so a table slot with its count
+/// takes 24 bytes, not 32). The words are already uniform: the table hashes the first alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key(u64, u64);
+
+impl std::hash::Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+/// Passes a [`Key`]'s first word through as its hash.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Keys only call `write_u64`; anything else is folded in all the same.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = word;
+    }
+}
+
+type Table = HashMap<Key, u32, BuildHasherDefault<KeyHasher>>;
+
+/// Token counts by key, in two generations: new and used texts go to `young`; once it holds
+/// half the capacity, `old` is dropped and `young` becomes `old`. A text used since the last
+/// turn-over is found in `young` (or moved there from `old`), so what is dropped is what was not
+/// used for longest, as in an LRU, without a list node per entry: at most `capacity` entries in
+/// two flat tables that grow as they fill.
+struct Memo {
+    young: Table,
+    old: Table,
+    half: usize,
+}
+
+impl Memo {
+    fn new(capacity: usize) -> Self {
+        Self {
+            young: Table::default(),
+            old: Table::default(),
+            half: (capacity / 2).max(1),
+        }
+    }
+
+    fn get(&mut self, key: Key) -> Option<u64> {
+        if let Some(&tokens) = self.young.get(&key) {
+            return Some(u64::from(tokens));
+        }
+        let tokens = self.old.remove(&key)?;
+        self.put(key, u64::from(tokens));
+        Some(u64::from(tokens))
+    }
+
+    fn put(&mut self, key: Key, tokens: u64) {
+        // A text of more than 4 billion tokens is not remembered (it cannot fit in a request).
+        let Ok(tokens) = u32::try_from(tokens) else {
+            return;
+        };
+        if self.young.len() >= self.half {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, tokens);
+    }
+
+    fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
 }
 
 impl std::fmt::Debug for TokenCounter {
@@ -199,9 +276,8 @@ static SHARED: LazyLock<TokenCounter> = LazyLock::new(|| TokenCounter::new(CACHE
 impl TokenCounter {
     /// A counter whose cache takes at most about `budget_bytes`.
     pub(crate) fn new(budget_bytes: usize) -> Self {
-        let entries = NonZeroUsize::new(budget_bytes / ENTRY_BYTES).unwrap_or(NonZeroUsize::MIN);
         Self {
-            cache: Mutex::new(LruCache::new(entries)),
+            cache: Mutex::new(Memo::new(budget_bytes / ENTRY_BYTES)),
             // Without randomness the hash is still a good one; only its seed is predictable.
             seed: getrandom::u64().unwrap_or(0x9E37_79B9_7F4A_7C15),
         }
@@ -237,16 +313,18 @@ impl TokenCounter {
         if bytes.len() < MIN_CACHED_LEN {
             return count_text(&text.text());
         }
-        let key = xxhash_rust::xxh3::xxh3_128_with_seed(bytes.as_bytes(), seed);
-        if let Some(tokens) = self.lock().get(&key) {
-            return *tokens;
+        let hash = xxhash_rust::xxh3::xxh3_128_with_seed(bytes.as_bytes(), seed);
+        #[allow(clippy::cast_possible_truncation, reason = "the hash's two halves")]
+        let key = Key(hash as u64, (hash >> 64) as u64);
+        if let Some(tokens) = self.lock().get(key) {
+            return tokens;
         }
         let tokens = count_text(&text.text());
         self.lock().put(key, tokens);
         tokens
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<u128, u64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memo> {
         // The cache holds plain numbers: a panic elsewhere cannot leave it inconsistent.
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -494,6 +572,29 @@ mod tests {
             }
         }
         assert!(counter.entries() <= 20, "the budget bounds the cache");
+    }
+
+    #[test]
+    fn the_memo_forgets_the_texts_not_used_for_longest() {
+        let mut memo = Memo::new(4);
+        memo.put(Key(1, 0), 10);
+        memo.put(Key(2, 0), 20);
+        memo.put(Key(3, 0), 30);
+        // 1 is used again; 2 is not.
+        assert_eq!(memo.get(Key(1, 0)), Some(10));
+        memo.put(Key(4, 0), 40);
+        assert_eq!(
+            memo.get(Key(2, 0)),
+            None,
+            "the text unused for longest went first"
+        );
+        assert_eq!(memo.get(Key(1, 0)), Some(10));
+        assert_eq!(memo.get(Key(3, 0)), Some(30));
+        assert_eq!(memo.get(Key(4, 0)), Some(40));
+        // Keys that share their first word stay apart.
+        memo.put(Key(4, 1), 41);
+        assert_eq!(memo.get(Key(4, 1)), Some(41));
+        assert!(memo.len() <= 4, "{} entries", memo.len());
     }
 
     #[test]
