@@ -594,6 +594,11 @@ mod tests {
         // Keys that share their first word stay apart.
         memo.put(Key(4, 1), 41);
         assert_eq!(memo.get(Key(4, 1)), Some(41));
+        assert_eq!(
+            memo.get(Key(4, 0)),
+            Some(40),
+            "the other key kept its count"
+        );
         assert!(memo.len() <= 4, "{} entries", memo.len());
     }
 
