@@ -11,6 +11,7 @@ pub(crate) mod handlers;
 pub(crate) mod middleware;
 pub(crate) mod recent;
 pub(crate) mod response_store;
+pub(crate) mod scratch;
 pub(crate) mod state;
 pub(crate) mod stream;
 

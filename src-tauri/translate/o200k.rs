@@ -9,8 +9,9 @@
 //! place in the vocabulary, its length, rank and a few more bits of its hash, finds a rank by
 //! hashing the bytes. The vocabulary itself (1.6 MB) is read where it lies in the binary, not
 //! copied: 2 MB of heap. Each lookup is a cache miss
-//! or two, so a thread keeps the counts of the short pieces it met last in a small table of
-//! its own ([`PieceCache`], 768 KB): most pieces of real text are words seen before.
+//! or two, so a count keeps the counts of the short pieces it met last in a small table
+//! ([`PieceCache`], 768 KB, part of its [`Scratch`]): most pieces of real text are words seen
+//! before.
 //!
 //! - Pre-tokenisation: o200k's regex with its one look-ahead (`\s+(?!\S)`) rewritten as a
 //!   pattern that matches one extra character, which is then dropped — bpe-openai's technique
@@ -29,7 +30,7 @@
 //! (base64.b64decode(l.split()[0]) for l in open('o200k_base.tiktoken'))))"`.
 
 use std::collections::BinaryHeap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
@@ -102,25 +103,58 @@ pub(super) fn is_loaded() -> bool {
 /// o200k_base tokens of `text`, as tiktoken's `encode_ordinary(text).len()`.
 pub(super) fn count(text: &str) -> usize {
     let o200k = o200k();
-    PIECES.with_borrow_mut(|pieces| {
-        o200k
-            .pieces(text)
-            .map(|piece| pieces.count(o200k, piece.as_bytes()))
-            .sum()
-    })
+    let mut scratch = Scratch::take(o200k);
+    let Scratch { regex, pieces } = &mut scratch;
+    let total = o200k
+        .pieces(text, regex)
+        .map(|piece| pieces.count(o200k, piece.as_bytes()))
+        .sum();
+    scratch.give_back();
+    total
 }
 
-/// Entries of a thread's [`PieceCache`] (a power of two). 2^15 (768 KB) rather than 2^13: a
-/// new session's conversation then counts about a tenth faster (`make memory-serve`, 9.9–10.7
-/// -> 8.0–9.9 ms for its count_tokens), and at most two threads count long texts at a time.
+/// Entries of a [`PieceCache`] (a power of two). 2^15 (768 KB) rather than 2^13: a new
+/// session's conversation then counts about a tenth faster (`make memory-serve`, 9.9–10.7 ->
+/// 8.0–9.9 ms for its count_tokens), and at most two threads count long texts at a time.
 const CACHED_PIECES: usize = 1 << PIECE_BITS;
 const PIECE_BITS: u32 = 15;
 
-thread_local! {
-    /// The counts of the pieces this thread counted last.
-    static PIECES: std::cell::RefCell<PieceCache> = const {
-        std::cell::RefCell::new(PieceCache(Vec::new()))
-    };
+/// What a count works in besides the tables: the regex's search cache (the states its lazy DFA
+/// has built) and the counts of the pieces met last. About 1.5 MB once a long text has been
+/// counted. A count takes one from [`SPARE`] (or makes one) and gives it back, so there are as
+/// many as counts ran at once, and [`release_scratch`] can free them all once counting pauses;
+/// per-thread scratch (as before) stayed with the runtime's threads for the life of the process.
+struct Scratch {
+    regex: regex_automata::meta::Cache,
+    pieces: PieceCache,
+}
+
+/// Scratch spaces not in use.
+static SPARE: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
+
+impl Scratch {
+    fn take(o200k: &O200k) -> Self {
+        spare().pop().unwrap_or_else(|| Self {
+            regex: o200k.split.create_cache(),
+            pieces: PieceCache(Vec::new()),
+        })
+    }
+
+    fn give_back(self) {
+        spare().push(self);
+    }
+}
+
+fn spare() -> std::sync::MutexGuard<'static, Vec<Scratch>> {
+    // A list of caches: a panic elsewhere cannot leave it inconsistent.
+    SPARE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Frees the scratch space of counts (see [`Scratch`]) not running now; the next count makes
+/// its own again, at the cost of a cold cache. Returns how many were freed.
+pub(super) fn release_scratch() -> usize {
+    let freed = std::mem::take(&mut *spare());
+    freed.len()
 }
 
 /// The token counts of recently seen short pieces, direct-mapped by hash: text repeats its
@@ -155,12 +189,14 @@ impl PieceCache {
 /// benchmark compares the scanner with.
 pub(super) fn count_regex_only(text: &str) -> usize {
     let o200k = o200k();
+    let mut scratch = Scratch::take(o200k);
     let mut total = 0;
     let mut last = 0;
-    while let Some(end) = o200k.regex_piece_end(text, last) {
+    while let Some(end) = o200k.regex_piece_end(text, last, &mut scratch.regex) {
         total += o200k.count_piece(&text.as_bytes()[last..end]);
         last = end;
     }
+    scratch.give_back();
     total
 }
 
@@ -323,21 +359,30 @@ impl O200k {
     /// The pre-tokenizer's pieces of `text`: where the choice depends on ASCII characters only
     /// (nearly all of code and English) a hand-written scanner finds the piece
     /// ([`ascii_piece_end`]), otherwise the regex.
-    fn pieces<'a>(&'a self, text: &'a str) -> impl Iterator<Item = &'a str> {
+    fn pieces<'a>(
+        &'a self,
+        text: &'a str,
+        cache: &'a mut regex_automata::meta::Cache,
+    ) -> impl Iterator<Item = &'a str> {
         let mut last = 0;
         std::iter::from_fn(move || {
             let start = last;
             let end = ascii_piece_end(text.as_bytes(), start)
-                .or_else(|| self.regex_piece_end(text, start))?;
+                .or_else(|| self.regex_piece_end(text, start, cache))?;
             last = end;
             Some(&text[start..end])
         })
     }
 
     /// The end of the piece the regex finds at `start`; `None` at the end of the text.
-    fn regex_piece_end(&self, text: &str, start: usize) -> Option<usize> {
+    fn regex_piece_end(
+        &self,
+        text: &str,
+        start: usize,
+        cache: &mut regex_automata::meta::Cache,
+    ) -> Option<usize> {
         let input = Input::new(&text[start..]).anchored(Anchored::Yes);
-        let found = self.split.find(input)?;
+        let found = self.split.search_with(cache, &input)?;
         let mut end = start + found.range().end;
         if self.lookahead[found.pattern().as_usize()] {
             // Give back the look-ahead character; the pattern matched at least one before it.
@@ -711,10 +756,11 @@ mod tests {
             "é", "\u{a0}", "\u{3000}", "ſ", "²", "\u{301}", "日", "😀", "\u{85}",
         ];
         let o200k = o200k();
-        let regex_pieces = |text: &str| {
+        let mut cache = o200k.split.create_cache();
+        let mut regex_pieces = |text: &str| {
             let mut pieces = Vec::new();
             let mut last = 0;
-            while let Some(end) = o200k.regex_piece_end(text, last) {
+            while let Some(end) = o200k.regex_piece_end(text, last, &mut cache) {
                 pieces.push(text[last..end].to_owned());
                 last = end;
             }
@@ -736,7 +782,11 @@ mod tests {
                 ALPHABET.len()
             };
             let text: String = (0..len).map(|_| ALPHABET[next(choices)]).collect();
-            let fast: Vec<String> = o200k.pieces(&text).map(str::to_owned).collect();
+            let mut scratch = o200k.split.create_cache();
+            let fast: Vec<String> = o200k
+                .pieces(&text, &mut scratch)
+                .map(str::to_owned)
+                .collect();
             assert_eq!(fast, regex_pieces(&text), "{text:?}");
         }
     }

@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use super::messages::prepare;
 use crate::gateway::error::{ApiError, request_id_header};
 use crate::gateway::extract::ApiJson;
+use crate::gateway::scratch;
 use crate::gateway::state::AppState;
 use crate::protocol::anthropic::{CountTokensRequest, CountTokensResponse};
 use crate::protocol::responses::{
@@ -48,6 +49,7 @@ pub(crate) async fn count_tokens(
     let counted = tokio::task::spawn_blocking(move || count_in_steps(prepared.upstream, &flag))
         .await
         .map_err(|_| ApiError::internal("The token count failed."))?;
+    scratch::counted();
     drop(cancel);
     let input_tokens =
         counted.ok_or_else(|| ApiError::internal("The token count was cancelled."))?;

@@ -22,7 +22,7 @@ use crate::gateway::error::{ApiError, request_id_header};
 use crate::gateway::extract::ApiJson;
 use crate::gateway::recent::{RequestDetails, RequestInfo};
 use crate::gateway::state::AppState;
-use crate::gateway::{backend, stream};
+use crate::gateway::{backend, scratch, stream};
 use crate::inspector::Capture;
 use crate::protocol::anthropic::MessageResponse;
 use crate::protocol::anthropic::MessagesRequest;
@@ -123,6 +123,7 @@ const COUNT_INLINE_MAX: u64 = 2_048;
 fn count_now(request: &ResponsesRequest) -> oneshot::Receiver<u64> {
     let (sender, receiver) = oneshot::channel();
     let _ = sender.send(TokenCounter::shared().count_request(request));
+    scratch::counted();
     receiver
 }
 
@@ -151,9 +152,12 @@ static COUNTING: LazyLock<Semaphore> = LazyLock::new(|| {
 /// conversation the memo has not seen takes milliseconds); `None` if the count failed.
 pub(crate) async fn count_exact(request: Arc<ResponsesRequest>) -> Option<u64> {
     let _permit = COUNTING.acquire().await.ok()?;
-    tokio::task::spawn_blocking(move || TokenCounter::shared().count_request(&request))
-        .await
-        .ok()
+    let tokens =
+        tokio::task::spawn_blocking(move || TokenCounter::shared().count_request(&request))
+            .await
+            .ok();
+    scratch::counted();
+    tokens
 }
 
 /// A translated request shared between tasks, written to the backend as the request itself.
