@@ -20,7 +20,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use codexia::{BenchCounter, BenchRequest, count_text};
+use codexia::{BenchCounter, BenchRequest, count_text, release_tokenizer_scratch};
 
 #[path = "support/long_conversation.rs"]
 mod long_conversation;
@@ -52,6 +52,20 @@ fn bpe_openai(text: &str) -> u64 {
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
+}
+
+/// The median time of `runs` calls of `f`, each after the tokenizer's scratch space was freed
+/// (as the gateway frees it once counting pauses; the freeing is not timed).
+fn time_after_pause<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> Duration {
+    let samples = (0..runs)
+        .map(|run| {
+            release_tokenizer_scratch();
+            let start = Instant::now();
+            black_box(f(run));
+            start.elapsed()
+        })
+        .collect();
+    median(samples)
 }
 
 /// The median time of `runs` calls of `f` (given the run's index).
@@ -164,7 +178,7 @@ fn main() {
     // that has seen nothing.
     // The gateway's counter lives as long as the process: make the empty ones outside the
     // timing (a fresh 4 MB cache costs milliseconds to allocate and free, per run).
-    let mut empty: Vec<BenchCounter> = (0..2 * RUNS).map(|_| BenchCounter::default()).collect();
+    let mut empty: Vec<BenchCounter> = (0..3 * RUNS).map(|_| BenchCounter::default()).collect();
     let after_cold = time(RUNS, |run| {
         let counter = &empty[run];
         let upstream = translate(&cold_turns[run]);
@@ -178,6 +192,21 @@ fn main() {
             write(&upstream) as u64 + upstream.estimate() + counter.count(&upstream)
         })
     };
+    // The same two after a pause: the scratch space freed (the usual case between the turns
+    // of a person's session, whose answers take seconds).
+    let after_seen_paused = {
+        let counter = BenchCounter::default();
+        counter.count(&upstream);
+        time_after_pause(RUNS, |run| {
+            let upstream = translate(&next_turns[run]);
+            write(&upstream) as u64 + upstream.estimate() + counter.count(&upstream)
+        })
+    };
+    let after_cold_paused = time_after_pause(RUNS, |run| {
+        let counter = &empty[2 * RUNS + run];
+        let upstream = translate(&cold_turns[run]);
+        write(&upstream) as u64 + upstream.estimate() + counter.count(&upstream)
+    });
     let after_count_tokens = time(RUNS, |run| {
         let counter = &empty[RUNS + run];
         let upstream = translate(&cold_turns[run]);
@@ -221,6 +250,18 @@ fn main() {
         &ms(before_messages),
         "-",
         &ms(after_seen),
+    );
+    row(
+        "/v1/messages, first turn, after a pause (scratch freed)",
+        "-",
+        "-",
+        &ms(after_cold_paused),
+    );
+    row(
+        "/v1/messages, next turn, after a pause (scratch freed)",
+        "-",
+        "-",
+        &ms(after_seen_paused),
     );
     row(
         "/v1/messages/count_tokens, cold",

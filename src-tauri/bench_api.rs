@@ -84,6 +84,11 @@ pub fn count_text(text: &str) -> u64 {
     crate::translate::count_tokens::count_text(text)
 }
 
+/// Frees the tokenizer's scratch space, as the gateway does once counting pauses.
+pub fn release_tokenizer_scratch() {
+    crate::translate::count_tokens::release_tokenizer_scratch();
+}
+
 // -- the usage ledger's benchmark (benches/ledger.rs) -------------------------------------------
 
 /// A gateway state with live 5h and weekly windows, recording ledger rows as the request path

@@ -40,6 +40,6 @@ pub use upstream::events::{parse as parse_event, until_terminal};
 pub use upstream::sse::sse_events;
 
 // The long-conversation benchmark (benches/conversation.rs), through a narrow door.
-pub use bench_api::{BenchCounter, BenchRequest, count_text};
+pub use bench_api::{BenchCounter, BenchRequest, count_text, release_tokenizer_scratch};
 // The usage ledger benchmark (benches/ledger.rs): recording per request, queries over 1M rows.
 pub use bench_api::{LEDGER_ROWS, LedgerRecorder, ledger_fill, ledger_report};
