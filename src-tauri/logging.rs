@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::MakeWriterExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -99,22 +100,41 @@ fn install(settings: &Settings, loudness: Loudness, verbose: u8, file: Option<Fi
     remember_configured_keys(settings);
     let filter = EnvFilter::try_new(directive(settings, loudness, verbose))
         .unwrap_or_else(|_| EnvFilter::new("warn,codexia=info"));
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(Redacting(std::io::stderr))
-        // Colours only for a person at a terminal; logs in files and pipes stay plain.
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
-        .with_target(false);
-    let file = file.map(|writer| {
-        tracing_subscriber::fmt::layer()
-            .with_writer(Redacting(writer))
-            .with_ansi(false)
-            .with_target(false)
-    });
+    // Colours only for a person at a terminal; logs in files and pipes stay plain.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
+    // Without colours both outputs get the same line: formatted and redacted once, written
+    // to each (a gateway's request log runs once per request).
+    let (both, stderr, file) = match file {
+        Some(writer) if !ansi => (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(Redacting(std::io::stderr.and(writer)))
+                    .with_ansi(false)
+                    .with_target(false),
+            ),
+            None,
+            None,
+        ),
+        file => (
+            None,
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(Redacting(std::io::stderr))
+                    .with_ansi(ansi)
+                    .with_target(false),
+            ),
+            file.map(|writer| {
+                tracing_subscriber::fmt::layer()
+                    .with_writer(Redacting(writer))
+                    .with_ansi(false)
+                    .with_target(false)
+            }),
+        ),
+    };
     let _ = tracing_subscriber::registry()
         .with(filter)
+        .with(both)
         .with(stderr)
         .with(file)
         .try_init();
