@@ -179,33 +179,26 @@ fn main() {
     // The gateway's counter lives as long as the process: make the empty ones outside the
     // timing (a fresh 4 MB cache costs milliseconds to allocate and free, per run).
     let mut empty: Vec<BenchCounter> = (0..3 * RUNS).map(|_| BenchCounter::default()).collect();
-    let after_cold = time(RUNS, |run| {
-        let counter = &empty[run];
-        let upstream = translate(&cold_turns[run]);
+    // A whole /v1/messages turn: the body written upstream, the estimate and the memo's count.
+    let turn_with = |counter: &BenchCounter, body: &[u8]| {
+        let upstream = translate(body);
         write(&upstream) as u64 + upstream.estimate() + counter.count(&upstream)
-    });
+    };
+    let after_cold = time(RUNS, |run| turn_with(&empty[run], &cold_turns[run]));
     let after_seen = {
         let counter = BenchCounter::default();
         counter.count(&upstream);
-        time(RUNS, |run| {
-            let upstream = translate(&next_turns[run]);
-            write(&upstream) as u64 + upstream.estimate() + counter.count(&upstream)
-        })
+        time(RUNS, |run| turn_with(&counter, &next_turns[run]))
     };
     // The same two after a pause: the scratch space freed (the usual case between the turns
     // of a person's session, whose answers take seconds).
     let after_seen_paused = {
         let counter = BenchCounter::default();
         counter.count(&upstream);
-        time_after_pause(RUNS, |run| {
-            let upstream = translate(&next_turns[run]);
-            write(&upstream) as u64 + upstream.estimate() + counter.count(&upstream)
-        })
+        time_after_pause(RUNS, |run| turn_with(&counter, &next_turns[run]))
     };
     let after_cold_paused = time_after_pause(RUNS, |run| {
-        let counter = &empty[2 * RUNS + run];
-        let upstream = translate(&cold_turns[run]);
-        write(&upstream) as u64 + upstream.estimate() + counter.count(&upstream)
+        turn_with(&empty[2 * RUNS + run], &cold_turns[run])
     });
     let after_count_tokens = time(RUNS, |run| {
         let counter = &empty[RUNS + run];
