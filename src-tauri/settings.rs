@@ -468,6 +468,10 @@ pub(crate) struct Settings {
     pub capture_dir: Sourced<Option<PathBuf>>,
     /// Bytes of one log file in `$CODEXIA_HOME/logs/` before it is rotated.
     pub log_file_size: Sourced<usize>,
+    /// More certificate authorities to trust for the backend and the sign-in server, besides
+    /// the built-in ones: a PEM file named by `SSL_CERT_FILE`, as curl, git and Python read it
+    /// (a proxy that inspects TLS signs with its own authority).
+    pub extra_roots: Option<PathBuf>,
 }
 
 /// The standard proxy variables, in the order they are read (upper case first, as curl and
@@ -1039,6 +1043,7 @@ impl Settings {
             inspector_memory,
             capture_dir,
             log_file_size,
+            extra_roots: env.get("SSL_CERT_FILE").map(PathBuf::from),
         })
     }
 

@@ -224,6 +224,27 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// The certificate authorities of the PEM file at `path` (`SSL_CERT_FILE`), trusted besides
+/// the built-in ones. A file that cannot be read or holds no certificate is logged and left
+/// out: calls then trust the built-in authorities only, and a backend signed by the missing
+/// one fails with a certificate error that the log explains.
+fn extra_roots(path: &std::path::Path) -> Vec<reqwest::Certificate> {
+    let found = std::fs::read(path)
+        .map_err(|err| err.to_string())
+        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).map_err(|err| err.to_string()));
+    match found {
+        Ok(roots) if !roots.is_empty() => roots,
+        Ok(_) => {
+            tracing::warn!("SSL_CERT_FILE {}: no PEM certificate in it", path.display());
+            Vec::new()
+        }
+        Err(err) => {
+            tracing::warn!("SSL_CERT_FILE {}: {err}", path.display());
+            Vec::new()
+        }
+    }
+}
+
 /// The HTTP client for the remote side.
 #[derive(Debug, Clone)]
 pub(crate) struct UpstreamClient {
@@ -236,20 +257,31 @@ pub(crate) struct UpstreamClient {
 impl UpstreamClient {
     /// A client for the configured backend, issuer and proxy.
     pub(crate) fn new(settings: &Settings) -> Self {
+        let roots = settings
+            .extra_roots
+            .as_deref()
+            .map(extra_roots)
+            .unwrap_or_default();
         Self::with_proxy(
             &settings.backend_url.value,
             &settings.auth_url.value,
             settings.proxy.value.clone(),
+            roots,
         )
     }
 
     /// A client for explicit base URLs (already normalised), without a proxy.
     #[cfg(test)]
     pub(crate) fn with_urls(backend_url: &str, auth_url: &str) -> Self {
-        Self::with_proxy(backend_url, auth_url, UpstreamProxy::default())
+        Self::with_proxy(backend_url, auth_url, UpstreamProxy::default(), Vec::new())
     }
 
-    fn with_proxy(backend_url: &str, auth_url: &str, proxy: UpstreamProxy) -> Self {
+    fn with_proxy(
+        backend_url: &str,
+        auth_url: &str,
+        proxy: UpstreamProxy,
+        roots: Vec<reqwest::Certificate>,
+    ) -> Self {
         let proxy = std::sync::Arc::new(proxy);
         // `no_proxy()` first: reqwest would otherwise read the proxy variables itself.
         let mut builder = reqwest::Client::builder()
@@ -263,6 +295,9 @@ impl UpstreamClient {
             // streams, 32 connections to the backend and their buffers (about 80 KB each).
             // A handful covers a client's parallel requests (Claude Code's subagents).
             .pool_max_idle_per_host(IDLE_CONNECTIONS);
+        for root in roots {
+            builder = builder.add_root_certificate(root);
+        }
         if !proxy.is_direct() {
             let rule = std::sync::Arc::clone(&proxy);
             builder = builder.proxy(reqwest::Proxy::custom(move |url| {

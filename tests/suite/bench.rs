@@ -16,6 +16,10 @@
 //! `CODEXIA_BENCH_BINARY` runs another build of codexia instead of this one (e.g. an older
 //! commit's, to compare in one run), and `CODEXIA_BENCH_PRELOAD` is passed to it as
 //! `LD_PRELOAD` (to try another malloc without rebuilding).
+//!
+//! The fake serves TLS with HTTP/2, as the real backend does: a gateway then holds one
+//! connection to it, not one per concurrent stream. `CODEXIA_BENCH_FAKE=http` serves plain
+//! HTTP/1.1 instead, as the benchmarks did before (to compare with their figures).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -27,7 +31,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 use crate::support::codexia::TestHome;
-use crate::support::fake_backend::{FakeUpstream, Reply};
+use crate::support::fake_backend::{FakeUpstream, Reply, test_ca_file};
 use crate::support::harness::{home_for, seed_credentials};
 
 #[path = "../../benches/support/long_conversation.rs"]
@@ -217,6 +221,33 @@ pub(super) struct Gateway {
 
 /// Another codexia binary to measure instead of this build.
 const BENCH_BINARY: &str = "CODEXIA_BENCH_BINARY";
+
+/// The fake backend of the benchmarks: over TLS with HTTP/2 unless `CODEXIA_BENCH_FAKE=http`.
+async fn bench_fake() -> FakeUpstream {
+    if std::env::var("CODEXIA_BENCH_FAKE").is_ok_and(|v| v == "http") {
+        FakeUpstream::start().await
+    } else {
+        FakeUpstream::start_tls().await
+    }
+}
+
+/// A home for `codexia serve` against `fake`, trusting the fake's test authority.
+fn bench_home(fake: &FakeUpstream) -> TestHome {
+    home_for(fake).env("CODEXIA_CREDENTIAL_STORE", "file").env(
+        "SSL_CERT_FILE",
+        test_ca_file().to_string_lossy().into_owned(),
+    )
+}
+
+/// A client of the benchmarks, trusting the fake's test authority.
+fn bench_client(idle: usize) -> reqwest::Client {
+    let ca = std::fs::read(test_ca_file()).expect("the test authority's certificate");
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(idle)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("a PEM certificate"))
+        .build()
+        .expect("client")
+}
 /// A library to preload into the gateway (`LD_PRELOAD`), e.g. another malloc.
 const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
 
@@ -366,11 +397,11 @@ pub(super) async fn settled_rss(pid: u32) -> f64 {
 }
 
 async fn start() -> Setup {
-    let fake = FakeUpstream::start().await;
+    let fake = bench_fake().await;
     // Low usage: the fake answers 429 once a window reaches 100%.
     fake.set_usage(1.0, 1.0);
     fake.set_default_reply(Reply::text_deltas(&[FIRST_TEXT, " says OK."]));
-    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    let home = bench_home(&fake);
     seed_credentials(&home, &fake.mint_tokens(3600));
     let server = Gateway::start(&home).await;
 
@@ -435,10 +466,7 @@ async fn time_to_first_byte_added_by_the_gateway() {
         messages,
         chat,
     } = start().await;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(2 * CONCURRENT)
-        .build()
-        .expect("client");
+    let client = bench_client(2 * CONCURRENT);
     let routes = [&direct, &messages, &chat];
     measure(&client, &routes, 1, WARM_UP).await;
 
@@ -564,16 +592,13 @@ async fn serve_cpu_and_memory_under_load() {
     // CPU time comes from /proc in 10 ms ticks: 100 requests make a tick 0.1 ms per request.
     const SAMPLES: usize = 100;
     const CONCURRENT_CALLS: usize = 32;
-    let fake = FakeUpstream::start().await;
+    let fake = bench_fake().await;
     fake.set_usage(1.0, 1.0);
     fake.set_default_reply(Reply::text_deltas(&[FIRST_TEXT, " says OK."]));
-    let home = home_for(&fake).env("CODEXIA_CREDENTIAL_STORE", "file");
+    let home = bench_home(&fake);
     seed_credentials(&home, &fake.mint_tokens(3600));
     let gateway = Gateway::start(&home).await;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(2 * CONCURRENT_CALLS)
-        .build()
-        .expect("client");
+    let client = bench_client(2 * CONCURRENT_CALLS);
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut memory = |label: &str, gateway: &Gateway| {
         let (rss, peak) = gateway.rss_mb();

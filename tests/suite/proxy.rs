@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::codexia::{TestHome, text};
-use crate::support::fake_backend::{FakeUpstream, Reply, python_for_tests};
+use crate::support::fake_backend::{FakeUpstream, Reply, python_for_tests, test_ca_file};
 use crate::support::harness::{Harness, closed_port, seed_credentials};
 
 /// A safety net for a proxy that does not start, not a synchronisation device.
@@ -225,6 +225,23 @@ async fn no_proxy_sends_the_listed_hosts_around_the_proxy() {
     .await;
     answer_and_refresh(&h).await;
     assert_eq!(proxy.records(), Vec::<Value>::new());
+}
+
+/// A backend whose certificate an authority of its own signed (as behind a proxy that inspects
+/// TLS): `SSL_CERT_FILE` adds that authority, and turns and refreshes work; without it the
+/// backend is refused and nothing reaches it.
+#[tokio::test]
+async fn ssl_cert_file_adds_the_authority_of_a_backend_served_over_tls() {
+    let ca = test_ca_file();
+    let h = Harness::start_tls_with_env(&[("SSL_CERT_FILE", ca.to_str().unwrap())]).await;
+    answer_and_refresh(&h).await;
+
+    let untrusted = Harness::start_tls_with_env(&[]).await;
+    let answer = untrusted
+        .anthropic("/v1/messages", &ok_request(), &[])
+        .await;
+    assert_eq!(answer.status, 502, "{}", answer.body);
+    assert!(untrusted.fake.requests().is_empty());
 }
 
 #[tokio::test]

@@ -41,6 +41,7 @@ mod jwt;
 mod oauth;
 mod python;
 mod reply;
+mod tls;
 pub mod validate;
 
 use std::collections::{HashMap, VecDeque};
@@ -76,6 +77,7 @@ pub use reply::{
     CONTEXT_LENGTH_EXCEEDED_MESSAGE, Failure, Gate, Reply, StreamEnd, Terminal, Usage,
     split_into_deltas,
 };
+pub use tls::test_ca_file;
 #[allow(unused_imports)]
 pub use validate::{
     ACCEPTED_TOOL_TYPES, REJECTED_PARAMETERS, Rejection, validate_responses_request,
@@ -326,12 +328,25 @@ impl FakeUpstream {
 
     /// Starts the fake for the given account.
     pub async fn start_with_account(account: FakeAccount) -> Self {
+        Self::start_inner(account, false).await
+    }
+
+    /// Starts the fake over TLS, as the real backend serves: HTTP/2 when the client offers it
+    /// (ALPN `h2`, as reqwest does), else HTTP/1.1. Its certificate is for 127.0.0.1, signed by
+    /// the test authority [`test_ca_file`], which clients must trust (codexia reads
+    /// `SSL_CERT_FILE`). The benchmarks use it: against the real backend a gateway holds one
+    /// HTTP/2 connection, not one HTTP/1.1 connection per concurrent stream.
+    pub async fn start_tls() -> Self {
+        Self::start_inner(FakeAccount::default(), true).await
+    }
+
+    async fn start_inner(account: FakeAccount, tls: bool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake upstream");
         let addr = listener.local_addr().expect("fake upstream address");
         let shared = Arc::new(Shared {
-            base_url: format!("http://{addr}"),
+            base_url: format!("{}://{addr}", if tls { "https" } else { "http" }),
             state: Mutex::new(FakeState {
                 account,
                 others: HashMap::new(),
@@ -375,9 +390,13 @@ impl FakeUpstream {
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = if tls {
+            tokio::spawn(tls::serve(listener, app))
+        } else {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        };
         Self {
             addr,
             shared,
@@ -385,7 +404,7 @@ impl FakeUpstream {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for [`Self::start_tls`]).
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
     }

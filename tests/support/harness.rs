@@ -124,13 +124,27 @@ impl Harness {
         Self::launch(true, &[], env).await
     }
 
+    /// Signed in, against the fake served over TLS ([`FakeUpstream::start_tls`]), with these
+    /// environment variables.
+    pub async fn start_tls_with_env(env: &[(&str, &str)]) -> Self {
+        Self::launch_against(FakeUpstream::start_tls().await, true, &[], env).await
+    }
+
     /// Never signed in: the credentials file does not exist.
     pub async fn signed_out() -> Self {
         Self::launch(false, &[], &[]).await
     }
 
     async fn launch(signed_in: bool, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let fake = FakeUpstream::start().await;
+        Self::launch_against(FakeUpstream::start().await, signed_in, args, env).await
+    }
+
+    async fn launch_against(
+        fake: FakeUpstream,
+        signed_in: bool,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let home = TestHome::new();
         let auth_file = home.codexia_home().join("auth.json");
         if signed_in {
