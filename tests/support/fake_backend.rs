@@ -334,8 +334,8 @@ impl FakeUpstream {
     /// Starts the fake over TLS, as the real backend serves: HTTP/2 when the client offers it
     /// (ALPN `h2`, as reqwest does), else HTTP/1.1. Its certificate is for 127.0.0.1, signed by
     /// the test authority [`test_ca_file`], which clients must trust (codexia reads
-    /// `SSL_CERT_FILE`). The benchmarks use it: against the real backend a gateway holds one
-    /// HTTP/2 connection, not one HTTP/1.1 connection per concurrent stream.
+    /// `SSL_CERT_FILE`). The benchmarks use it with `CODEXIA_BENCH_FAKE=tls`: against the real
+    /// backend a gateway holds one HTTP/2 connection, not one HTTP/1.1 connection per stream.
     pub async fn start_tls() -> Self {
         Self::start_inner(FakeAccount::default(), true).await
     }
