@@ -291,9 +291,7 @@ impl UpstreamClient {
             // Streams may be silent for long stretches while the model thinks; idle detection
             // is done per read by the SSE reader, not by a whole-request timeout.
             .tcp_keepalive(Duration::from_secs(30))
-            // reqwest keeps every idle connection for 90 s by default: after 32 parallel
-            // streams, 32 connections to the backend and their buffers (about 80 KB each).
-            // A handful covers a client's parallel requests (Claude Code's subagents).
+            // How many idle connections are kept, and what each costs: `IDLE_CONNECTIONS`.
             .pool_max_idle_per_host(IDLE_CONNECTIONS);
         for root in roots {
             builder = builder.add_root_certificate(root);

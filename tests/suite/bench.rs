@@ -223,6 +223,9 @@ pub(super) struct Gateway {
 /// Another codexia binary to measure instead of this build.
 const BENCH_BINARY: &str = "CODEXIA_BENCH_BINARY";
 
+/// A library to preload into the gateway (`LD_PRELOAD`), e.g. another malloc.
+const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
+
 /// The fake backend of the benchmarks: plain HTTP/1.1, or TLS with HTTP/2 when
 /// `CODEXIA_BENCH_FAKE=tls`.
 async fn bench_fake() -> FakeUpstream {
@@ -250,8 +253,6 @@ fn bench_client(idle: usize) -> reqwest::Client {
         .build()
         .expect("client")
 }
-/// A library to preload into the gateway (`LD_PRELOAD`), e.g. another malloc.
-const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
 
 impl Gateway {
     pub(super) async fn start(home: &TestHome) -> Self {
