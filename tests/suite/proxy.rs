@@ -228,13 +228,20 @@ async fn no_proxy_sends_the_listed_hosts_around_the_proxy() {
 }
 
 /// A backend whose certificate an authority of its own signed (as behind a proxy that inspects
-/// TLS): `SSL_CERT_FILE` adds that authority, and turns and refreshes work; without it the
-/// backend is refused and nothing reaches it.
+/// TLS): `SSL_CERT_FILE` adds that authority, and turns and refreshes work, over HTTP/2;
+/// without it the backend is refused and nothing reaches it.
 #[tokio::test]
 async fn ssl_cert_file_adds_the_authority_of_a_backend_served_over_tls() {
     let ca = test_ca_file();
     let h = Harness::start_tls_with_env(&[("SSL_CERT_FILE", ca.to_str().unwrap())]).await;
     answer_and_refresh(&h).await;
+    // Over HTTP/2, which codexia offers by ALPN, as it would to the real backend.
+    let versions: Vec<_> = h.fake.requests().iter().map(|r| r.version).collect();
+    assert!(!versions.is_empty());
+    assert!(
+        versions.iter().all(|v| *v == axum::http::Version::HTTP_2),
+        "{versions:?}"
+    );
 
     let untrusted = Harness::start_tls_with_env(&[]).await;
     let answer = untrusted

@@ -119,6 +119,8 @@ pub struct MintedTokens {
 /// One request the fake received, as it arrived.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
+    /// The HTTP version it came over (HTTP/2 only from [`FakeUpstream::start_tls`]).
+    pub version: axum::http::Version,
     /// `GET`, `POST`, …
     pub method: String,
     /// Path without the query.
@@ -880,6 +882,7 @@ fn record(parts: &axum::http::request::Parts, body: &Bytes) -> RecordedRequest {
         .starts_with("application/x-www-form-urlencoded")
         .then(|| parse_form(body));
     RecordedRequest {
+        version: parts.version,
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
