@@ -57,11 +57,14 @@ bench:
 	$(CARGO) bench --no-default-features --bench translate
 	$(CARGO) bench --no-default-features --bench conversation
 	$(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
+	CODEXIA_BENCH_FAKE=tls $(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
 
 # codexia serve against the fake backend: CPU per request (long conversations) and resident
-# memory idle, after 1,000 requests (100 long, 32 concurrent streams) and after 1,000 more.
+# memory idle, after 1,000 requests (100 long, 32 concurrent streams) and after 1,000 more;
+# with the fake over plain HTTP/1.1, then over TLS with HTTP/2 (the real backend's).
 memory-serve:
 	$(CARGO) test --release --no-default-features --test all suite::bench::serve_cpu_and_memory_under_load -- --ignored --nocapture --exact
+	CODEXIA_BENCH_FAKE=tls $(CARGO) test --release --no-default-features --test all suite::bench::serve_cpu_and_memory_under_load -- --ignored --nocapture --exact
 
 # Issue 13 acceptance 4 against a release codexia serve; CODEXIA_SOAK_SECONDS sets the length
 # (default 600). Correctness is asserted; memory, CPU and rates are printed.

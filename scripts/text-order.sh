@@ -9,11 +9,13 @@
 #
 # How: the release `codexia serve` runs the two load benchmarks of tests/suite/bench.rs under
 # valgrind's callgrind, dumped every few seconds (the benchmark kills the gateway at its end);
-# every function named in a dump was executed. The names carry hashes that change with the
-# toolchain, the dependencies' versions and the features, so run it again after any of those
-# change or the request path changes much: a function the list does not name only stays where it
-# was. The list is for the headless build; the tray build shares most of it. Needs valgrind and
-# python3; building needs neither.
+# every function named in a dump was executed. Each runs against the fake over TLS with HTTP/2
+# first (the path a user's gateway takes to the real backend: rustls, h2), then over plain
+# HTTP/1.1 (the fake of the older figures), so the code of both is laid out. The names carry
+# hashes that change with the toolchain, the dependencies' versions and the features, so run it
+# again after any of those change or the request path changes much: a function the list does not
+# name only stays where it was. The list is for the headless build; the tray build shares most
+# of it. Needs valgrind and python3; building needs neither.
 #
 # Usage: scripts/text-order.sh
 set -euo pipefail
@@ -39,7 +41,9 @@ for build in build tests; do
   printf '#!/bin/sh\necho $$ > "%s"\nexec valgrind --tool=callgrind --demangle=no --dump-instr=no --callgrind-out-file="%s/$$.out" "%s" "$@"\n' \
     "$work/pid" "$work/dumps-$build" "$work/codexia-$build" >"$work/gateway"
   chmod +x "$work/gateway"
-  for bench in serve_cpu_and_memory_under_load time_to_first_byte_added_by_the_gateway; do
+  for run in tls:serve_cpu_and_memory_under_load tls:time_to_first_byte_added_by_the_gateway \
+    plain:serve_cpu_and_memory_under_load plain:time_to_first_byte_added_by_the_gateway; do
+    fake=${run%%:*} bench=${run#*:}
     rm -f "$work/pid"
     # Dumps every 3 s while the benchmark runs (callgrind writes nothing when it is killed).
     (
@@ -50,7 +54,7 @@ for build in build tests; do
       done
     ) &
     dumper=$!
-    CODEXIA_BENCH_BINARY="$work/gateway" "$test_binary" "suite::bench::$bench" \
+    CODEXIA_BENCH_FAKE=$fake CODEXIA_BENCH_BINARY="$work/gateway" "$test_binary" "suite::bench::$bench" \
       --ignored --exact >/dev/null
     kill "$dumper"
     wait "$dumper" 2>/dev/null || true

@@ -16,6 +16,9 @@
 //!   queue; when the queue is full the line is dropped and counted, and the count is written
 //!   when there is room again. The thread wakes for the first line and then writes all that
 //!   came within [`BATCH_WAIT`], so a busy gateway does not wake it once per request.
+//! - Without colours (stderr not a terminal, or `NO_COLOR`) that thread writes stderr too, all
+//!   the lines of a batch in one write: a request does not make a system call for its log
+//!   line, nor wake whatever reads the pipe (a terminal gets colours, and its lines at once).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -27,7 +30,6 @@ use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::writer::MakeWriterExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -109,7 +111,7 @@ fn install(settings: &Settings, loudness: Loudness, verbose: u8, file: Option<Fi
         Some(writer) if !ansi => (
             Some(
                 tracing_subscriber::fmt::layer()
-                    .with_writer(Redacting(std::io::stderr.and(writer)))
+                    .with_writer(Redacting(writer.echoing_to_stderr()))
                     .with_ansi(false)
                     .with_target(false),
             ),
@@ -264,7 +266,11 @@ impl RotatingFile {
 }
 
 enum Message {
-    Line(Vec<u8>),
+    /// A whole line for the file, and for stderr when `echo`.
+    Line {
+        line: Vec<u8>,
+        echo: bool,
+    },
     Flush(SyncSender<()>),
 }
 
@@ -274,6 +280,8 @@ enum Message {
 struct FileWriter {
     queue: SyncSender<Message>,
     dropped: Arc<AtomicU64>,
+    /// Whether the writer thread also writes these lines to stderr.
+    echo: bool,
 }
 
 impl FileWriter {
@@ -287,11 +295,23 @@ impl FileWriter {
         let guard = LogGuard {
             queue: spawned.is_ok().then(|| queue.clone()),
         };
-        (FileWriter { queue, dropped }, guard)
+        let writer = FileWriter {
+            queue,
+            dropped,
+            echo: false,
+        };
+        (writer, guard)
+    }
+
+    /// The same file, with each line also written to stderr by the writer thread.
+    fn echoing_to_stderr(self) -> Self {
+        Self { echo: true, ..self }
     }
 }
 
 fn write_lines(mut file: RotatingFile, lines: &Receiver<Message>, dropped: &AtomicU64) {
+    // The batch's lines for stderr, written in one call.
+    let mut echoed = Vec::new();
     while let Ok(first) = lines.recv() {
         // Lines sent while this thread sleeps wait in the queue without waking it: under load
         // one wake-up per [`BATCH_WAIT`] instead of one per line (a wake-up is a futex call for
@@ -300,16 +320,22 @@ fn write_lines(mut file: RotatingFile, lines: &Receiver<Message>, dropped: &Atom
         std::thread::sleep(BATCH_WAIT);
         for message in std::iter::once(first).chain(lines.try_iter()) {
             match message {
-                Message::Line(line) => {
+                Message::Line { line, echo } => {
                     let lost = dropped.swap(0, Ordering::Relaxed);
                     if lost > 0 {
-                        file.append(
-                            format!("({lost} log lines dropped: the disk was slow)\n").as_bytes(),
-                        );
+                        let note = format!("({lost} log lines dropped: the disk was slow)\n");
+                        file.append(note.as_bytes());
+                        if echo {
+                            echoed.extend_from_slice(note.as_bytes());
+                        }
                     }
                     file.append(&line);
+                    if echo {
+                        echoed.extend_from_slice(&line);
+                    }
                 }
                 Message::Flush(done) => {
+                    write_stderr(&mut echoed);
                     if let Some(f) = file.file.as_mut() {
                         let _ = f.flush();
                     }
@@ -317,13 +343,30 @@ fn write_lines(mut file: RotatingFile, lines: &Receiver<Message>, dropped: &Atom
                 }
             }
         }
+        write_stderr(&mut echoed);
+    }
+}
+
+/// Writes and empties `lines` (a log line that cannot be written has nowhere else to go).
+fn write_stderr(lines: &mut Vec<u8>) {
+    if !lines.is_empty() {
+        let _ = io::stderr().lock().write_all(lines);
+        lines.clear();
+    }
+    // A burst's worth is not kept for the life of the process.
+    if lines.capacity() > QUEUE_LINES * 16 {
+        *lines = Vec::new();
     }
 }
 
 impl io::Write for FileWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // [`RedactedEvent`] writes one whole, redacted event per call.
-        if let Err(TrySendError::Full(_)) = self.queue.try_send(Message::Line(buf.to_vec())) {
+        let line = Message::Line {
+            line: buf.to_vec(),
+            echo: self.echo,
+        };
+        if let Err(TrySendError::Full(_)) = self.queue.try_send(line) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         Ok(buf.len())

@@ -126,6 +126,8 @@ pub(crate) enum Message {
 #[derive(Debug, Clone)]
 pub(crate) struct Ledger {
     sender: Option<SyncSender<Message>>,
+    /// The writer thread, woken by a flush from the wait in which it gathers rows.
+    writer: Option<std::thread::Thread>,
     dropped: Arc<AtomicU64>,
     path: PathBuf,
 }
@@ -147,15 +149,16 @@ impl Ledger {
                 let dropped = Arc::clone(&dropped);
                 move || writer::run(&config, &receiver, &dropped)
             });
-        let sender = match spawned {
-            Ok(_) => Some(sender),
+        let (sender, writer) = match spawned {
+            Ok(handle) => (Some(sender), Some(handle.thread().clone())),
             Err(err) => {
                 tracing::warn!("usage ledger disabled: cannot start its writer thread: {err}");
-                None
+                (None, None)
             }
         };
         Self {
             sender,
+            writer,
             dropped,
             path,
         }
@@ -189,6 +192,9 @@ impl Ledger {
         let (done, wait) = std::sync::mpsc::sync_channel(1);
         // A full channel: wait for room; this is never on the request path.
         if sender.send(Message::Flush(done)).is_ok() {
+            if let Some(writer) = &self.writer {
+                writer.unpark();
+            }
             let _ = wait.recv();
         }
     }

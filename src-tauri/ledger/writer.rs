@@ -25,7 +25,9 @@ use super::{Message, Row, WindowKind, WindowObservation, schema};
 pub(crate) const BATCH: usize = 512;
 /// How long the writer waits after a row for more before writing: the requests of a busy
 /// moment then share a transaction (one write of the file, one wake of this thread) instead of
-/// taking one each. A flush ends the wait; a killed process loses at most this much more.
+/// taking one each. Rows sent meanwhile wait in the channel without waking the thread (each
+/// wake was a futex call for the request and a switch to this thread). A flush ends the wait
+/// (`Ledger::flush_blocking` unparks the thread); a killed process loses at most this much more.
 pub(crate) const LINGER: Duration = Duration::from_millis(50);
 /// How often old rows are pruned.
 pub(crate) const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -71,24 +73,22 @@ pub(crate) fn run(config: &WriterConfig, receiver: &Receiver<Message>, dropped: 
             writer.next_prune = Some(Instant::now());
             writer.prune_if_due();
         }
+        if matches!(first, Message::Row(_)) {
+            // Woken early by a flush (or spuriously): what is queued then is the batch.
+            std::thread::park_timeout(LINGER);
+        }
         let mut rows = Vec::new();
         let mut flushes: Vec<SyncSender<()>> = Vec::new();
-        let linger_until = Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
                 Message::Row(row) => rows.push(*row),
                 Message::Flush(done) => flushes.push(done),
             }
+            // Gone senders end the batch (Disconnected); the loop above then returns.
             next = if rows.len() >= BATCH {
                 None
-            } else if flushes.is_empty() {
-                // Gone senders end the wait at once (Disconnected); the loop above then returns.
-                receiver
-                    .recv_timeout(linger_until.saturating_duration_since(Instant::now()))
-                    .ok()
             } else {
-                // Someone waits for the file: what is queued, and no longer.
                 receiver.try_recv().ok()
             };
         }

@@ -19,8 +19,8 @@
 //!
 //! The fake serves plain HTTP/1.1, as in every earlier round (the figures of issue 15 and the
 //! README compare with those). `CODEXIA_BENCH_FAKE=tls` serves TLS with HTTP/2 instead, as the
-//! real backend does: a gateway then holds one connection to it, not one per concurrent stream
-//! (docs/performance.md has both sets of figures).
+//! real backend does: a gateway then holds one connection to it, not one per concurrent stream.
+//! `make bench` and `make memory-serve` run both (docs/performance.md has both sets of figures).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -226,10 +226,15 @@ const BENCH_BINARY: &str = "CODEXIA_BENCH_BINARY";
 /// A library to preload into the gateway (`LD_PRELOAD`), e.g. another malloc.
 const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
 
-/// The fake backend of the benchmarks: plain HTTP/1.1, or TLS with HTTP/2 when
-/// `CODEXIA_BENCH_FAKE=tls`.
+/// Whether the benchmarks' fake serves TLS with HTTP/2 (`CODEXIA_BENCH_FAKE=tls`) rather than
+/// plain HTTP/1.1.
+fn bench_fake_is_tls() -> bool {
+    std::env::var("CODEXIA_BENCH_FAKE").is_ok_and(|v| v == "tls")
+}
+
+/// The fake backend of the benchmarks: see [`bench_fake_is_tls`].
 async fn bench_fake() -> FakeUpstream {
-    if std::env::var("CODEXIA_BENCH_FAKE").is_ok_and(|v| v == "tls") {
+    if bench_fake_is_tls() {
         FakeUpstream::start_tls().await
     } else {
         FakeUpstream::start().await
@@ -485,7 +490,7 @@ async fn time_to_first_byte_added_by_the_gateway() {
 
 fn print_build() {
     println!(
-        "\nbuild: {}{}{}; the fake backend and codexia share this machine ({} CPUs)",
+        "\nbuild: {}{}{}; the fake backend ({}) and codexia share this machine ({} CPUs)",
         if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -493,6 +498,11 @@ fn print_build() {
         },
         std::env::var(BENCH_BINARY).map_or(String::new(), |b| format!(", binary {b}")),
         std::env::var(BENCH_PRELOAD).map_or(String::new(), |p| format!(", LD_PRELOAD={p}")),
+        if bench_fake_is_tls() {
+            "TLS with HTTP/2, as the real backend"
+        } else {
+            "plain HTTP/1.1"
+        },
         std::thread::available_parallelism().map_or(0, usize::from)
     );
 }
