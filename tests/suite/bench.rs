@@ -226,6 +226,9 @@ const BENCH_BINARY: &str = "CODEXIA_BENCH_BINARY";
 /// A library to preload into the gateway (`LD_PRELOAD`), e.g. another malloc.
 const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
 
+/// jemalloc options for the gateway (its `_RJEM_MALLOC_CONF`), over those built into it.
+const BENCH_MALLOC_CONF: &str = "CODEXIA_BENCH_MALLOC_CONF";
+
 /// Whether the benchmarks' fake serves TLS with HTTP/2 (`CODEXIA_BENCH_FAKE=tls`) rather than
 /// plain HTTP/1.1.
 fn bench_fake_is_tls() -> bool {
@@ -279,13 +282,16 @@ impl Gateway {
         if let Ok(preload) = std::env::var(BENCH_PRELOAD) {
             command.env("LD_PRELOAD", preload);
         }
-        // The allocator's tuning and the inspector's budget reach the measured gateway, so
-        // one build can be measured with several.
+        // The inspector's budget and an allocator tuning reach the measured gateway, so one
+        // build can be measured with several. The tuning has its own variable: this process's
+        // `_RJEM_MALLOC_CONF` tunes the fake backend and the clients, whose speed alone moves
+        // the gateway's memory after load by 1-2 MB (docs/performance.md).
         command.envs(std::env::vars().filter(|(name, _)| {
-            name == "_RJEM_MALLOC_CONF"
-                || name == "CODEXIA_INSPECTOR_MEMORY_MB"
-                || name == "DUMP_HEAPTRACK_OUTPUT"
+            name == "CODEXIA_INSPECTOR_MEMORY_MB" || name == "DUMP_HEAPTRACK_OUTPUT"
         }));
+        if let Ok(conf) = std::env::var(BENCH_MALLOC_CONF) {
+            command.env("_RJEM_MALLOC_CONF", conf);
+        }
         let mut child = command.spawn().expect("spawn codexia serve");
         // Drain the request log: a full stderr pipe would stall the gateway.
         let mut stderr = child.stderr.take().expect("stderr piped");
@@ -490,7 +496,7 @@ async fn time_to_first_byte_added_by_the_gateway() {
 
 fn print_build() {
     println!(
-        "\nbuild: {}{}{}; the fake backend ({}) and codexia share this machine ({} CPUs)",
+        "\nbuild: {}{}{}{}; the fake backend ({}) and codexia share this machine ({} CPUs)",
         if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -498,6 +504,8 @@ fn print_build() {
         },
         std::env::var(BENCH_BINARY).map_or(String::new(), |b| format!(", binary {b}")),
         std::env::var(BENCH_PRELOAD).map_or(String::new(), |p| format!(", LD_PRELOAD={p}")),
+        std::env::var(BENCH_MALLOC_CONF)
+            .map_or(String::new(), |c| format!(", _RJEM_MALLOC_CONF={c}")),
         if bench_fake_is_tls() {
             "TLS with HTTP/2, as the real backend"
         } else {
