@@ -223,7 +223,7 @@ pub(crate) struct AuthManager {
     home: PathBuf,
     index_path: PathBuf,
     /// The index as last read, with the file's modification time then.
-    cache: RwLock<Option<(Option<SystemTime>, AccountIndex)>>,
+    cache: RwLock<Option<(Option<SystemTime>, Arc<AccountIndex>)>>,
     slots: Mutex<HashMap<String, Arc<AccountAuth>>>,
 }
 
@@ -395,6 +395,10 @@ impl AuthManager {
     }
 
     fn set_cache(&self, modified: Option<SystemTime>, index: AccountIndex) {
+        self.set_cache_shared(modified, Arc::new(index));
+    }
+
+    fn set_cache_shared(&self, modified: Option<SystemTime>, index: Arc<AccountIndex>) {
         let mut guard = self
             .cache
             .write()
@@ -402,7 +406,8 @@ impl AuthManager {
         *guard = Some((modified, index));
     }
 
-    fn cached(&self) -> Option<(Option<SystemTime>, AccountIndex)> {
+    /// The index as last read, shared (every request reads it; nothing is copied).
+    fn cached(&self) -> Option<(Option<SystemTime>, Arc<AccountIndex>)> {
         self.cache
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -441,7 +446,7 @@ impl AuthManager {
     }
 
     /// The account index (re-read when the file changed).
-    pub(crate) async fn index(&self) -> Result<AccountIndex, AuthError> {
+    pub(crate) async fn index(&self) -> Result<Arc<AccountIndex>, AuthError> {
         let now = modified(&self.index_path);
         if let Some((seen, index)) = self.cached()
             && seen.is_some()
@@ -451,7 +456,8 @@ impl AuthManager {
         }
         let index = self.load_index().await?;
         remember_secrets(&index);
-        self.set_cache(modified(&self.index_path), index.clone());
+        let index = Arc::new(index);
+        self.set_cache_shared(modified(&self.index_path), Arc::clone(&index));
         Ok(index)
     }
 

@@ -22,11 +22,10 @@ use super::state::AppState;
 use crate::auth::Credentials;
 use crate::inspector::{Capture, Message};
 use crate::protocol::responses::BackendEvent;
-use crate::upstream::client::UpstreamError;
-use crate::upstream::events::{EventStream, until_terminal};
+use crate::upstream::client::{StreamedResponse, UpstreamError};
+use crate::upstream::events::{EventStream, until_terminal, until_terminal_tapped};
 use crate::upstream::{failure, sse};
 use bytes::Bytes;
-use futures_util::StreamExt;
 
 /// Longest silence tolerated from the backend mid-stream. Long reasoning without summaries can
 /// be quiet for minutes; a dead connection must still end.
@@ -120,12 +119,9 @@ async fn open<E: BackendEvent>(
     ));
     let response = call.post(&credentials, &json, Some(&capture)).await?;
     let events = sse::response_events(response, UPSTREAM_IDLE_TIMEOUT);
-    let tapped = events.inspect(move |event| {
-        if let Ok(event) = event {
-            capture.upstream_event(&event.event, &event.data);
-        }
-    });
-    Ok(until_terminal(Box::pin(tapped)))
+    Ok(until_terminal_tapped(events, move |event| {
+        capture.upstream_event(event.event, event.data);
+    }))
 }
 
 /// The backend request's JSON body, written into a buffer of about the size expected (the
@@ -202,7 +198,7 @@ impl Call<'_> {
         credentials: &Credentials,
         body: &Bytes,
         capture: Option<&Capture>,
-    ) -> Result<reqwest::Response, ApiError> {
+    ) -> Result<StreamedResponse, ApiError> {
         let Self {
             state,
             auth,
@@ -211,7 +207,7 @@ impl Call<'_> {
             ..
         } = *self;
         let upstream = &state.0.upstream;
-        let note = |answer: &Result<reqwest::Response, UpstreamError>| {
+        let note = |answer: &Result<StreamedResponse, UpstreamError>| {
             let status = match answer {
                 Ok(response) => Some(response.status()),
                 Err(UpstreamError::Status { status, .. }) => Some(*status),

@@ -10,7 +10,7 @@
 //!   A request is in flight from its headers until its response body is dropped by hyper, so
 //!   a long stream is never idle.
 //! - **hyper's own error answers**: hyper answers a request line or head it cannot take (URL
-//!   over 64 KiB: 414; a head over ~400 KiB or with over 100 fields: 431; not HTTP: 400) by
+//!   over 64 KiB: 414; a head over 64-120 KiB (see `READ_BUFFER_MAX`) or with over 100 fields: 431; not HTTP: 400) by
 //!   itself, with an empty body. The connection's I/O wrapper recognises those heads (they are
 //!   the only ones written without a request handed to the router) and writes a body instead:
 //!   the caller's error envelope when the request line named a `/v1/` route, else one plain
@@ -45,10 +45,19 @@ use super::error::{ApiError, Dialect, dialect_of, request_id};
 use crate::settings::Settings;
 
 /// The most a connection's read buffer grows to (hyper's minimum is 8 KiB). hyper reads a
-/// request's head into the same buffer: at 32 KiB (0.5-1.5 MB less after `make memory-serve`'s
+/// request's head into the same buffer and refuses it (431) once the buffer holds this much
+/// without a whole head: a head of 64 KiB always passes, and one of up to about 120 KiB when it
+/// arrives in reads of growing size (8, 16, 32, 64 KiB). At 32 KiB (0.5-1.5 MB less after `make memory-serve`'s
 /// load, whose 32 clients keep their connections) the largest head accepted fell to about
 /// 40 KiB, and a URL over 64 KiB got 431 instead of its 414 (`suite::hardening`).
 const READ_BUFFER_MAX: usize = 64 * 1024;
+
+/// The most one read of a request's body takes. hyper doubles its next read while reads fill
+/// it, and a connection idle between requests waits with a buffer of that size: after long
+/// bodies, 64 KiB on each keep-alive connection (32 clients: 2.3 MB, heaptrack). Body reads of
+/// at most 16 KiB keep it at 32 KiB; a 677 KB body then takes 42 reads instead of 11. A head is
+/// read as before, so the largest head accepted does not change.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// How many bytes of a request's start are kept to learn its route (for hyper's own answers).
 const HEAD_SNIFF: usize = 256;
@@ -166,7 +175,8 @@ async fn serve_connection(
     };
     // hyper grows a connection's read buffer by doubling up to ~400 KiB for large bodies and
     // keeps it while the connection lives: with many keep-alive clients that is megabytes
-    // held in the allocator's large size classes. 64 KiB reads keep a 677 KB body at 11 reads.
+    // held in the allocator's large size classes. Bodies are read 16 KiB at a time
+    // (`READ_CHUNK`).
     let connection = hyper::server::conn::http1::Builder::new()
         .max_buf_size(READ_BUFFER_MAX)
         .serve_connection(io, service);
@@ -288,6 +298,11 @@ impl Activity {
         state.head.extend_from_slice(&bytes[..take]);
     }
 
+    /// Whether a request is being served (its body is what is read now).
+    fn in_flight(&self) -> bool {
+        self.lock().in_flight > 0
+    }
+
     fn request_began(&self) {
         let mut state = self.lock();
         state.in_flight += 1;
@@ -369,7 +384,7 @@ impl AutomaticAnswer {
             Self::BadRequest => "The request is not valid HTTP/1.1.",
             Self::UriTooLong => "The request's URL is longer than the gateway accepts (64 KiB).",
             Self::HeadersTooLarge => {
-                "The request's headers are larger than the gateway accepts (about 400 KiB, at \
+                "The request's headers are larger than the gateway accepts (64 KiB, at \
                  most 100 fields)."
             }
         }
@@ -516,11 +531,23 @@ impl AsyncRead for WatchedIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let before = buf.filled().len();
-        let result = Pin::new(&mut this.tcp).poll_read(cx, buf);
-        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            this.activity.bytes_read(&buf.filled()[before..]);
+        if buf.remaining() <= READ_CHUNK || !this.activity.in_flight() {
+            let before = buf.filled().len();
+            let result = Pin::new(&mut this.tcp).poll_read(cx, buf);
+            if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                this.activity.bytes_read(&buf.filled()[before..]);
+            }
+            return result;
         }
+        // Only the first `READ_CHUNK` bytes of the room offered are read into (made
+        // initialised first: this crate has no unsafe code to hand uninitialised memory on).
+        let mut part = ReadBuf::new(buf.initialize_unfilled_to(READ_CHUNK));
+        let result = Pin::new(&mut this.tcp).poll_read(cx, &mut part);
+        let read = part.filled().len();
+        if read > 0 {
+            this.activity.bytes_read(part.filled());
+        }
+        buf.advance(read);
         result
     }
 }

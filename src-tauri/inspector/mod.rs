@@ -502,8 +502,9 @@ impl Capture {
         lock(&self.data).upstream_status = Some(status);
     }
 
-    /// One backend event, as it arrived.
-    pub(crate) fn upstream_event(&self, event: &str, data: &str) {
+    /// One backend event, as it arrived (kept as it is: the SSE reader gives each event's data
+    /// a buffer of its own, of its size).
+    pub(crate) fn upstream_event(&self, event: String, data: String) {
         let ms = self.elapsed_ms();
         if !self.reserve(event.len() + data.len() + ITEM_OVERHEAD) {
             self.cut();
@@ -511,8 +512,8 @@ impl Capture {
         }
         lock(&self.data).upstream_events.push(UpstreamEvent {
             ms,
-            event: event.to_owned(),
-            data: Bytes::copy_from_slice(data.as_bytes()),
+            event,
+            data: Bytes::from(data),
             pieces: Vec::new(),
         });
     }
@@ -694,7 +695,7 @@ mod tests {
         let inspector = Inspector::new(10_000, None);
         for _ in 0..50 {
             let capture = begin(&inspector, &[b'x'; 1000]);
-            capture.upstream_event("response.created", "{}");
+            capture.upstream_event("response.created".into(), "{}".into());
             capture.client_chunk(&Bytes::from_static(b"event: ping\ndata: {}\n\n"));
             capture.finish(Outcome::default());
             let memory = inspector.memory();
@@ -716,7 +717,7 @@ mod tests {
     fn a_body_larger_than_the_budget_is_cut_with_a_marker() {
         let inspector = Inspector::new(4_000, None);
         let capture = begin(&inspector, &[b'y'; 10_000]);
-        capture.upstream_event("response.created", "{}");
+        capture.upstream_event("response.created".into(), "{}".into());
         capture.finish(Outcome::default());
         let detail = inspector.detail(&capture.id()).unwrap();
         let body = detail.client_request.body.as_str().unwrap().to_owned();
@@ -736,7 +737,7 @@ mod tests {
         let _new = begin(&inspector, &[b'b'; 1000]);
         let _newer = begin(&inspector, &[b'c'; 1000]);
         assert!(inspector.detail(&old.id()).is_none());
-        old.upstream_event("response.created", &"z".repeat(500));
+        old.upstream_event("response.created".into(), "z".repeat(500));
         assert!(inspector.memory().bytes <= 3_000);
         assert_eq!(inspector.memory().dropped, 1);
     }

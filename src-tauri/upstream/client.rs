@@ -12,6 +12,8 @@
 //! and this client never calls it (`local.rs` and the clients `codexia claude` starts reach
 //! it directly).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -28,6 +30,62 @@ pub(crate) const CODEX_CLIENT_VERSION: &str = "0.146.0";
 /// with 8 kept, 32 streams on the fake added 1.9–2.1 ms to the first text instead of 0.9–1.2).
 /// Each idle one keeps its read buffer: 100–170 KB after long answers (docs/performance.md).
 const IDLE_CONNECTIONS: usize = 32;
+
+/// Streamed calls share a connection to the backend (HTTP/2) up to this many at a time; the
+/// next ones go to another, up to [`STREAM_CONNECTIONS`] (then to the least busy). One
+/// connection's streams all pass through its one task and its lock: 32 streams on one added
+/// 1.3-2.2 ms to the first text on 2 cores, spread over four 0.8-1.4 ms, for less CPU in all
+/// (docs/performance.md). One person's turns, one at a time, keep using the first.
+const STREAMS_PER_CONNECTION: usize = 8;
+const STREAM_CONNECTIONS: usize = 4;
+
+/// One of the clients that streamed calls are spread over (each holds its own connections),
+/// with how many of its streams are open.
+#[derive(Debug)]
+struct StreamClient {
+    http: reqwest::Client,
+    open: Arc<AtomicUsize>,
+}
+
+/// A streamed answer of the backend. It holds its place among the streams of the connection
+/// that carries it until it is dropped.
+#[derive(Debug)]
+pub(crate) struct StreamedResponse {
+    response: reqwest::Response,
+    place: StreamPlace,
+}
+
+impl StreamedResponse {
+    pub(crate) fn status(&self) -> reqwest::StatusCode {
+        self.response.status()
+    }
+
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        self.response.headers()
+    }
+
+    /// The body's chunks as they arrive; the stream keeps the place.
+    pub(crate) fn bytes_stream(
+        self,
+    ) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + 'static {
+        use futures_util::StreamExt;
+        let Self { response, place } = self;
+        response.bytes_stream().map(move |chunk| {
+            let _held = &place;
+            chunk
+        })
+    }
+}
+
+/// One open stream counted on its client; uncounted when dropped.
+#[derive(Debug)]
+struct StreamPlace(Arc<AtomicUsize>);
+
+impl Drop for StreamPlace {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// Access to the backend for one request: the bearer token and the ChatGPT account id.
 #[derive(Clone, Copy)]
@@ -245,13 +303,41 @@ fn extra_roots(path: &std::path::Path) -> Vec<reqwest::Certificate> {
     }
 }
 
+/// One `reqwest` client with codexia's settings: its user agent, timeouts, idle connections,
+/// extra authorities and proxy rule.
+fn build_http(proxy: &Arc<UpstreamProxy>, roots: &[reqwest::Certificate]) -> reqwest::Client {
+    // `no_proxy()` first: reqwest would otherwise read the proxy variables itself.
+    let mut builder = reqwest::Client::builder()
+        .no_proxy()
+        .user_agent(user_agent())
+        .connect_timeout(Duration::from_secs(15))
+        // Streams may be silent for long stretches while the model thinks; idle detection
+        // is done per read by the SSE reader, not by a whole-request timeout.
+        .tcp_keepalive(Duration::from_secs(30))
+        // How many idle connections are kept, and what each costs: `IDLE_CONNECTIONS`.
+        .pool_max_idle_per_host(IDLE_CONNECTIONS);
+    for root in roots {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    if !proxy.is_direct() {
+        let rule = Arc::clone(proxy);
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+            proxy_for(&rule, url).map(|p| p.expose().clone())
+        }));
+    }
+    builder.build().unwrap_or_else(|_| reqwest::Client::new())
+}
+
 /// The HTTP client for the remote side.
 #[derive(Debug, Clone)]
 pub(crate) struct UpstreamClient {
+    /// Calls that are not streamed (sign-in, usage, models); also the first of `streams`.
     http: reqwest::Client,
+    /// The clients streamed calls are spread over ([`STREAMS_PER_CONNECTION`]).
+    streams: Arc<[StreamClient]>,
     backend_url: String,
     auth_url: String,
-    proxy: std::sync::Arc<UpstreamProxy>,
+    proxy: Arc<UpstreamProxy>,
 }
 
 impl UpstreamClient {
@@ -266,49 +352,56 @@ impl UpstreamClient {
             &settings.backend_url.value,
             &settings.auth_url.value,
             settings.proxy.value.clone(),
-            roots,
+            &roots,
         )
     }
 
     /// A client for explicit base URLs (already normalised), without a proxy.
     #[cfg(test)]
     pub(crate) fn with_urls(backend_url: &str, auth_url: &str) -> Self {
-        Self::with_proxy(backend_url, auth_url, UpstreamProxy::default(), Vec::new())
+        Self::with_proxy(backend_url, auth_url, UpstreamProxy::default(), &[])
     }
 
     fn with_proxy(
         backend_url: &str,
         auth_url: &str,
         proxy: UpstreamProxy,
-        roots: Vec<reqwest::Certificate>,
+        roots: &[reqwest::Certificate],
     ) -> Self {
-        let proxy = std::sync::Arc::new(proxy);
-        // `no_proxy()` first: reqwest would otherwise read the proxy variables itself.
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .user_agent(user_agent())
-            .connect_timeout(Duration::from_secs(15))
-            // Streams may be silent for long stretches while the model thinks; idle detection
-            // is done per read by the SSE reader, not by a whole-request timeout.
-            .tcp_keepalive(Duration::from_secs(30))
-            // How many idle connections are kept, and what each costs: `IDLE_CONNECTIONS`.
-            .pool_max_idle_per_host(IDLE_CONNECTIONS);
-        for root in roots {
-            builder = builder.add_root_certificate(root);
-        }
-        if !proxy.is_direct() {
-            let rule = std::sync::Arc::clone(&proxy);
-            builder = builder.proxy(reqwest::Proxy::custom(move |url| {
-                proxy_for(&rule, url).map(|p| p.expose().clone())
-            }));
-        }
-        let http = builder.build().unwrap_or_else(|_| reqwest::Client::new());
+        let proxy = Arc::new(proxy);
+        let http = build_http(&proxy, roots);
+        let streams = (0..STREAM_CONNECTIONS)
+            .map(|i| StreamClient {
+                http: if i == 0 {
+                    http.clone()
+                } else {
+                    build_http(&proxy, roots)
+                },
+                open: Arc::default(),
+            })
+            .collect();
         Self {
             http,
+            streams,
             backend_url: backend_url.trim_end_matches('/').to_owned(),
             auth_url: auth_url.trim_end_matches('/').to_owned(),
             proxy,
         }
+    }
+
+    /// The client a new stream goes through, and its place there: the first one with room,
+    /// else the least busy.
+    #[expect(clippy::expect_used, reason = "STREAM_CONNECTIONS is at least one")]
+    fn stream_client(&self) -> (&reqwest::Client, StreamPlace) {
+        let open = |client: &&StreamClient| client.open.load(Ordering::Relaxed);
+        let client = self
+            .streams
+            .iter()
+            .find(|client| open(client) < STREAMS_PER_CONNECTION)
+            .or_else(|| self.streams.iter().min_by_key(open))
+            .expect("at least one client");
+        client.open.fetch_add(1, Ordering::Relaxed);
+        (&client.http, StreamPlace(Arc::clone(&client.open)))
     }
 
     /// The proxy a call to `url` goes through, if any (for error messages).
@@ -397,10 +490,10 @@ impl UpstreamClient {
         auth: BackendAuth<'_>,
         session_id: Option<&str>,
         body: bytes::Bytes,
-    ) -> Result<reqwest::Response, UpstreamError> {
+    ) -> Result<StreamedResponse, UpstreamError> {
         let url = self.responses_url();
-        let response = self
-            .http
+        let (http, place) = self.stream_client();
+        let response = http
             .post(&url)
             .headers(self.backend_headers(auth, session_id))
             .header(ACCEPT, "text/event-stream")
@@ -410,7 +503,7 @@ impl UpstreamClient {
             .await
             .map_err(|err| self.unreachable(&url, &err))?;
         if response.status().is_success() {
-            Ok(response)
+            Ok(StreamedResponse { response, place })
         } else {
             Err(UpstreamError::from_response(response).await)
         }
@@ -485,6 +578,38 @@ mod tests {
             client
                 .models_url()
                 .ends_with("/backend-api/codex/models?client_version=0.146.0")
+        );
+    }
+
+    #[test]
+    fn streams_spill_over_to_the_next_connection_and_come_back_when_one_ends() {
+        let client = UpstreamClient::with_urls("http://x", "http://y");
+        let first: *const reqwest::Client = client.stream_client().0;
+        let mut held = Vec::new();
+        for _ in 0..STREAMS_PER_CONNECTION {
+            let (http, place) = client.stream_client();
+            assert!(std::ptr::eq(http, first));
+            held.push(place);
+        }
+        let (second, place) = client.stream_client();
+        assert!(!std::ptr::eq(second, first));
+        drop(place);
+        held.pop();
+        assert!(std::ptr::eq(client.stream_client().0, first));
+        // All full: the least busy one.
+        let mut all = Vec::new();
+        for _ in 0..STREAM_CONNECTIONS * STREAMS_PER_CONNECTION {
+            all.push(client.stream_client().1);
+        }
+        let busy: Vec<usize> = client
+            .streams
+            .iter()
+            .map(|c| c.open.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(busy.iter().sum::<usize>(), held.len() + all.len());
+        assert!(
+            busy.iter().max().unwrap() - busy.iter().min().unwrap() <= 1,
+            "{busy:?}"
         );
     }
 

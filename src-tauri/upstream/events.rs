@@ -28,20 +28,34 @@ pub fn parse<E: BackendEvent>(data: &str) -> Option<Result<E, ApiError>> {
 
 /// Parses events and stops at the terminal one.
 pub fn until_terminal<E: BackendEvent>(events: SseStream) -> EventStream<E> {
-    let stream = futures_util::stream::unfold(Some(events), |state| async move {
-        let mut events = state?;
+    until_terminal_tapped(events, |_| {})
+}
+
+/// [`until_terminal`], handing each event as it arrived to `tap` once it is parsed (also the
+/// events that parse to nothing or fail to parse): the request inspector keeps them without a
+/// copy.
+pub(crate) fn until_terminal_tapped<E: BackendEvent>(
+    events: SseStream,
+    tap: impl FnMut(SseEvent) + Send + 'static,
+) -> EventStream<E> {
+    let stream = futures_util::stream::unfold(Some((events, tap)), |state| async move {
+        let (mut events, mut tap) = state?;
         loop {
             let item = match events.next().await {
                 None => Err(ApiError::stream_ended_early()),
                 Some(Err(err)) => Err(failure::from_sse(&err)),
-                Some(Ok(SseEvent { data, .. })) => match parse::<E>(&data) {
-                    None => continue,
-                    Some(item) => item,
-                },
+                Some(Ok(event)) => {
+                    let parsed = parse::<E>(&event.data);
+                    tap(event);
+                    match parsed {
+                        None => continue,
+                        Some(item) => item,
+                    }
+                }
             };
             return match item {
                 Ok(event) => match event.end() {
-                    StreamEnd::Continues => Some((Ok(event), Some(events))),
+                    StreamEnd::Continues => Some((Ok(event), Some((events, tap)))),
                     StreamEnd::Ends => Some((Ok(event), None)),
                     StreamEnd::Fails(error) => Some((Err(failure::from_stream(&error)), None)),
                 },

@@ -68,8 +68,11 @@ where
     Box::pin(stream)
 }
 
-/// Events of a `reqwest` response body.
-pub(crate) fn response_events(response: reqwest::Response, idle: Duration) -> SseStream {
+/// Events of a streamed backend answer.
+pub(crate) fn response_events(
+    response: super::client::StreamedResponse,
+    idle: Duration,
+) -> SseStream {
     sse_events(response.bytes_stream(), idle)
 }
 
@@ -87,9 +90,13 @@ struct Decoder {
     searched: usize,
     /// Whether the start of the stream was checked for a BOM.
     bom_checked: bool,
-    /// The event being read: its `event:` name and its `data:` lines, each followed by `\n`.
+    /// The event being read: its `event:` name and its `data:` lines joined by `\n` (each
+    /// event's data gets a buffer of its own, sized exactly for a one-line event, so that the
+    /// request inspector can keep it as it is).
     event: Vec<u8>,
     data: Vec<u8>,
+    /// How many `data:` lines the event has (one with an empty value still counts).
+    data_lines: usize,
 }
 
 impl Decoder {
@@ -144,11 +151,12 @@ impl Decoder {
             self.searched = next;
             if line.is_empty() {
                 let data = std::mem::take(&mut self.data);
+                let lines = std::mem::take(&mut self.data_lines);
                 let name = std::mem::take(&mut self.event);
-                if let Some(event) = dispatch(name, data)? {
-                    return Ok(Some(event));
+                if lines == 0 {
+                    continue;
                 }
-                continue;
+                return dispatch(name, data).map(Some);
             }
             if line[0] == b':' {
                 continue;
@@ -166,8 +174,13 @@ impl Decoder {
                     self.event.extend_from_slice(value);
                 }
                 b"data" => {
+                    if self.data_lines > 0 {
+                        self.data.push(b'\n');
+                    } else {
+                        self.data.reserve_exact(value.len());
+                    }
                     self.data.extend_from_slice(value);
-                    self.data.push(b'\n');
+                    self.data_lines += 1;
                 }
                 // `id`, `retry` and unknown fields: nothing codexia uses.
                 _ => {}
@@ -176,12 +189,8 @@ impl Decoder {
     }
 }
 
-/// The event a blank line ends: none without data; named `message` without a name.
-fn dispatch(name: Vec<u8>, mut data: Vec<u8>) -> Result<Option<SseEvent>, SseError> {
-    if data.is_empty() {
-        return Ok(None);
-    }
-    data.pop();
+/// The event a blank line ends (one with data lines); named `message` without a name.
+fn dispatch(name: Vec<u8>, data: Vec<u8>) -> Result<SseEvent, SseError> {
     let text = |bytes: Vec<u8>| {
         String::from_utf8(bytes).map_err(|_| SseError::Parse("invalid UTF-8".to_owned()))
     };
@@ -190,10 +199,10 @@ fn dispatch(name: Vec<u8>, mut data: Vec<u8>) -> Result<Option<SseEvent>, SseErr
     } else {
         text(name)?
     };
-    Ok(Some(SseEvent {
+    Ok(SseEvent {
         event,
         data: text(data)?,
-    }))
+    })
 }
 
 #[cfg(test)]
