@@ -10,7 +10,7 @@
 //! The body is serialised once and sent as those bytes (again after a 401). When the request is
 //! being captured (the request inspector), the capture keeps the same bytes (a shared
 //! reference, not a copy) as its upstream request; the headers are kept redacted, and each
-//! backend event is copied into the capture as it passes.
+//! backend event, once parsed, is handed to the capture as it arrived (not copied).
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -34,8 +34,9 @@ const IDLE_CONNECTIONS: usize = 32;
 /// Streamed calls share a connection to the backend (HTTP/2) up to this many at a time; the
 /// next ones go to another, up to [`STREAM_CONNECTIONS`] (then to the least busy). One
 /// connection's streams all pass through its one task and its lock: 32 streams on one added
-/// 1.3-2.2 ms to the first text on 2 cores, spread over four 0.8-1.4 ms, for less CPU in all
-/// (docs/performance.md). One person's turns, one at a time, keep using the first.
+/// 1.94 ms (median) to the first text on 2 cores, spread over four 1.55 ms, for the same CPU
+/// (docs/performance.md). One person's turns, one at a time, keep using the first; four at
+/// eight each did about as well as eight at four.
 const STREAMS_PER_CONNECTION: usize = 8;
 const STREAM_CONNECTIONS: usize = 4;
 
