@@ -10,7 +10,8 @@
 //!   A request is in flight from its headers until its response body is dropped by hyper, so
 //!   a long stream is never idle.
 //! - **hyper's own error answers**: hyper answers a request line or head it cannot take (URL
-//!   over 64 KiB: 414; a head over 64-120 KiB (see `READ_BUFFER_MAX`) or with over 100 fields: 431; not HTTP: 400) by
+//!   over 64 KiB: 414; a head over 64-120 KiB (`READ_BUFFER_MAX`) or with over 100 fields:
+//!   431; not HTTP: 400) by
 //!   itself, with an empty body. The connection's I/O wrapper recognises those heads (they are
 //!   the only ones written without a request handed to the router) and writes a body instead:
 //!   the caller's error envelope when the request line named a `/v1/` route, else one plain
@@ -46,10 +47,11 @@ use crate::settings::Settings;
 
 /// The most a connection's read buffer grows to (hyper's minimum is 8 KiB). hyper reads a
 /// request's head into the same buffer and refuses it (431) once the buffer holds this much
-/// without a whole head: a head of 64 KiB always passes, and one of up to about 120 KiB when it
-/// arrives in reads of growing size (8, 16, 32, 64 KiB). At 32 KiB (0.5-1.5 MB less after `make memory-serve`'s
-/// load, whose 32 clients keep their connections) the largest head accepted fell to about
-/// 40 KiB, and a URL over 64 KiB got 431 instead of its 414 (`suite::hardening`).
+/// without a whole head: a head of 64 KiB always passes, and one of up to about 120 KiB when
+/// it arrives in reads of growing size (8, 16, 32, 64 KiB). At 32 KiB (0.5-1.5 MB less after
+/// `make memory-serve`'s load, whose 32 clients keep their connections) the largest head
+/// accepted fell to about 40 KiB, and a URL over 64 KiB got 431 instead of its 414
+/// (`suite::hardening`).
 const READ_BUFFER_MAX: usize = 64 * 1024;
 
 /// The most one read of a request's body takes. hyper doubles its next read while reads fill
@@ -173,10 +175,10 @@ async fn serve_connection(
         peer,
         activity: Arc::clone(&activity),
     };
-    // hyper grows a connection's read buffer by doubling up to ~400 KiB for large bodies and
-    // keeps it while the connection lives: with many keep-alive clients that is megabytes
-    // held in the allocator's large size classes. Bodies are read 16 KiB at a time
-    // (`READ_CHUNK`).
+    // By default hyper grows a connection's read buffer by doubling up to ~400 KiB for large
+    // bodies and keeps it while the connection lives: with many keep-alive clients that is
+    // megabytes held in the allocator's large size classes. Hence `READ_BUFFER_MAX`, and bodies
+    // read 16 KiB at a time (`READ_CHUNK`).
     let connection = hyper::server::conn::http1::Builder::new()
         .max_buf_size(READ_BUFFER_MAX)
         .serve_connection(io, service);

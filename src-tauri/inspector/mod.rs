@@ -5,8 +5,8 @@
 //! The gateway feeds a [`Capture`] as the request goes: the client's request, the backend
 //! request, each backend event and each chunk written to the client. On the streaming path a
 //! push hands over the event as the SSE reader made it (or a reference-counted `Bytes` clone of
-//! a chunk) under a short lock; parsing, redaction and JSON are done only when someone reads a capture
-//! (`render.rs`), or on the writer thread.
+//! a chunk) under a short lock; parsing, redaction and JSON are done only when someone reads a
+//! capture (`render.rs`), or on the writer thread.
 //!
 //! The budget: every item counts its bytes plus [`ITEM_OVERHEAD`]. Before an item is added,
 //! the oldest captures are dropped until it fits, so the total never exceeds the budget; an
