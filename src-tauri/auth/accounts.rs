@@ -390,15 +390,11 @@ impl AuthManager {
             Ok(modified(&path))
         })
         .await?;
-        self.set_cache(written, index.clone());
+        self.set_cache(written, Arc::new(index.clone()));
         Ok(())
     }
 
-    fn set_cache(&self, modified: Option<SystemTime>, index: AccountIndex) {
-        self.set_cache_shared(modified, Arc::new(index));
-    }
-
-    fn set_cache_shared(&self, modified: Option<SystemTime>, index: Arc<AccountIndex>) {
+    fn set_cache(&self, modified: Option<SystemTime>, index: Arc<AccountIndex>) {
         let mut guard = self
             .cache
             .write()
@@ -457,7 +453,7 @@ impl AuthManager {
         let index = self.load_index().await?;
         remember_secrets(&index);
         let index = Arc::new(index);
-        self.set_cache_shared(modified(&self.index_path), Arc::clone(&index));
+        self.set_cache(modified(&self.index_path), Arc::clone(&index));
         Ok(index)
     }
 

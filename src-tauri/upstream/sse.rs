@@ -294,6 +294,14 @@ data: line one\ndata: line two\n\n";
     }
 
     #[test]
+    fn a_one_line_event_s_data_is_held_in_a_buffer_of_its_own_size() {
+        // The request inspector keeps it as it is and counts its length.
+        let events = decode(&[b"event: a\ndata: {\"x\":", b"1}\n\n"]).unwrap();
+        assert_eq!(events, vec![event("a", "{\"x\":1}")]);
+        assert_eq!(events[0].data.capacity(), events[0].data.len());
+    }
+
+    #[test]
     fn invalid_utf8_in_an_event_is_an_error_and_a_last_unended_event_is_dropped() {
         assert_eq!(
             decode(&[b"data: \xFF\n\n"]),
