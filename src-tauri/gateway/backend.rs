@@ -9,7 +9,7 @@
 //!
 //! The body is serialised once and sent as those bytes (again after a 401). When the request is
 //! being captured (the request inspector), the capture keeps the same bytes (a shared
-//! reference, not a copy) as its upstream request; the headers are kept redacted, and each
+//! reference, not a copy) as its upstream request with its headers, and each
 //! backend event, once parsed, is handed to the capture as it arrived (not copied).
 
 use std::pin::Pin;
@@ -110,13 +110,6 @@ async fn open<E: BackendEvent>(
             UPSTREAM_IDLE_TIMEOUT,
         )));
     };
-    // The headers of the account that serves (`chatgpt-account-id`), redacted.
-    capture.upstream_request(upstream_message(
-        state,
-        &credentials,
-        session_id,
-        json.clone(),
-    ));
     let response = call.post(&credentials, &json, Some(&capture)).await?;
     let events = sse::response_events(response, UPSTREAM_IDLE_TIMEOUT);
     Ok(until_terminal_tapped(events, move |event| {
@@ -146,32 +139,6 @@ pub(crate) fn body_size(headers: &axum::http::HeaderMap) -> usize {
         .unwrap_or(0)
 }
 
-/// The backend request as the inspector keeps it: URL, headers redacted, the body as sent.
-fn upstream_message(
-    state: &AppState,
-    credentials: &Credentials,
-    session_id: Option<&str>,
-    json: Bytes,
-) -> Message {
-    let upstream = &state.0.upstream;
-    let mut headers = upstream.backend_headers(credentials.backend_auth(), session_id);
-    headers.insert(
-        reqwest::header::ACCEPT,
-        reqwest::header::HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(
-        reqwest::header::CONTENT_TYPE,
-        reqwest::header::HeaderValue::from_static("application/json"),
-    );
-    Message {
-        method: Some("POST".to_owned()),
-        url: Some(upstream.responses_url()),
-        headers: crate::redact::current().headers(&headers),
-        body: json,
-        ..Message::default()
-    }
-}
-
 /// One backend call's account: who serves it and how its errors are named.
 struct Call<'a> {
     state: &'a AppState,
@@ -191,8 +158,8 @@ impl Call<'_> {
         }
     }
 
-    /// The POST, refreshed and sent once more after a 401; the capture learns the backend's
-    /// status.
+    /// The POST, refreshed and sent once more after a 401; the capture learns the request as
+    /// first sent and the backend's status.
     async fn post(
         &self,
         credentials: &Credentials,
@@ -217,9 +184,18 @@ impl Call<'_> {
                 capture.upstream_status(status.as_u16());
             }
         };
-        let first = upstream
-            .post_responses(credentials.backend_auth(), session_id, body.clone())
-            .await;
+        let headers = upstream.responses_headers(credentials.backend_auth(), session_id);
+        if let Some(capture) = capture {
+            // The request as first sent, with the headers of the account that serves it.
+            capture.upstream_request(Message {
+                method: Some("POST".to_owned()),
+                url: Some(upstream.responses_url()),
+                headers: Message::headers_of(&headers),
+                body: body.clone(),
+                ..Message::default()
+            });
+        }
+        let first = upstream.post_responses(headers, body.clone()).await;
         note(&first);
         let response = match first {
             Ok(response) => response,
@@ -236,9 +212,8 @@ impl Call<'_> {
                     .await
                     .map_err(|err| self.label(err))?;
                 fresh.remember_secrets();
-                let second = upstream
-                    .post_responses(fresh.backend_auth(), session_id, body.clone())
-                    .await;
+                let headers = upstream.responses_headers(fresh.backend_auth(), session_id);
+                let second = upstream.post_responses(headers, body.clone()).await;
                 note(&second);
                 second.map_err(|err| failed_answer(state, account, &fresh.account_id, &err))?
             }

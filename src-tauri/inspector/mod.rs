@@ -11,7 +11,12 @@
 //! The budget: every item counts its bytes plus [`ITEM_OVERHEAD`]. Before an item is added,
 //! the oldest captures are dropped until it fits, so the total never exceeds the budget; an
 //! item that would take one capture past the whole budget is cut (a truncation marker says
-//! how much is missing) and later items of that capture are not kept.
+//! how much is missing) and later items of that capture are not kept. A capture counts bytes
+//! ahead in blocks of [`CREDIT_BLOCK`] and pays its small items (events, chunks) from them, so
+//! a streamed answer takes the store's lock once per block, not once per event; what is left
+//! goes back when the request ends.
+//!
+//! Headers are kept as they came and redacted, like everything else, when read.
 //!
 //! What a finished capture repeats of an older one (the conversation a client sends again each
 //! turn, the backend's events that echo the instructions and tools) is kept once: the older
@@ -39,6 +44,16 @@ use view::{ErrorView, MemoryUse, RequestDetail, RequestList, TokensView};
 /// Bytes counted for each kept item besides its content (its place in the vectors, its time,
 /// its strings' headers), so that many tiny items cannot escape the budget.
 pub(crate) const ITEM_OVERHEAD: usize = 64;
+
+/// Bytes a capture counts ahead at a time (see the module's comment on the budget), at most a
+/// 64th of the budget, so that the captures running at once hold little of it unused.
+const CREDIT_BLOCK: usize = 16 * 1024;
+
+/// The bytes to count for an item that needs `need` more than the credit has, when the budget
+/// is `budget` and the capture may take `room` more.
+fn block(need: usize, budget: usize, room: usize) -> usize {
+    need.max(CREDIT_BLOCK.min(budget / 64).min(room))
+}
 
 /// The captures of a running gateway.
 #[derive(Debug, Clone)]
@@ -70,7 +85,7 @@ pub(crate) struct Capture {
     id: u64,
     at: DateTime<Utc>,
     started: Instant,
-    /// Counted bytes; changed only under the store's lock.
+    /// Counted bytes (the credit included); changed only under the store's lock.
     bytes: AtomicUsize,
     /// Dropped from the store: nothing more is kept.
     evicted: AtomicBool,
@@ -98,9 +113,11 @@ struct Data {
     streamed_response: bool,
     outcome: Outcome,
     truncated: bool,
+    /// Bytes counted for this capture and not used yet.
+    credit: usize,
 }
 
-/// A request or response as captured: headers already redacted, the body as sent.
+/// A request or response as captured: headers and body as sent (redacted when read).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Message {
     pub method: Option<String>,
@@ -116,6 +133,21 @@ pub(crate) struct Message {
 }
 
 impl Message {
+    /// `headers` as `[name, value]` pairs in their order, as they are (a value that is not
+    /// text, lossily).
+    pub(crate) fn headers_of(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(name, value)| {
+                let value = match value.to_str() {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                };
+                (name.as_str().to_owned(), value)
+            })
+            .collect()
+    }
+
     /// The body's bytes as kept.
     fn contents(&self) -> Cow<'_, [u8]> {
         share::contents(&self.body, &self.pieces)
@@ -230,8 +262,12 @@ impl Inspector {
         if !self.is_on() {
             return None;
         }
+        let size = client_request.size();
+        let budget = self.0.budget;
+        let block = block(size, budget, budget);
         // The id is taken under the store's lock, so the kept captures stay in id order
-        // (`share_long_items` looks them up by id).
+        // (`share_long_items` looks them up by id); the first block is counted under the same
+        // lock.
         let mut store = lock(&self.0.store);
         let capture = Arc::new(Capture {
             id: self.0.next_id.fetch_add(1, Ordering::Relaxed),
@@ -249,12 +285,15 @@ impl Inspector {
             shared: Arc::downgrade(&self.0),
         });
         store.kept.push_back(Arc::clone(&capture));
+        let (kept, evicted) = capture.count(&mut store, block, budget);
         drop(store);
-        let size = client_request.size();
-        let mut client_request = client_request;
-        if capture.reserve(size) {
+        capture.release(evicted);
+        if kept {
+            let mut client_request = client_request;
             client_request.body_len = client_request.body.len() as u64;
-            lock(&capture.data).client_request = client_request;
+            let mut data = lock(&capture.data);
+            data.credit = block - size;
+            data.client_request = client_request;
         }
         Some(capture)
     }
@@ -339,47 +378,95 @@ impl Capture {
         if self.evicted.load(Ordering::Relaxed) || self.full.load(Ordering::Relaxed) {
             return false;
         }
-        let budget = shared.budget;
+        let (kept, evicted) = self.count(&mut lock(&shared.store), size, shared.budget);
+        self.release(evicted);
+        kept
+    }
+
+    /// [`Capture::reserve`] under the store's lock: whether `size` is counted, and the captures
+    /// dropped for it (to be emptied by [`Capture::release`] once the lock is let go).
+    fn count(&self, store: &mut Store, size: usize, budget: usize) -> (bool, Vec<Arc<Capture>>) {
         let mut evicted = Vec::new();
-        let kept = {
-            let mut store = lock(&shared.store);
-            let mine = self.bytes.load(Ordering::Relaxed);
-            if mine + size > budget {
-                self.full.store(true, Ordering::Relaxed);
-                false
-            } else {
-                while store.total + size > budget {
-                    let Some(oldest) = store.kept.pop_front() else {
-                        break;
-                    };
-                    oldest.evicted.store(true, Ordering::Relaxed);
-                    store.total -= oldest.bytes.load(Ordering::Relaxed);
-                    store.dropped += 1;
-                    evicted.push(oldest);
-                }
-                if self.evicted.load(Ordering::Relaxed) {
-                    false
-                } else {
-                    store.total += size;
-                    self.bytes.fetch_add(size, Ordering::Relaxed);
-                    true
-                }
-            }
-        };
-        // Free what the dropped captures held now, outside the store's lock (a request still
-        // running keeps only its empty shell).
+        let mine = self.bytes.load(Ordering::Relaxed);
+        if mine + size > budget {
+            self.full.store(true, Ordering::Relaxed);
+            return (false, evicted);
+        }
+        while store.total + size > budget {
+            let Some(oldest) = store.kept.pop_front() else {
+                break;
+            };
+            oldest.evicted.store(true, Ordering::Relaxed);
+            store.total -= oldest.bytes.load(Ordering::Relaxed);
+            store.dropped += 1;
+            evicted.push(oldest);
+        }
+        if self.evicted.load(Ordering::Relaxed) {
+            return (false, evicted);
+        }
+        store.total += size;
+        self.bytes.fetch_add(size, Ordering::Relaxed);
+        (true, evicted)
+    }
+
+    /// Frees what the dropped captures held, outside the store's lock (a request still running
+    /// keeps only its empty shell).
+    fn release(&self, evicted: Vec<Arc<Capture>>) {
         for capture in evicted {
             if !std::ptr::eq(Arc::as_ptr(&capture), self) {
                 *lock(&capture.data) = Data::default();
             }
         }
-        kept
+    }
+
+    /// Counts `size` bytes for an item, paid from the credit when it is enough (else a block
+    /// more is counted), and returns the data to add the item to; `None` when the item is not
+    /// to be kept (see [`Capture::reserve`]).
+    fn admit(&self, size: usize) -> Option<MutexGuard<'_, Data>> {
+        if self.evicted.load(Ordering::Relaxed) || self.full.load(Ordering::Relaxed) {
+            return None;
+        }
+        // Lock order: a capture's data, then the store (nothing takes them the other way).
+        let mut data = lock(&self.data);
+        if data.credit >= size {
+            data.credit -= size;
+            return Some(data);
+        }
+        let need = size - data.credit;
+        let budget = self.budget();
+        let room = budget.saturating_sub(self.bytes.load(Ordering::Relaxed));
+        let block = block(need, budget, room);
+        if !self.reserve(block) {
+            return None;
+        }
+        data.credit += block;
+        data.credit -= size;
+        Some(data)
+    }
+
+    /// Gives the bytes counted ahead and not used back to the store.
+    fn return_credit(&self) {
+        let credit = std::mem::take(&mut lock(&self.data).credit);
+        let Some(shared) = self.shared.upgrade().filter(|_| credit > 0) else {
+            return;
+        };
+        let mut store = lock(&shared.store);
+        if !self.evicted.load(Ordering::Relaxed) {
+            store.total -= credit;
+            self.bytes.fetch_sub(credit, Ordering::Relaxed);
+        }
+    }
+
+    fn budget(&self) -> usize {
+        self.shared.upgrade().map_or(0, |s| s.budget)
     }
 
     /// Bytes this capture may still take before it alone reaches the budget.
     fn room(&self) -> usize {
-        let budget = self.shared.upgrade().map_or(0, |s| s.budget);
-        budget.saturating_sub(self.bytes.load(Ordering::Relaxed))
+        let credit = lock(&self.data).credit;
+        self.budget()
+            .saturating_sub(self.bytes.load(Ordering::Relaxed))
+            .saturating_add(credit)
     }
 
     /// Marks the capture as cut.
@@ -392,11 +479,10 @@ impl Capture {
     pub(crate) fn request_body(&self, body: &Bytes) {
         let len = body.len();
         let (kept, cut) = fit(body, self.room().saturating_sub(ITEM_OVERHEAD));
-        if !self.reserve(kept.len()) {
+        let Some(mut data) = self.admit(kept.len()) else {
             self.cut();
             return;
-        }
-        let mut data = lock(&self.data);
+        };
         data.client_request.body = kept;
         data.client_request.body_len = len as u64;
         data.truncated |= cut;
@@ -405,7 +491,7 @@ impl Capture {
         }
     }
 
-    /// The request sent to the backend (headers redacted by the caller; the body as sent).
+    /// The request sent to the backend.
     pub(crate) fn upstream_request(&self, mut message: Message) {
         let len = message.body.len();
         let (kept, cut) = fit(
@@ -414,11 +500,10 @@ impl Capture {
         );
         message.body = kept;
         message.body_len = len as u64;
-        if !self.reserve(message.size()) {
+        let Some(mut data) = self.admit(message.size()) else {
             self.cut();
             return;
-        }
-        let mut data = lock(&self.data);
+        };
         data.upstream_request = Some(message);
         data.truncated |= cut;
         if cut {
@@ -506,11 +591,11 @@ impl Capture {
     /// a buffer of its own, of its size).
     pub(crate) fn upstream_event(&self, event: String, data: String) {
         let ms = self.elapsed_ms();
-        if !self.reserve(event.len() + data.len() + ITEM_OVERHEAD) {
+        let Some(mut kept) = self.admit(event.len() + data.len() + ITEM_OVERHEAD) else {
             self.cut();
             return;
-        }
-        lock(&self.data).upstream_events.push(UpstreamEvent {
+        };
+        kept.upstream_events.push(UpstreamEvent {
             ms,
             event,
             data: Bytes::from(data),
@@ -518,7 +603,7 @@ impl Capture {
         });
     }
 
-    /// The client's response head (headers redacted by the caller).
+    /// The client's response head.
     pub(crate) fn response_head(
         &self,
         status: u16,
@@ -530,13 +615,12 @@ impl Capture {
             headers,
             ..Message::default()
         };
-        let size = message.size();
-        let kept = self.reserve(size);
-        let mut data = lock(&self.data);
-        data.streamed_response = streamed;
-        if kept {
+        if let Some(mut data) = self.admit(message.size()) {
+            data.streamed_response = streamed;
             data.client_response = message;
         } else {
+            let mut data = lock(&self.data);
+            data.streamed_response = streamed;
             data.client_response.status = Some(status);
             data.truncated = true;
         }
@@ -545,8 +629,8 @@ impl Capture {
     /// One chunk written to the client (a reference-counted clone of the bytes sent).
     pub(crate) fn client_chunk(&self, chunk: &Bytes) {
         let ms = self.elapsed_ms();
-        if self.reserve(chunk.len() + ITEM_OVERHEAD) {
-            lock(&self.data).client_chunks.push((ms, chunk.clone()));
+        if let Some(mut data) = self.admit(chunk.len() + ITEM_OVERHEAD) {
+            data.client_chunks.push((ms, chunk.clone()));
         } else {
             let mut data = lock(&self.data);
             data.client_chunks_cut += chunk.len() as u64;
@@ -559,6 +643,7 @@ impl Capture {
     pub(crate) fn finish(self: &Arc<Self>, mut outcome: Outcome) {
         outcome.duration_ms.get_or_insert(self.elapsed_ms());
         lock(&self.data).outcome = outcome;
+        self.return_credit();
         self.share_long_items();
         let Some(disk) = self.shared.upgrade().and_then(|s| s.disk.clone()) else {
             return;
@@ -828,6 +913,35 @@ mod tests {
             assert!(kept_body == *body, "{}", capture.id());
             assert!(kept_upstream == *upstream, "{}", capture.id());
         }
+    }
+
+    #[test]
+    fn a_stream_is_counted_a_block_at_a_time_and_what_it_did_not_use_is_given_back() {
+        let inspector = Inspector::new(8 << 20, None);
+        let (head, _) = request(b"");
+        let head_size = head.size();
+        let capture = inspector
+            .begin("POST /v1/messages".into(), "claude-code".into(), None, head)
+            .unwrap();
+        // The request's head and the next items are paid from one block.
+        assert_eq!(inspector.memory().bytes, CREDIT_BLOCK as u64);
+        let data = "d".repeat(100);
+        let event = "response.output_text.delta";
+        let each = event.len() + data.len() + ITEM_OVERHEAD;
+        let fit_in_first_block = (CREDIT_BLOCK - head_size) / each;
+        for _ in 0..fit_in_first_block {
+            capture.upstream_event(event.into(), data.clone());
+        }
+        assert_eq!(inspector.memory().bytes, CREDIT_BLOCK as u64);
+        capture.upstream_event(event.into(), data.clone());
+        assert_eq!(inspector.memory().bytes, 2 * CREDIT_BLOCK as u64);
+        // Once it ends, the store counts exactly what the capture keeps.
+        capture.finish(Outcome::default());
+        let used = head_size + (fit_in_first_block + 1) * each;
+        assert_eq!(inspector.memory().bytes, used as u64);
+        assert_eq!(capture.bytes.load(Ordering::Relaxed), used);
+        let detail = inspector.detail(&capture.id()).unwrap();
+        assert_eq!(detail.upstream_events.len(), fit_in_first_block + 1);
     }
 
     #[test]

@@ -485,20 +485,31 @@ impl UpstreamClient {
         headers
     }
 
-    /// `POST /codex/responses`; answers the streaming response when the status is 2xx.
-    pub(crate) async fn post_responses(
+    /// The headers of a `POST /codex/responses`: [`UpstreamClient::backend_headers`], and the
+    /// JSON body and event stream it sends and asks for.
+    pub(crate) fn responses_headers(
         &self,
         auth: BackendAuth<'_>,
         session_id: Option<&str>,
+    ) -> HeaderMap {
+        let mut headers = self.backend_headers(auth, session_id);
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers
+    }
+
+    /// `POST /codex/responses` with `headers` ([`UpstreamClient::responses_headers`]); answers
+    /// the streaming response when the status is 2xx.
+    pub(crate) async fn post_responses(
+        &self,
+        headers: HeaderMap,
         body: bytes::Bytes,
     ) -> Result<StreamedResponse, UpstreamError> {
         let url = self.responses_url();
         let (http, place) = self.stream_client();
         let response = http
             .post(&url)
-            .headers(self.backend_headers(auth, session_id))
-            .header(ACCEPT, "text/event-stream")
-            .header(CONTENT_TYPE, "application/json")
+            .headers(headers)
             .body(body)
             .send()
             .await

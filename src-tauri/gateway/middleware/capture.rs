@@ -1,11 +1,11 @@
 //! The request inspector's hooks around each `POST` (the API routes): the client's request as
-//! it came (headers redacted; the body is added by `body_limit` once read), the response as
-//! the client gets it (after error rendering, so an error body is the one in the client's
-//! dialect), each chunk of the body as it is written, and the outcome when the body ends or
-//! the client leaves. The backend side is added by `gateway/backend.rs`.
+//! it came (the body is added by `body_limit` once read), the response as the client gets it
+//! (after error rendering, so an error body is the one in the client's dialect), each chunk of
+//! the body as it is written, and the outcome when the body ends or the client leaves. The
+//! backend side is added by `gateway/backend.rs`.
 //!
 //! On the way out each chunk is a reference-counted `Bytes` clone pushed into the capture;
-//! nothing here parses, serialises or waits.
+//! nothing here parses, serialises, redacts (that is done when a capture is read) or waits.
 
 use std::sync::Arc;
 
@@ -24,7 +24,6 @@ use crate::gateway::state::AppState;
 use crate::inspector::view::{ErrorView, TokensView};
 use crate::inspector::{Capture, Message, Outcome, RequestState};
 use crate::ledger::client;
-use crate::redact;
 
 /// The response header naming the capture of a request (`req_12`).
 pub(crate) const CAPTURE_HEADER: &str = "x-codexia-request";
@@ -38,7 +37,6 @@ pub(crate) async fn capture_exchange(
     if request.method() != Method::POST || !state.0.inspector.is_on() {
         return next.run(request).await;
     }
-    let redactor = redact::current();
     let user_agent = request
         .headers()
         .get(header::USER_AGENT)
@@ -52,7 +50,7 @@ pub(crate) async fn capture_exchange(
                 .path_and_query()
                 .map_or_else(|| request.uri().path().to_owned(), ToString::to_string),
         ),
-        headers: redactor.headers(request.headers()),
+        headers: Message::headers_of(request.headers()),
         ..Message::default()
     };
     let route = format!("{} {}", request.method(), request.uri().path());
@@ -75,7 +73,7 @@ pub(crate) async fn capture_exchange(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    capture.response_head(status, redactor.headers(response.headers()), streamed);
+    capture.response_head(status, Message::headers_of(response.headers()), streamed);
     if let Some(KeyName(name)) = response.extensions().get::<KeyName>() {
         capture.set_client(name.clone(), None);
     }
