@@ -248,3 +248,72 @@ fn row(i: i64, now_ms: i64) -> Row {
         account: None,
     }
 }
+
+/// The request inspector as the gateway feeds it, for the inspector benchmark
+/// (benches/inspector.rs): one whole small streamed exchange per call.
+pub struct BenchInspector(crate::inspector::Inspector);
+
+/// One streamed exchange: what the client sent, what went to the backend, the backend's
+/// events and the chunks written back.
+pub struct BenchExchange {
+    pub request_headers: axum::http::HeaderMap,
+    pub request_body: bytes::Bytes,
+    pub upstream_headers: axum::http::HeaderMap,
+    pub upstream_body: bytes::Bytes,
+    pub response_headers: axum::http::HeaderMap,
+    pub chunks: Vec<bytes::Bytes>,
+}
+
+impl BenchInspector {
+    /// An inspector keeping at most `budget_bytes`.
+    pub fn new(budget_bytes: usize) -> Self {
+        Self(crate::inspector::Inspector::new(budget_bytes, None))
+    }
+
+    /// Captures `exchange` with the backend's `events` (`(type, data)`, handed over as the
+    /// SSE reader hands them), as the gateway's hooks do.
+    pub fn capture(&self, exchange: &BenchExchange, events: Vec<(String, String)>) {
+        use crate::inspector::{Headers, Message, Outcome, RequestState};
+        let head = Message {
+            method: Some("POST".to_owned()),
+            url: Some("/v1/messages?beta=true".to_owned()),
+            headers: Headers::of(&exchange.request_headers),
+            ..Message::default()
+        };
+        let Some(capture) = self.0.begin(
+            "POST /v1/messages".to_owned(),
+            "claude-code".to_owned(),
+            Some("2.0.14".to_owned()),
+            head,
+        ) else {
+            return;
+        };
+        capture.request_body(&exchange.request_body);
+        capture.upstream_request(Message {
+            method: Some("POST".to_owned()),
+            url: Some("https://chatgpt.com/backend-api/codex/responses".to_owned()),
+            headers: Headers::of(&exchange.upstream_headers),
+            body: exchange.upstream_body.clone(),
+            ..Message::default()
+        });
+        capture.upstream_status(200);
+        capture.response_head(200, Headers::of(&exchange.response_headers), true);
+        for (event, data) in events {
+            capture.upstream_event(event, data);
+        }
+        for chunk in &exchange.chunks {
+            capture.client_chunk(chunk);
+        }
+        capture.finish(Outcome {
+            state: RequestState::Ok,
+            status: Some(200),
+            ..Outcome::default()
+        });
+    }
+
+    /// Bytes the kept captures count, and how many are kept.
+    pub fn memory(&self) -> (u64, u64) {
+        let list = self.0.list(0);
+        (list.memory.bytes, list.memory.kept)
+    }
+}

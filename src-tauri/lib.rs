@@ -43,3 +43,5 @@ pub use upstream::sse::sse_events;
 pub use bench_api::{BenchCounter, BenchRequest, count_text, release_tokenizer_scratch};
 // The usage ledger benchmark (benches/ledger.rs): recording per request, queries over 1M rows.
 pub use bench_api::{LEDGER_ROWS, LedgerRecorder, ledger_fill, ledger_report};
+// The request inspector's cost per request (benches/inspector.rs).
+pub use bench_api::{BenchExchange, BenchInspector};

@@ -288,20 +288,10 @@ impl Redactor {
     /// The value to show for header `name`: [`REDACTED`] for a sensitive header (the scheme of
     /// an `authorization` value is kept: `Bearer [redacted]`), the redacted text otherwise.
     pub(crate) fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
-        if is_secret_header(name) {
-            let scheme = value
-                .trim()
-                .split_once(' ')
-                .map(|(scheme, _)| scheme)
-                .filter(|scheme| {
-                    name.to_ascii_lowercase().ends_with("authorization") && !scheme.is_empty()
-                });
-            return Cow::Owned(match scheme {
-                Some(scheme) => format!("{scheme} {REDACTED}"),
-                None => REDACTED.to_owned(),
-            });
+        match secret_header_value(name, value) {
+            Some(shown) => Cow::Owned(shown),
+            None => self.text(value),
         }
-        self.text(value)
     }
 
     /// Redacts a JSON value in place: every string (and object key) as text, and the whole
@@ -376,6 +366,26 @@ impl Shape {
         out.push_str(&text[last..]);
         Some(out)
     }
+}
+
+/// What to show for the value of header `name` when the name alone says it is secret:
+/// [`REDACTED`], after the scheme of an `authorization` value (`Bearer [redacted]`); `None` for
+/// any other header. Needs no known secrets, so the inspector applies it as it captures.
+pub(crate) fn secret_header_value(name: &str, value: &str) -> Option<String> {
+    if !is_secret_header(name) {
+        return None;
+    }
+    let scheme = value
+        .trim()
+        .split_once(' ')
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| {
+            name.to_ascii_lowercase().ends_with("authorization") && !scheme.is_empty()
+        });
+    Some(match scheme {
+        Some(scheme) => format!("{scheme} {REDACTED}"),
+        None => REDACTED.to_owned(),
+    })
 }
 
 /// Whether header `name` always carries a secret.

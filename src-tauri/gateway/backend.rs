@@ -20,7 +20,7 @@ use std::time::Duration;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::auth::Credentials;
-use crate::inspector::{Capture, Message};
+use crate::inspector::{Capture, Headers, Message};
 use crate::protocol::responses::BackendEvent;
 use crate::upstream::client::{StreamedResponse, UpstreamError};
 use crate::upstream::events::{EventStream, until_terminal, until_terminal_tapped};
@@ -190,7 +190,7 @@ impl Call<'_> {
             capture.upstream_request(Message {
                 method: Some("POST".to_owned()),
                 url: Some(upstream.responses_url()),
-                headers: Message::headers_of(&headers),
+                headers: Headers::of(&headers),
                 body: body.clone(),
                 ..Message::default()
             });

@@ -16,7 +16,9 @@
 //! a streamed answer takes the store's lock once per block, not once per event; what is left
 //! goes back when the request ends.
 //!
-//! Headers are kept as they came and redacted, like everything else, when read.
+//! Headers are kept as they came, in one buffer per message, and redacted like everything else
+//! when read; only the values of headers whose name says they are secret (`authorization`, …)
+//! are never kept (see [`Headers`]).
 //!
 //! What a finished capture repeats of an older one (the conversation a client sends again each
 //! turn, the backend's events that echo the instructions and tools) is kept once: the older
@@ -38,6 +40,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+
+use crate::redact;
 
 use view::{ErrorView, MemoryUse, RequestDetail, RequestList, TokensView};
 
@@ -123,7 +127,7 @@ pub(crate) struct Message {
     pub method: Option<String>,
     pub url: Option<String>,
     pub status: Option<u16>,
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub body: Bytes,
     /// The body's full size; more than the bytes kept when it was cut.
     pub body_len: u64,
@@ -133,21 +137,6 @@ pub(crate) struct Message {
 }
 
 impl Message {
-    /// `headers` as `[name, value]` pairs in their order, as they are (a value that is not
-    /// text, lossily).
-    pub(crate) fn headers_of(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
-        headers
-            .iter()
-            .map(|(name, value)| {
-                let value = match value.to_str() {
-                    Ok(text) => text.to_owned(),
-                    Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                };
-                (name.as_str().to_owned(), value)
-            })
-            .collect()
-    }
-
     /// The body's bytes as kept.
     fn contents(&self) -> Cow<'_, [u8]> {
         share::contents(&self.body, &self.pieces)
@@ -155,16 +144,49 @@ impl Message {
 
     /// The size of what is counted for it (before any sharing).
     fn size(&self) -> usize {
-        let headers: usize = self
-            .headers
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + ITEM_OVERHEAD)
-            .sum();
-        ITEM_OVERHEAD
+        2 * ITEM_OVERHEAD
             + self.method.as_ref().map_or(0, String::len)
             + self.url.as_ref().map_or(0, String::len)
-            + headers
+            + self.headers.0.len()
             + self.body.len()
+    }
+}
+
+/// A message's headers as captured, in their order, in one buffer (`name\0value\0` each: no
+/// header name or value holds a NUL). A value that is not text is kept lossily. The value of a
+/// header whose name says it is secret is kept only as it is shown (`Bearer [redacted]`,
+/// [`redact::secret_header_value`]): the capture never holds a token. The rest is redacted when
+/// read, with the rest of the capture.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Headers(String);
+
+impl Headers {
+    pub(crate) fn of(headers: &axum::http::HeaderMap) -> Self {
+        let room = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .sum();
+        let mut text = String::with_capacity(room);
+        for (name, value) in headers {
+            let value = match value.to_str() {
+                Ok(value) => Cow::Borrowed(value),
+                Err(_) => String::from_utf8_lossy(value.as_bytes()),
+            };
+            text.push_str(name.as_str());
+            text.push('\0');
+            match redact::secret_header_value(name.as_str(), &value) {
+                Some(shown) => text.push_str(&shown),
+                None => text.push_str(&value),
+            }
+            text.push('\0');
+        }
+        Self(text)
+    }
+
+    /// `(name, value)` in their order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut parts = self.0.split_terminator('\0');
+        std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
     }
 }
 
@@ -604,12 +626,7 @@ impl Capture {
     }
 
     /// The client's response head.
-    pub(crate) fn response_head(
-        &self,
-        status: u16,
-        headers: Vec<(String, String)>,
-        streamed: bool,
-    ) {
+    pub(crate) fn response_head(&self, status: u16, headers: Headers, streamed: bool) {
         let message = Message {
             status: Some(status),
             headers,
@@ -759,7 +776,10 @@ mod tests {
             Message {
                 method: Some("POST".into()),
                 url: Some("/v1/messages".into()),
-                headers: vec![("x-api-key".into(), "[redacted]".into())],
+                headers: Headers::of(&axum::http::HeaderMap::from_iter([(
+                    axum::http::header::HeaderName::from_static("x-api-key"),
+                    axum::http::HeaderValue::from_static("k-123456789"),
+                )])),
                 ..Message::default()
             },
             Bytes::copy_from_slice(body),
@@ -942,6 +962,42 @@ mod tests {
         assert_eq!(capture.bytes.load(Ordering::Relaxed), used);
         let detail = inspector.detail(&capture.id()).unwrap();
         assert_eq!(detail.upstream_events.len(), fit_in_first_block + 1);
+    }
+
+    #[test]
+    fn headers_are_kept_in_order_and_in_one_buffer_without_the_values_of_secret_ones() {
+        let mut map = axum::http::HeaderMap::new();
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        for (name, value) in [
+            ("authorization", format!("Bearer {token}")),
+            ("chatgpt-account-id", "6f1c2d3e-4a5b".to_owned()),
+            ("x-api-key", "k-123456789".to_owned()),
+            ("user-agent", "claude-cli/2.0.14 (external, cli)".to_owned()),
+            ("session_id", "0b8f6a52".to_owned()),
+        ] {
+            map.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        map.append(
+            "x-note",
+            axum::http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+        );
+        let headers = Headers::of(&map);
+        assert_eq!(
+            headers.iter().collect::<Vec<_>>(),
+            [
+                ("authorization", "Bearer [redacted]"),
+                ("chatgpt-account-id", "[redacted]"),
+                ("x-api-key", "[redacted]"),
+                ("user-agent", "claude-cli/2.0.14 (external, cli)"),
+                ("session_id", "0b8f6a52"),
+                ("x-note", "caf\u{fffd}"),
+            ]
+        );
+        assert!(!headers.0.contains(token) && !headers.0.contains("6f1c2d3e"));
+        assert_eq!(Headers::default().iter().count(), 0);
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn http_message(redactor: &Redactor, message: &Message) -> HttpMessage {
         headers: message
             .headers
             .iter()
-            .map(|(n, v)| (n.clone(), redactor.header(n, v).into_owned()))
+            .map(|(n, v)| (n.to_owned(), redactor.header(n, v).into_owned()))
             .collect(),
         body: if contents.is_empty() && !truncated {
             Value::Null

@@ -111,18 +111,34 @@ impl Route {
     }
 }
 
+/// What [`measure`] took on each route.
+struct Measured {
+    /// The client's samples, in order: sample `i` of one route was taken right next to sample
+    /// `i` of the others.
+    samples: Vec<Sample>,
+    /// The fake's own time to the first text of each answer, ms (in the order they were done).
+    fake_first_text: Vec<f64>,
+}
+
 /// Runs `rounds` rounds of `concurrency` simultaneous requests on each route in turn (so the
-/// routes see the same background load) and returns the samples per route, in order: sample `i`
-/// of one route was taken right next to sample `i` of the others.
+/// routes see the same background load) and returns what was measured per route.
 async fn measure(
+    fake: &FakeUpstream,
     client: &reqwest::Client,
     routes: &[&Route],
     concurrency: usize,
     rounds: usize,
-) -> Vec<Vec<Sample>> {
-    let mut samples = vec![Vec::with_capacity(concurrency * rounds); routes.len()];
+) -> Vec<Measured> {
+    let mut measured: Vec<Measured> = routes
+        .iter()
+        .map(|_| Measured {
+            samples: Vec::with_capacity(concurrency * rounds),
+            fake_first_text: Vec::with_capacity(concurrency * rounds),
+        })
+        .collect();
+    fake.take_first_text_times();
     for _ in 0..rounds {
-        for (route, out) in routes.iter().zip(samples.iter_mut()) {
+        for (route, out) in routes.iter().zip(measured.iter_mut()) {
             let tasks: Vec<_> = (0..concurrency)
                 .map(|_| {
                     let route = (*route).clone();
@@ -131,11 +147,14 @@ async fn measure(
                 })
                 .collect();
             for task in tasks {
-                out.push(task.await.expect("request task"));
+                out.samples.push(task.await.expect("request task"));
             }
+            let fake_times = fake.take_first_text_times();
+            out.fake_first_text
+                .extend(fake_times.iter().map(|took| took.as_secs_f64() * 1000.0));
         }
     }
-    samples
+    measured
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
@@ -167,10 +186,12 @@ fn row(label: &str, values: &[f64]) {
     );
 }
 
-fn report(concurrency: usize, samples: &[Vec<Sample>]) {
-    let [direct, messages, chat] = samples else {
+fn report(concurrency: usize, measured: &[Measured]) {
+    let [direct, messages, chat] = measured else {
         panic!("three routes");
     };
+    let direct_fake = &direct.fake_first_text;
+    let direct = &direct.samples;
     let direct_text = millis(direct, |s| s.first_text);
     println!("\n{concurrency} concurrent stream(s), ms:");
     println!("  {:<42} {:>8} {:>8} {:>5}", "", "median", "p90", "n");
@@ -180,7 +201,9 @@ fn report(concurrency: usize, samples: &[Vec<Sample>]) {
     );
     row("fake directly: first text (D)", &direct_text);
     row("fake directly: last byte", &millis(direct, |s| s.last_byte));
-    for (name, samples) in [("/v1/messages", messages), ("/v1/chat/completions", chat)] {
+    row("  the fake's own time to first text (Fd)", direct_fake);
+    for (name, measured) in [("/v1/messages", messages), ("/v1/chat/completions", chat)] {
+        let samples = &measured.samples;
         let via = millis(samples, |s| s.first_text);
         row(
             &format!("{name}: first byte"),
@@ -199,6 +222,20 @@ fn report(concurrency: usize, samples: &[Vec<Sample>]) {
             "  added by codexia: stat(C) - stat(D)",
             percentile(&via, 0.5) - percentile(&direct_text, 0.5),
             percentile(&via, 0.9) - percentile(&direct_text, 0.9),
+        );
+        // What the client waited outside the fake's own work, through codexia and directly.
+        let fake = &measured.fake_first_text;
+        row("  the fake's own time to first text (F)", fake);
+        let outside = |p| {
+            percentile(&via, p)
+                - percentile(fake, p)
+                - (percentile(&direct_text, p) - percentile(direct_fake, p))
+        };
+        println!(
+            "  {:<42} {:>8.3} {:>8.3}",
+            "  added, the fake's own time out: (C-F)-(D-Fd)",
+            outside(0.5),
+            outside(0.9),
         );
     }
 }
@@ -497,10 +534,10 @@ async fn time_to_first_byte_added_by_the_gateway() {
     } = start().await;
     let client = bench_client(2 * CONCURRENT);
     let routes = [&direct, &messages, &chat];
-    measure(&client, &routes, 1, WARM_UP).await;
+    measure(&fake, &client, &routes, 1, WARM_UP).await;
 
-    let sequential = measure(&client, &routes, 1, SEQUENTIAL_SAMPLES).await;
-    let concurrent = measure(&client, &routes, CONCURRENT, CONCURRENT_ROUNDS).await;
+    let sequential = measure(&fake, &client, &routes, 1, SEQUENTIAL_SAMPLES).await;
+    let concurrent = measure(&fake, &client, &routes, CONCURRENT, CONCURRENT_ROUNDS).await;
 
     print_build();
     report(1, &sequential);

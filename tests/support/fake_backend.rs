@@ -280,6 +280,8 @@ struct Shared {
     recorded: Notify,
     open_streams: AtomicUsize,
     streams_changed: Notify,
+    /// For each streamed answer, how long the fake itself took to its first text delta.
+    first_text_times: Mutex<Vec<std::time::Duration>>,
 }
 
 impl Shared {
@@ -382,6 +384,7 @@ impl FakeUpstream {
             recorded: Notify::new(),
             open_streams: AtomicUsize::new(0),
             streams_changed: Notify::new(),
+            first_text_times: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .fallback(dispatch)
@@ -688,6 +691,20 @@ impl FakeUpstream {
         self.shared.lock().refresh_count
     }
 
+    /// The fake's own time for each streamed answer since the last call: from the start of
+    /// its handling of the request (before the body is read) to handing its first
+    /// `response.output_text.delta` to the connection. The benchmark takes it out of the time
+    /// a client waits, so that what the fake itself spends is not counted as the gateway's.
+    pub fn take_first_text_times(&self) -> Vec<std::time::Duration> {
+        std::mem::take(
+            &mut self
+                .shared
+                .first_text_times
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     /// Panics, listing the failures, unless every recorded responses request passed strict
     /// validation.
     pub fn assert_all_responses_requests_valid(&self) {
@@ -895,6 +912,7 @@ fn record(parts: &axum::http::request::Parts, body: &Bytes) -> RecordedRequest {
 }
 
 async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let arrived = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -917,7 +935,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         (Method::POST, "/api/accounts/deviceauth/token") => oauth::device_token(&shared, &recorded),
         (Method::GET | Method::POST, "/codex/device") => oauth::device_page(&shared, &recorded),
         (Method::POST, RESPONSES_PATH) => {
-            backend::responses(&shared, &parts.headers, &recorded).await
+            backend::responses(&shared, &parts.headers, &recorded, arrived).await
         }
         (Method::GET, "/backend-api/wham/usage") => backend::with_auth(
             &shared,

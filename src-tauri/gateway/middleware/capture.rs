@@ -22,7 +22,7 @@ use crate::gateway::middleware::log_request::outcome_of_error;
 use crate::gateway::recent::RequestInfo;
 use crate::gateway::state::AppState;
 use crate::inspector::view::{ErrorView, TokensView};
-use crate::inspector::{Capture, Message, Outcome, RequestState};
+use crate::inspector::{Capture, Headers, Message, Outcome, RequestState};
 use crate::ledger::client;
 
 /// The response header naming the capture of a request (`req_12`).
@@ -50,7 +50,7 @@ pub(crate) async fn capture_exchange(
                 .path_and_query()
                 .map_or_else(|| request.uri().path().to_owned(), ToString::to_string),
         ),
-        headers: Message::headers_of(request.headers()),
+        headers: Headers::of(request.headers()),
         ..Message::default()
     };
     let route = format!("{} {}", request.method(), request.uri().path());
@@ -73,7 +73,7 @@ pub(crate) async fn capture_exchange(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    capture.response_head(status, Message::headers_of(response.headers()), streamed);
+    capture.response_head(status, Headers::of(response.headers()), streamed);
     if let Some(KeyName(name)) = response.extensions().get::<KeyName>() {
         capture.set_client(name.clone(), None);
     }

@@ -209,6 +209,7 @@ pub(super) async fn responses(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
     request: &RecordedRequest,
+    arrived: std::time::Instant,
 ) -> Response {
     let claims = match check_auth(headers, true) {
         Ok(claims) => claims,
@@ -252,7 +253,7 @@ pub(super) async fn responses(
     shared.open_streams.fetch_add(1, Ordering::SeqCst);
     shared.streams_changed.notify_waiters();
     let guard = OpenStreamGuard(Arc::clone(shared));
-    tokio::spawn(write_stream(reply, events, tx, guard));
+    tokio::spawn(write_stream(reply, events, tx, guard, arrived));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
@@ -301,8 +302,10 @@ async fn write_stream(
     reply: Reply,
     events: Vec<Value>,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-    _guard: OpenStreamGuard,
+    guard: OpenStreamGuard,
+    arrived: std::time::Instant,
 ) {
+    let mut first_text = true;
     let limit = match reply.end {
         StreamEnd::DropAfter(n) | StreamEnd::AbortAfter(n) => n.min(events.len()),
         StreamEnd::Close | StreamEnd::StayOpen => events.len(),
@@ -325,6 +328,16 @@ async fn write_stream(
             if tx.send(Ok(Bytes::copy_from_slice(piece))).await.is_err() {
                 return;
             }
+        }
+        if first_text && event["type"] == "response.output_text.delta" {
+            first_text = false;
+            let took = arrived.elapsed();
+            guard
+                .0
+                .first_text_times
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(took);
         }
     }
     match reply.end {
