@@ -42,7 +42,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
-use super::error::{ApiError, Dialect, dialect_of, request_id};
+use super::error::{ApiError, Dialect, dialect_of, random_id};
 use crate::settings::Settings;
 
 /// The most a connection's read buffer grows to (hyper's minimum is 8 KiB). hyper reads a
@@ -399,7 +399,7 @@ impl AutomaticAnswer {
         let (content_type, body) = match path.filter(|p| p.starts_with("/v1/")) {
             Some(path) => {
                 let dialect = dialect_of(path, &HeaderMap::new());
-                let id = (dialect == Dialect::Anthropic).then(request_id);
+                let id = (dialect == Dialect::Anthropic).then(|| random_id("req_"));
                 if let Some(id) = &id {
                     extra = format!("request-id: {id}\r\n");
                 }

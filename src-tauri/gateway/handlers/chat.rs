@@ -49,7 +49,7 @@ pub(crate) async fn chat_completions(
     let stop = request.stop.as_ref().map(StopSequences::to_vec);
     let translator = ChatStream::new(
         request.model.clone(),
-        random_id("chatcmpl-"),
+        crate::gateway::error::random_id("chatcmpl-"),
         chrono::Utc::now().timestamp(),
         include_usage,
     )
@@ -61,13 +61,4 @@ pub(crate) async fn chat_completions(
         on_end: None,
     };
     stream::answer(translator, opening, how).await
-}
-
-/// `prefix` + 24 random hex digits (`chatcmpl-…`).
-pub(crate) fn random_id(prefix: &str) -> String {
-    let mut bytes = [0_u8; 12];
-    // Without randomness the id is still well-formed; it only identifies an answer.
-    let _ = getrandom::fill(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
 }

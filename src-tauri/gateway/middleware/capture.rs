@@ -7,14 +7,16 @@
 //! On the way out each chunk is a reference-counted `Bytes` clone pushed into the capture;
 //! nothing here parses, serialises, redacts (that is done when a capture is read) or waits.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use futures_util::StreamExt;
+use http_body::Frame;
 
 use crate::gateway::error::ApiError;
 use crate::gateway::middleware::api_key::KeyName;
@@ -169,18 +171,47 @@ impl Drop for Once {
     }
 }
 
-/// The same body, each chunk also handed to the capture.
+/// The same body, each chunk also handed to the capture, which is finished when the body
+/// ends, fails, or is dropped (the caller gone).
 fn tap(body: Body, ending: Ending) -> Body {
-    let capture = Arc::clone(&ending.capture);
-    let mut once = Once(Some(ending));
-    let mut data = body.into_data_stream();
-    Body::from_stream(futures_util::stream::poll_fn(move |cx| {
-        let next = futures_util::ready!(data.poll_next_unpin(cx));
+    Body::new(Tapped {
+        capture: Arc::clone(&ending.capture),
+        once: Once(Some(ending)),
+        body,
+    })
+}
+
+/// See [`tap`]: one layer around the body, polled as it is.
+struct Tapped {
+    body: Body,
+    capture: Arc<Capture>,
+    once: Once,
+}
+
+impl http_body::Body for Tapped {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let next = ready!(Pin::new(&mut this.body).poll_frame(cx));
         match &next {
-            Some(Ok(chunk)) => capture.client_chunk(chunk),
-            Some(Err(_)) => once.finish(true),
-            None => once.finish(false),
+            Some(Ok(frame)) => {
+                if let Some(chunk) = frame.data_ref() {
+                    this.capture.client_chunk(chunk);
+                }
+            }
+            Some(Err(_)) => this.once.finish(true),
+            None => this.once.finish(false),
         }
-        std::task::Poll::Ready(next)
-    }))
+        Poll::Ready(next)
+    }
+
+    // Not `is_end_stream`: the body is polled to its end, so that the end is seen here.
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
