@@ -165,11 +165,22 @@ impl Message {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Headers(String);
 
+/// Room for what is shown for a secret header's value (`Bearer [redacted]`).
+const SHOWN_SECRET_ROOM: usize = 24;
+
 impl Headers {
     pub(crate) fn of(headers: &axum::http::HeaderMap) -> Self {
+        // A secret value is not kept: its room is that of what is shown for it.
         let room = headers
             .iter()
-            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .map(|(name, value)| {
+                let value = if redact::is_secret_header(name.as_str()) {
+                    SHOWN_SECRET_ROOM
+                } else {
+                    value.len()
+                };
+                name.as_str().len() + value + 2
+            })
             .sum();
         let mut text = String::with_capacity(room);
         for (name, value) in headers {
@@ -1004,6 +1015,8 @@ mod tests {
             ]
         );
         assert!(!headers.0.contains(token) && !headers.0.contains("6f1c2d3e"));
+        // Nor is room for the token held.
+        assert!(headers.0.capacity() < headers.0.len() + token.len());
         assert_eq!(Headers::default().iter().count(), 0);
     }
 
