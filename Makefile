@@ -6,8 +6,9 @@
 #               library in the headless build (scripts/check-deps.sh), unused dependencies
 #               (cargo-machete) and clippy (both feature sets), as CI runs them
 #   make bench  translation cost per streamed event (criterion), the cost of a long Claude Code
-#               conversation per request, the time to first byte codexia adds over the fake
-#               backend at 1 and 32 concurrent streams, and codexia serve's CPU and memory
+#               conversation per request, the request inspector's cost per captured request,
+#               the time to first byte codexia adds over the fake backend at 1 and 32
+#               concurrent streams, and codexia serve's CPU and memory
 #   make memory the tray app's resident memory: idle, with Settings open, after closing it
 #   make memory-serve  codexia serve's resident memory: idle, after 1,000 requests, after 2,000
 #   make soak   32 concurrent streams for 10 minutes (CODEXIA_SOAK_SECONDS) with drops, 429s,
@@ -56,6 +57,7 @@ lint:
 bench:
 	$(CARGO) bench --no-default-features --bench translate
 	$(CARGO) bench --no-default-features --bench conversation
+	$(CARGO) bench --no-default-features --bench inspector
 	$(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
 	CODEXIA_BENCH_FAKE=tls $(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
 

@@ -7,7 +7,9 @@
 //! sending it to the first body byte and to the first text of the answer (the fake's first text
 //! delta, [`FIRST_TEXT`]). The added time is compared at the first text: the gateway writes its
 //! first frame only once the answer has content, so its first byte and the backend's are
-//! different points of the answer.
+//! different points of the answer. The fake also reports its own time to each answer's first
+//! text (from the request's arrival), and the report shows the added time with it taken out,
+//! so that a fake slowed by the load is not counted as the gateway's time.
 //!
 //! Also here: the CPU a long Claude Code conversation costs per request, and the resident
 //! memory of `codexia serve` idle and after load ([`serve_cpu_and_memory_under_load`]).
