@@ -153,13 +153,13 @@ async fn stream_answer<T: StreamTranslator>(
                         Ok(events) => translated(translator, events, info, on_end).left_stream(),
                         Err(error) => {
                             failed(&info, &error);
-                            futures_util::stream::iter(translator.fail(&error)).right_stream()
+                            futures_util::stream::iter([translator.fail(&error)]).right_stream()
                         }
                     }
                 })
                 .flatten();
                 return Ok(sse_response(
-                    futures_util::stream::iter(head).chain(rest),
+                    futures_util::stream::iter([head]).chain(rest),
                     keep_alive,
                 ));
             }
@@ -168,7 +168,7 @@ async fn stream_answer<T: StreamTranslator>(
     head.extend(translator.commit());
     let tail = translated(translator, events, info, on_end);
     Ok(sse_response(
-        futures_util::stream::iter(head).chain(tail),
+        futures_util::stream::iter([head]).chain(tail),
         keep_alive,
     ))
 }
@@ -199,14 +199,14 @@ async fn read_ahead<T: StreamTranslator>(
     Ok(buffered)
 }
 
-/// The rest of the upstream stream, translated as each event arrives; ends after the
-/// translator's terminal frames or its error.
+/// The rest of the upstream stream, translated as each event arrives (the frames of one event
+/// together); ends after the translator's terminal frames or its error.
 fn translated<T: StreamTranslator>(
     translator: T,
     events: EventStream<T::Event>,
     info: RequestInfo,
     on_end: Option<OnEnd<T>>,
-) -> impl Stream<Item = SseFrame> + Send + 'static {
+) -> impl Stream<Item = Vec<SseFrame>> + Send + 'static {
     futures_util::stream::unfold(
         Some((translator, events, info, on_end)),
         |state| async move {
@@ -224,13 +224,9 @@ fn translated<T: StreamTranslator>(
                 None => translator.finish(),
             };
             info.observe(&translator);
-            Some((
-                futures_util::stream::iter(frames),
-                Some((translator, events, info, on_end)),
-            ))
+            Some((frames, Some((translator, events, info, on_end))))
         },
     )
-    .flatten()
 }
 
 /// Notes an error written into a committed stream (for the request inspector).
@@ -251,24 +247,37 @@ fn ended<T: StreamTranslator>(translator: &T, info: &RequestInfo, on_end: Option
     }
 }
 
-/// An SSE response whose body is written frame by frame as `frames` yields them, with
-/// `keep_alive` written whenever [`PING_EVERY`] passes without a frame.
+/// An SSE response whose body is written as `frames` yields them (the frames of one item in
+/// one chunk), with `keep_alive` written whenever [`PING_EVERY`] passes without a frame.
 pub(crate) fn sse_response(
-    frames: impl Stream<Item = SseFrame> + Send + 'static,
+    frames: impl Stream<Item = Vec<SseFrame>> + Send + 'static,
     keep_alive: SseFrame,
 ) -> Response {
     let frames = Box::pin(frames);
     let body = futures_util::stream::unfold(
         (frames, keep_alive),
         |(mut frames, keep_alive)| async move {
-            let frame = match tokio::time::timeout(PING_EVERY, frames.next()).await {
-                Ok(next) => next?,
-                Err(_) => keep_alive.clone(),
-            };
-            Some((
-                Ok::<_, std::convert::Infallible>(frame.to_bytes()),
-                (frames, keep_alive),
-            ))
+            loop {
+                let batch = match tokio::time::timeout(PING_EVERY, frames.next()).await {
+                    Ok(next) => next?,
+                    Err(_) => vec![keep_alive.clone()],
+                };
+                let chunk = match batch.as_slice() {
+                    [] => continue,
+                    [frame] => frame.to_bytes(),
+                    frames => {
+                        let mut joined = bytes::BytesMut::new();
+                        for frame in frames {
+                            joined.extend_from_slice(&frame.to_bytes());
+                        }
+                        joined.freeze()
+                    }
+                };
+                return Some((
+                    Ok::<_, std::convert::Infallible>(chunk),
+                    (frames, keep_alive),
+                ));
+            }
         },
     );
     let mut response = Response::new(Body::from_stream(body));
