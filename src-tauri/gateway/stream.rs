@@ -257,26 +257,20 @@ pub(crate) fn sse_response(
     let body = futures_util::stream::unfold(
         (frames, keep_alive),
         |(mut frames, keep_alive)| async move {
+            // Counted from the last chunk written: backend events that translate to nothing
+            // (an empty batch) do not put the keep-alive off.
+            let ping_at = tokio::time::Instant::now() + PING_EVERY;
             loop {
-                let batch = match tokio::time::timeout(PING_EVERY, frames.next()).await {
+                let batch = match tokio::time::timeout_at(ping_at, frames.next()).await {
                     Ok(next) => next?,
                     Err(_) => vec![keep_alive.clone()],
                 };
-                let chunk = match batch.as_slice() {
-                    [] => continue,
-                    [frame] => frame.to_bytes(),
-                    frames => {
-                        let mut joined = bytes::BytesMut::new();
-                        for frame in frames {
-                            joined.extend_from_slice(&frame.to_bytes());
-                        }
-                        joined.freeze()
-                    }
-                };
-                return Some((
-                    Ok::<_, std::convert::Infallible>(chunk),
-                    (frames, keep_alive),
-                ));
+                if !batch.is_empty() {
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(SseFrame::join(&batch)),
+                        (frames, keep_alive),
+                    ));
+                }
             }
         },
     );
@@ -290,4 +284,41 @@ pub(crate) fn sse_response(
     // Proxies such as nginx must not buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    /// A backend that keeps sending events the translator writes nothing for (every 3 s, for
+    /// 25 s) still gets a keep-alive to the client every [`PING_EVERY`]; the frames of one
+    /// batch go out as one chunk.
+    #[tokio::test(start_paused = true)]
+    async fn keep_alives_are_counted_from_the_last_chunk_written_not_the_last_event() {
+        let frameless = futures_util::stream::unfold(0, |n| async move {
+            (n < 8).then_some(())?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Some((Vec::new(), n + 1))
+        });
+        let batches = futures_util::stream::iter([vec![
+            SseFrame::data("{\"a\":1}"),
+            SseFrame::data("{\"b\":2}"),
+        ]])
+        .chain(frameless);
+        let mut body = sse_response(batches, SseFrame::comment("keep-alive")).into_body();
+        let mut chunks = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            chunks.push(String::from_utf8(data.to_vec()).unwrap());
+        }
+        assert_eq!(
+            chunks,
+            [
+                "data: {\"a\":1}\n\ndata: {\"b\":2}\n\n",
+                ": keep-alive\n\n",
+                ": keep-alive\n\n",
+            ]
+        );
+    }
 }

@@ -145,19 +145,37 @@ impl SseFrame {
 
     /// The bytes on the wire.
     pub fn to_bytes(&self) -> bytes::Bytes {
+        let mut out = String::with_capacity(self.wire_len());
+        self.write_to(&mut out);
+        bytes::Bytes::from(out)
+    }
+
+    /// The bytes of several frames on the wire, one after the other.
+    pub fn join(frames: &[Self]) -> bytes::Bytes {
+        let mut out = String::with_capacity(frames.iter().map(Self::wire_len).sum());
+        for frame in frames {
+            frame.write_to(&mut out);
+        }
+        bytes::Bytes::from(out)
+    }
+
+    fn wire_len(&self) -> usize {
+        self.data.len() + self.event.as_ref().map_or(0, String::len) + 16
+    }
+
+    fn write_to(&self, out: &mut String) {
         if self.comment {
-            return bytes::Bytes::from(format!(": {}\n\n", self.data));
+            out.push_str(": ");
+        } else {
+            if let Some(event) = &self.event {
+                out.push_str("event: ");
+                out.push_str(event);
+                out.push('\n');
+            }
+            out.push_str("data: ");
         }
-        let mut out = String::with_capacity(self.data.len() + 32);
-        if let Some(event) = &self.event {
-            out.push_str("event: ");
-            out.push_str(event);
-            out.push('\n');
-        }
-        out.push_str("data: ");
         out.push_str(&self.data);
         out.push_str("\n\n");
-        bytes::Bytes::from(out)
     }
 }
 
