@@ -3,9 +3,9 @@
 //! event stream that ends at the terminal event. Failures come back already mapped
 //! (`upstream/failure.rs`).
 //!
-//! The call starts at once, in a task of its own ([`Opening`]), so the handler can prepare its
-//! translator meanwhile and the stream pipeline can commit a streaming answer while the backend
-//! has not even sent its headers yet.
+//! The call is a future the handler awaits ([`Opening`]); the stream pipeline can commit a
+//! streaming answer while the backend has not even sent its headers yet, and go on awaiting
+//! the call inside the answer's body.
 //!
 //! The body is serialised once and sent as those bytes (again after a 401). When the request is
 //! being captured (the request inspector), the capture keeps the same bytes (a shared
@@ -26,6 +26,7 @@ use crate::upstream::client::{StreamedResponse, UpstreamError};
 use crate::upstream::events::{EventStream, until_terminal, until_terminal_tapped};
 use crate::upstream::{failure, sse};
 use bytes::Bytes;
+use futures_util::FutureExt;
 
 /// Longest silence tolerated from the backend mid-stream. Long reasoning without summaries can
 /// be quiet for minutes; a dead connection must still end.
@@ -33,21 +34,20 @@ pub(crate) const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A backend call under way: resolves to its event stream once the backend's headers arrived.
 /// Dropping it cancels the call.
-pub(crate) struct Opening<E>(tokio::task::JoinHandle<Result<EventStream<E>, ApiError>>);
-
-impl<E> Drop for Opening<E> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+///
+/// It is polled by whoever awaits it (the handler, then the answer's body), not spawned: a task
+/// of its own cost a wake-up of the other runtime worker on most requests, and two thread
+/// switches with it, for work that cannot go on before the handler awaits it anyway. A panic in
+/// it is still an answer (500), as a lost task's was.
+pub(crate) struct Opening<E>(
+    Pin<Box<dyn Future<Output = Result<EventStream<E>, ApiError>> + Send>>,
+);
 
 impl<E> Future for Opening<E> {
     type Output = Result<EventStream<E>, ApiError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|joined| {
-            joined.unwrap_or_else(|_| Err(ApiError::internal("The backend call was lost.")))
-        })
+        self.0.as_mut().poll(cx)
     }
 }
 
@@ -60,9 +60,10 @@ pub(crate) fn open_stream<E: BackendEvent>(
     session_id: Option<String>,
     capture: Option<Arc<Capture>>,
 ) -> Opening<E> {
-    // The account chosen for this request lives in the handler's task; take it along.
+    // The account chosen for this request lives in the handler's task: read it now, while
+    // the handler is running.
     let account = super::middleware::account::routed_account();
-    Opening(tokio::spawn(async move {
+    let call = async move {
         open(
             &state,
             account.as_deref(),
@@ -72,7 +73,14 @@ pub(crate) fn open_stream<E: BackendEvent>(
             capture,
         )
         .await
-    }))
+    };
+    Opening(Box::pin(
+        std::panic::AssertUnwindSafe(call)
+            .catch_unwind()
+            .map(|done| {
+                done.unwrap_or_else(|_| Err(ApiError::internal("The backend call was lost.")))
+            }),
+    ))
 }
 
 async fn open<E: BackendEvent>(

@@ -1,7 +1,7 @@
 //! `POST /v1/messages` (also `?beta=true`, which Claude Code always adds): the Anthropic
 //! Messages API on the Codex backend. Translate the request (`translate::messages_request`),
-//! open the backend stream, count the input tokens for `message_start` on the blocking pool
-//! meanwhile, and answer through the one stream pipeline (`gateway/stream.rs`) with the Messages
+//! open the backend stream, count the input tokens for `message_start` (a long conversation on
+//! the blocking pool, while the backend answers), and answer through the one stream pipeline (`gateway/stream.rs`) with the Messages
 //! translator.
 //!
 //! The count never delays the answer: the translator starts with a rough estimate and is handed
@@ -115,8 +115,8 @@ pub(crate) async fn create_message(
 }
 
 /// Requests estimated at no more tokens than this are counted right away, on the request's own
-/// task: a few microseconds (the backend call is already on its way), cheaper than handing the
-/// count to the blocking pool and back.
+/// task: a microsecond or two before the backend call starts, cheaper than handing the count to
+/// the blocking pool and back.
 const COUNT_INLINE_MAX: u64 = 2_048;
 
 /// The exact input count of a small `request`, counted now.
