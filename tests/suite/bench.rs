@@ -115,15 +115,19 @@ impl Route {
 
 /// What [`measure`] took on each route.
 struct Measured {
-    /// The client's samples, in order: sample `i` of one route was taken right next to sample
-    /// `i` of the others.
+    /// The client's samples, in order: sample `i` of one route was taken in the same round as
+    /// sample `i` of the others.
     samples: Vec<Sample>,
     /// The fake's own time to the first text of each answer, ms (in the order they were done).
     fake_first_text: Vec<f64>,
 }
 
 /// Runs `rounds` rounds of `concurrency` simultaneous requests on each route in turn (so the
-/// routes see the same background load) and returns what was measured per route.
+/// routes see the same background load) and returns what was measured per route. The first
+/// route opens every round; the others take turns at following it. With a fixed order the
+/// route right after the direct one always found the gateway idle and the next one always
+/// found it warm, which widened the gap between the two routes at 32 streams
+/// (docs/performance.md).
 async fn measure(
     fake: &FakeUpstream,
     client: &reqwest::Client,
@@ -139,8 +143,14 @@ async fn measure(
         })
         .collect();
     fake.take_first_text_times();
-    for _ in 0..rounds {
-        for (route, out) in routes.iter().zip(measured.iter_mut()) {
+    for round in 0..rounds {
+        // The first route (the direct one, the reference) opens each round; the others take
+        // turns at following it, so that no route always pays for the gateway waking from idle
+        // or always follows another's leftover work.
+        let mut order: Vec<usize> = (0..routes.len()).collect();
+        order[1..].rotate_left(round % (routes.len() - 1).max(1));
+        for index in order {
+            let (route, out) = (routes[index], &mut measured[index]);
             let tasks: Vec<_> = (0..concurrency)
                 .map(|_| {
                     let route = (*route).clone();
@@ -216,7 +226,7 @@ fn report(concurrency: usize, measured: &[Measured]) {
             &format!("{name}: last byte"),
             &millis(samples, |s| s.last_byte),
         );
-        // Sample i of each route was taken right after sample i of the direct route.
+        // Sample i of each route was taken in the same round as sample i of the direct route.
         let added: Vec<f64> = via.iter().zip(&direct_text).map(|(v, d)| v - d).collect();
         row("  added by codexia: C - D, paired", &added);
         println!(
