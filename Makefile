@@ -60,6 +60,7 @@ bench:
 	$(CARGO) bench --no-default-features --bench inspector
 	$(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
 	CODEXIA_BENCH_FAKE=tls $(CARGO) test --release --no-default-features --test all bench -- --ignored --nocapture --test-threads 1
+	CODEXIA_BENCH_FAKE=tls CODEXIA_BENCH_PIN=1 $(CARGO) test --release --no-default-features --test all suite::bench::time_to_first_byte_added_by_the_gateway -- --ignored --nocapture --exact
 
 # codexia serve against the fake backend: CPU per request (long conversations) and resident
 # memory idle, after 1,000 requests (100 long, 32 concurrent streams) and after 1,000 more;

@@ -23,6 +23,10 @@
 //! README compare with those). `CODEXIA_BENCH_FAKE=tls` serves TLS with HTTP/2 instead, as the
 //! real backend does: a gateway then holds one connection to it, not one per concurrent stream.
 //! `make bench` and `make memory-serve` run both (docs/performance.md has both sets of figures).
+//! `CODEXIA_BENCH_PIN=1` gives the gateway a CPU of its own, away from the fake and the clients
+//! (`make bench` runs the first-byte benchmark so once more, over TLS): on a machine of two
+//! cores, the fake's TLS and HTTP/2 otherwise take the gateway's CPU at 32 streams, and the
+//! fake's own time to the first text grows about sevenfold.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -275,6 +279,42 @@ const BENCH_BINARY: &str = "CODEXIA_BENCH_BINARY";
 /// A library to preload into the gateway (`LD_PRELOAD`), e.g. another malloc.
 const BENCH_PRELOAD: &str = "CODEXIA_BENCH_PRELOAD";
 
+/// `1` gives the gateway a CPU of its own: it runs on the last CPU, and this process (the fake
+/// backend and the clients) on the others, as when the backend's work happens on other machines
+/// and cannot take the gateway's CPU. Needs two CPUs or more and `taskset` (util-linux).
+const BENCH_PIN: &str = "CODEXIA_BENCH_PIN";
+
+/// The CPUs this process could use when it started (pinning it changes what it is told later).
+fn machine_cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// The CPUs of this process and of the gateway when [`BENCH_PIN`] asks for them.
+fn pinned_cpus() -> Option<(String, String)> {
+    if !std::env::var(BENCH_PIN).is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let cpus = machine_cpus();
+    assert!(
+        cpus >= 2,
+        "{BENCH_PIN}=1 needs two CPUs or more; this machine has {cpus}"
+    );
+    Some((format!("0-{}", cpus - 2), (cpus - 1).to_string()))
+}
+
+/// Moves every thread of this process to `cpus`.
+fn pin_this_process(cpus: &str) {
+    let pinned = std::process::Command::new("taskset")
+        .args(["-a", "-c", "-p", cpus, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status();
+    assert!(
+        pinned.is_ok_and(|status| status.success()),
+        "{BENCH_PIN}=1 needs taskset (util-linux)"
+    );
+}
+
 /// jemalloc options for the gateway (its `_RJEM_MALLOC_CONF`), over those built into it.
 const BENCH_MALLOC_CONF: &str = "CODEXIA_BENCH_MALLOC_CONF";
 
@@ -316,7 +356,15 @@ impl Gateway {
         let binary = std::env::var(BENCH_BINARY)
             .unwrap_or_else(|_| crate::support::codexia::binary().to_owned());
         drop_from_page_cache(&binary);
-        let mut command = tokio::process::Command::new(&binary);
+        let mut command = match pinned_cpus() {
+            Some((own, gateway)) => {
+                pin_this_process(&own);
+                let mut command = tokio::process::Command::new("taskset");
+                command.args(["-c", gateway.as_str(), binary.as_str()]);
+                command
+            }
+            None => tokio::process::Command::new(&binary),
+        };
         command
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env_clear()
@@ -560,7 +608,7 @@ async fn time_to_first_byte_added_by_the_gateway() {
 
 fn print_build() {
     println!(
-        "\nbuild: {}{}{}{}; the fake backend ({}) and codexia share this machine ({} CPUs)",
+        "\nbuild: {}{}{}{}; the fake backend ({}) and codexia {} ({} CPUs)",
         if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -575,7 +623,11 @@ fn print_build() {
         } else {
             "plain HTTP/1.1"
         },
-        std::thread::available_parallelism().map_or(0, usize::from)
+        pinned_cpus().map_or_else(
+            || "share this machine".to_owned(),
+            |(own, gateway)| format!("on CPUs {own} and CPU {gateway}, each its own"),
+        ),
+        machine_cpus()
     );
 }
 
