@@ -36,8 +36,8 @@ pub(crate) const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Dropping it cancels the call.
 ///
 /// It is polled by whoever awaits it (the handler, then the answer's body), not spawned: a task
-/// of its own cost a wake-up of the other runtime worker on most requests, and two thread
-/// switches with it, for work that cannot go on before the handler awaits it anyway. A panic in
+/// of its own waited in its worker's LIFO slot until the handler awaited it anyway, and cost
+/// about one thread switch a request more (11k against 9.4k over a first-byte run). A panic in
 /// it is still an answer (500), as a lost task's was.
 pub(crate) struct Opening<E>(
     Pin<Box<dyn Future<Output = Result<EventStream<E>, ApiError>> + Send>>,

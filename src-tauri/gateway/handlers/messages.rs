@@ -1,8 +1,8 @@
 //! `POST /v1/messages` (also `?beta=true`, which Claude Code always adds): the Anthropic
 //! Messages API on the Codex backend. Translate the request (`translate::messages_request`),
 //! open the backend stream, count the input tokens for `message_start` (a long conversation on
-//! the blocking pool, while the backend answers), and answer through the one stream pipeline (`gateway/stream.rs`) with the Messages
-//! translator.
+//! the blocking pool, while the backend answers), and answer through the one stream pipeline
+//! (`gateway/stream.rs`) with the Messages translator.
 //!
 //! The count never delays the answer: the translator starts with a rough estimate and is handed
 //! the exact count as soon as it is ready ([`Counted`]); on a long conversation whose earlier
