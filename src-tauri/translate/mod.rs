@@ -145,9 +145,7 @@ impl SseFrame {
 
     /// The bytes on the wire.
     pub fn to_bytes(&self) -> bytes::Bytes {
-        let mut out = String::with_capacity(self.wire_len());
-        self.write_to(&mut out);
-        bytes::Bytes::from(out)
+        Self::join(std::slice::from_ref(self))
     }
 
     /// The bytes of several frames on the wire, one after the other.

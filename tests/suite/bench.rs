@@ -148,9 +148,7 @@ async fn measure(
         .collect();
     fake.take_first_text_times();
     for round in 0..rounds {
-        // The first route (the direct one, the reference) opens each round; the others take
-        // turns at following it, so that no route always pays for the gateway waking from idle
-        // or always follows another's leftover work.
+        // The direct route first, then the others in turn (see above).
         let mut order: Vec<usize> = (0..routes.len()).collect();
         order[1..].rotate_left(round % (routes.len() - 1).max(1));
         for index in order {
